@@ -1,0 +1,148 @@
+/**
+ * Builds the Fastify app from the modules. Routes are declared by each module; this file wires
+ * the cross-cutting parts once: validation and serialization from zod, OpenAPI 3.1, problem+json
+ * errors, request ids, security headers, metrics, and health endpoints.
+ */
+import { randomUUID } from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyRequest } from 'fastify';
+import {
+  type ZodTypeProvider,
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import type { Hub, Role } from './hub.ts';
+import { apiKeyRoutes } from './modules/admin/index.ts';
+import { groupRoutes, userRoutes } from './modules/directory/index.ts';
+import { eventRoutes } from './modules/events/index.ts';
+import { organizationRoutes } from './modules/orgs/index.ts';
+import { createScopeGuard } from './platform/http/auth.ts';
+import { instrumentRequests } from './platform/http/metrics.ts';
+import { PROBLEM_CONTENT_TYPE, problemErrorHandler, problemType } from './platform/http/problem.ts';
+import type { App } from './platform/http/types.ts';
+import './platform/http/types.ts';
+
+export interface BuildAppOptions {
+  role?: Role;
+  /** Reports whether the process is draining (readyz answers 503 then). */
+  isDraining?: () => boolean;
+}
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise<App> {
+  const role = options.role ?? 'all';
+  const app = Fastify({
+    loggerInstance: hub.logger as FastifyBaseLogger,
+    bodyLimit: hub.config.BODY_LIMIT_BYTES,
+    // A hop count is valid for Fastify (proxy-addr) though its types only list the other forms.
+    trustProxy: hub.config.TRUST_PROXY as boolean | string[],
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(problemErrorHandler);
+  app.decorateRequest('actor', null as unknown as FastifyRequest['actor']);
+
+  app.addHook('onRequest', async (request, reply) => {
+    request.actor = { type: 'system', ip: request.ip, requestId: String(request.id) };
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+  });
+  instrumentRequests(app, hub.metrics);
+
+  // Every mutating admin route must say which events (the audit trail) it records, or why none.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!route.url.startsWith('/api/v1/') || !methods.some((method) => MUTATING_METHODS.has(method))) return;
+    if (!route.config?.audit) {
+      throw new Error(`route ${methods.join(',')} ${route.url} must declare config.audit (event types, or { none: reason })`);
+    }
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    return reply
+      .status(404)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send({
+        type: problemType('route_not_found'),
+        title: 'Not found',
+        status: 404,
+        detail: `No endpoint ${request.method} ${path}.`,
+        code: 'route_not_found',
+        fix: 'See /docs for the available endpoints.',
+        instance: path,
+        requestId: String(request.id),
+      });
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Switchboard admin API',
+        version: '1',
+        description:
+          'Organizations, users, groups, SSO connections, directories and provisioning. Authenticate with `Authorization: Bearer <admin API key>`. Errors are RFC 9457 problem documents with a stable `code`, the offending `field` and a `fix`.',
+      },
+      servers: [{ url: hub.config.PUBLIC_URL }],
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'Admin API key' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    if (options.isDraining?.()) return reply.status(503).send({ status: 'draining' });
+    const checks = {
+      database: await probe(() => hub.database.ping()),
+      jobs: await probe(() => hub.jobs.ping()),
+    };
+    const ok = Object.values(checks).every((check) => check === 'ok');
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks });
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(hub.metrics.registry.contentType).send(await hub.metrics.registry.metrics()),
+  );
+
+  if (role !== 'worker') {
+    const requireScope = createScopeGuard((token) => hub.apiKeys.authenticate(token));
+    organizationRoutes(app, { orgs: hub.orgs, requireScope });
+    userRoutes(app, { directory: hub.directory, requireScope });
+    groupRoutes(app, { directory: hub.directory, requireScope });
+    eventRoutes(app, { events: hub.events, orgs: hub.orgs, requireScope });
+    apiKeyRoutes(app, { apiKeys: hub.apiKeys, requireScope });
+  }
+
+  return app;
+}
+
+async function probe(check: () => Promise<void>): Promise<string> {
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_resolve, reject) => setTimeout(() => reject(new Error('timeout after 2s')), 2000).unref()),
+    ]);
+    return 'ok';
+  } catch (error) {
+    return error instanceof Error ? error.message : 'failed';
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The one configuration schema of Switchboard.
+ *
+ * Every option is read from the environment, validated here at boot, and documented in
+ * `configOptions` (printed by `switchboard config --help` and mirrored in the README). A bad value
+ * stops start-up with one line naming the variable and what is expected.
+ */
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Documentation of each option, in the order it is printed. */
+export const configOptions = [
+  {
+    name: 'PORT',
+    default: '8080',
+    description: 'TCP port the HTTP server listens on.',
+  },
+  {
+    name: 'HOST',
+    default: '0.0.0.0',
+    description: 'Interface the HTTP server binds to.',
+  },
+  {
+    name: 'TRUST_PROXY',
+    default: 'false',
+    description:
+      'Trust X-Forwarded-* headers from a reverse proxy: `true`, `false`, a hop count, or comma-separated proxy addresses/CIDRs.',
+  },
+  {
+    name: 'PUBLIC_URL',
+    default: 'http://localhost:8080',
+    description:
+      'External base URL of this hub (scheme, host, optional path, no trailing slash). Used for OIDC issuer, SAML entity IDs, SCIM base URLs and redirect URIs.',
+  },
+  {
+    name: 'DATABASE_URL',
+    default: '(unset: embedded)',
+    description:
+      'PostgreSQL connection string (postgres://user:pass@host:5432/db). Unset runs the embedded PGlite database in DATA_DIR.',
+  },
+  {
+    name: 'DATABASE_POOL_SIZE',
+    default: '10',
+    description: 'Maximum connections in the PostgreSQL pool (ignored in embedded mode).',
+  },
+  {
+    name: 'DATA_DIR',
+    default: './data',
+    description: 'Directory for the embedded database, its lock and the generated secret key.',
+  },
+  {
+    name: 'SECRET_KEY',
+    default: '(generated in embedded mode)',
+    description:
+      'Key that encrypts stored secrets (AES-256-GCM): 32 bytes as base64 or 64 hex characters. Required when DATABASE_URL is set; in embedded mode generated on first start into DATA_DIR/secret.key (mode 0600).',
+  },
+  {
+    name: 'SECRET_KEY_PREVIOUS',
+    default: '(none)',
+    description:
+      'Comma-separated former SECRET_KEY values, still accepted for decryption after a key rotation.',
+  },
+  {
+    name: 'LOG_LEVEL',
+    default: 'info',
+    description: `Log verbosity: ${LOG_LEVELS.join(', ')}.`,
+  },
+  {
+    name: 'SWITCHBOARD_BOOTSTRAP_ADMIN_KEY',
+    default: '(none)',
+    description:
+      'If set and no admin API key exists yet, registered at start as an admin-scope API key (container-friendly bootstrap). At least 32 characters.',
+  },
+  {
+    name: 'BODY_LIMIT_BYTES',
+    default: '1048576',
+    description: 'Largest accepted JSON request body, in bytes; larger bodies get 413.',
+  },
+  {
+    name: 'SHUTDOWN_TIMEOUT_MS',
+    default: '25000',
+    description: 'On SIGTERM, how long to wait for in-flight requests and jobs before releasing them and exiting.',
+  },
+  {
+    name: 'DNS_SERVERS',
+    default: '(system resolver)',
+    description: 'Comma-separated DNS servers (host or host:port) used for domain verification lookups.',
+  },
+] as const;
+
+export type ConfigOptionName = (typeof configOptions)[number]['name'];
+
+const secretKeySchema = z
+  .string()
+  .refine((value) => decodeKeyMaterial(value) !== undefined, {
+    message: 'expected 32 bytes encoded as base64 (44 characters) or hex (64 characters)',
+  });
+
+const portSchema = z.coerce.number().int().min(0).max(65535);
+
+const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+const schema = z.object({
+  PORT: portSchema.default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value): boolean | number | string[] => {
+      const trimmed = value.trim().toLowerCase();
+      if (trimmed === 'true') return true;
+      if (trimmed === 'false' || trimmed === '') return false;
+      if (/^\d+$/.test(trimmed)) return Number(trimmed);
+      return value.split(',').map((part) => part.trim());
+    }),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL such as https://hub.example.com' })
+    .transform((value) => value.replace(/\/+$/, ''))
+    .default('http://localhost:8080'),
+  DATABASE_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, { message: 'expected a postgres:// or postgresql:// connection string' })
+      .optional(),
+  ),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  DATA_DIR: z.string().min(1).default('./data'),
+  SECRET_KEY: z.preprocess(emptyToUndefined, secretKeySchema.optional()),
+  SECRET_KEY_PREVIOUS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .transform((value) => value.split(',').map((part) => part.trim()))
+      .pipe(z.array(secretKeySchema))
+      .optional(),
+  ),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  SWITCHBOARD_BOOTSTRAP_ADMIN_KEY: z.preprocess(
+    emptyToUndefined,
+    z.string().min(32, { message: 'expected at least 32 characters' }).optional(),
+  ),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(25_000),
+  DNS_SERVERS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .transform((value) => value.split(',').map((part) => part.trim()))
+      .optional(),
+  ),
+});
+
+export type Config = z.output<typeof schema> & {
+  /** `embedded` when DATABASE_URL is unset. */
+  databaseKind: 'embedded' | 'postgres';
+};
+
+/** A configuration problem, reported as one line naming the variable. */
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, expected: string) {
+    super(`Invalid configuration: ${variable} ${expected}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/**
+ * Validates the environment. Throws a ConfigError naming the first bad variable.
+ * SECRET_KEY may still be undefined in embedded mode: the runtime generates it into DATA_DIR.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string | undefined> = {};
+  for (const option of configOptions) input[option.name] = env[option.name];
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'configuration');
+    const received = input[variable];
+    const shown = variable.includes('KEY') || variable === 'DATABASE_URL' ? '' : ` (got "${received}")`;
+    throw new ConfigError(variable, `is invalid: ${describeIssue(issue)}${shown}`);
+  }
+  const config: Config = {
+    ...parsed.data,
+    databaseKind: parsed.data.DATABASE_URL ? 'postgres' : 'embedded',
+  };
+  if (config.databaseKind === 'postgres' && !config.SECRET_KEY) {
+    throw new ConfigError(
+      'SECRET_KEY',
+      'is required when DATABASE_URL is set: generate one with `openssl rand -base64 32` and keep it safe',
+    );
+  }
+  return config;
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return 'invalid value';
+  if (issue.code === 'invalid_type') return `expected ${issue.expected}`;
+  if (issue.code === 'too_small' && issue.origin === 'number') return `expected a number >= ${issue.minimum}`;
+  if (issue.code === 'too_big' && issue.origin === 'number') return `expected a number <= ${issue.maximum}`;
+  if (issue.code === 'invalid_value') return `expected one of ${issue.values.join(', ')}`;
+  return issue.message;
+}
+
+/** Decodes a 32-byte key given as base64/base64url or hex; undefined when it is not one. */
+export function decodeKeyMaterial(value: string): Buffer | undefined {
+  const trimmed = value.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(trimmed)) {
+    const bytes = Buffer.from(trimmed, 'base64');
+    if (bytes.length === 32) return bytes;
+  }
+  return undefined;
+}
+
+/** Renders the option table (used by `switchboard config --help` and the README). */
+export function renderConfigTable(): string {
+  const rows = configOptions.map((option) => [option.name, option.default, option.description]);
+  const header = ['Variable', 'Default', 'Description'];
+  const widths = [0, 1].map((column) =>
+    Math.max(header[column]?.length ?? 0, ...rows.map((row) => row[column]?.length ?? 0)),
+  );
+  const line = (cells: readonly string[]) =>
+    `${cells[0]?.padEnd(widths[0] ?? 0)}  ${cells[1]?.padEnd(widths[1] ?? 0)}  ${cells[2]}`;
+  return [line(header), line(header.map((cell, i) => '-'.repeat(i < 2 ? (widths[i] ?? 0) : cell.length))), ...rows.map(line)].join(
+    '\n',
+  );
+}

@@ -1,0 +1,99 @@
+/**
+ * The hub: one object holding the configuration, platform services and module services of a
+ * running Switchboard process. Built once by `createHub`, shared by the HTTP app, the job workers
+ * and the CLI.
+ */
+import type { PGlite } from '@electric-sql/pglite';
+import type { Config } from './config.ts';
+import { ApiKeyService } from './modules/admin/index.ts';
+import { DirectoryService } from './modules/directory/index.ts';
+import { EventLog } from './modules/events/index.ts';
+import { OrganizationService, type TxtResolver, createTxtResolver } from './modules/orgs/index.ts';
+import { type Database, openDatabase } from './platform/db/client.ts';
+import { migrateDatabase } from './platform/db/migrate.ts';
+import { type Metrics, createMetrics } from './platform/http/metrics.ts';
+import { JobQueue } from './platform/jobs/index.ts';
+import { type Logger, createLogger } from './platform/logging.ts';
+import { SecretBox } from './platform/secret-box.ts';
+import { resolveSecretKeys } from './platform/secret-key-file.ts';
+
+export type Role = 'web' | 'worker' | 'all';
+
+export interface Hub {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly database: Database;
+  readonly secrets: SecretBox;
+  readonly jobs: JobQueue;
+  readonly events: EventLog;
+  readonly orgs: OrganizationService;
+  readonly directory: DirectoryService;
+  readonly apiKeys: ApiKeyService;
+  readonly metrics: Metrics;
+  /** Stops background loops started by modules (event consumers, schedulers). */
+  readonly stopHooks: Array<() => Promise<void>>;
+}
+
+export interface CreateHubOptions {
+  logger?: Logger;
+  /** Tests: an in-memory PGlite instead of DATA_DIR. */
+  pglite?: PGlite;
+  /** Tests: DNS resolver for domain verification. */
+  txtResolver?: TxtResolver;
+  /** Apply migrations (default true). */
+  migrate?: boolean;
+}
+
+export async function createHub(config: Config, options: CreateHubOptions = {}): Promise<Hub> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const keys = resolveSecretKeys(config, logger);
+  const secrets = new SecretBox(keys.current, keys.previous);
+  const database = await openDatabase(config, {
+    logger,
+    ...(options.pglite ? { pglite: options.pglite, skipLock: true } : {}),
+  });
+  try {
+    if (options.migrate !== false) await migrateDatabase(database);
+    const jobs = new JobQueue(database, logger);
+    const events = new EventLog(database, logger);
+    const orgs = new OrganizationService(database, events, options.txtResolver ?? createTxtResolver(config.DNS_SERVERS));
+    const directory = new DirectoryService(database, events, orgs);
+    const apiKeys = new ApiKeyService(database, events);
+    const hub: Hub = {
+      config,
+      logger,
+      database,
+      secrets,
+      jobs,
+      events,
+      orgs,
+      directory,
+      apiKeys,
+      metrics: createMetrics(),
+      stopHooks: [],
+    };
+    if (config.SWITCHBOARD_BOOTSTRAP_ADMIN_KEY) {
+      const outcome = await apiKeys.registerBootstrapKey(config.SWITCHBOARD_BOOTSTRAP_ADMIN_KEY);
+      if (outcome === 'registered') logger.info('registered SWITCHBOARD_BOOTSTRAP_ADMIN_KEY as an admin API key');
+      if (outcome === 'skipped') logger.info('SWITCHBOARD_BOOTSTRAP_ADMIN_KEY ignored: an admin API key already exists');
+    }
+    return hub;
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+/** Starts the job queue (and, for worker roles, job handlers and event consumers). */
+export async function startBackgroundWork(hub: Hub, role: Role): Promise<void> {
+  await hub.jobs.start({ runWorkers: role !== 'web' });
+}
+
+/** Stops background work and closes the database. */
+export async function closeHub(hub: Hub, timeoutMs = hub.config.SHUTDOWN_TIMEOUT_MS): Promise<void> {
+  for (const stop of hub.stopHooks.splice(0).reverse()) {
+    await stop().catch((error) => hub.logger.warn({ err: error }, 'stop hook failed'));
+  }
+  await hub.jobs.stop(timeoutMs).catch((error) => hub.logger.warn({ err: error }, 'job queue stop failed'));
+  await hub.database.close();
+}

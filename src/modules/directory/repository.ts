@@ -1,0 +1,343 @@
+/** All SQL of users, groups, memberships and identities. Every query filters by organization first. */
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { type Executor, queryRows } from '../../platform/db/client.ts';
+import { likePattern } from '../../platform/db/sql-fragments.ts';
+import { groupMemberships, groups, identities, users } from './schema.ts';
+
+export type UserRow = typeof users.$inferSelect;
+export type GroupRow = typeof groups.$inferSelect;
+export type IdentityRow = typeof identities.$inferSelect;
+
+// Users
+
+export async function insertUser(executor: Executor, row: typeof users.$inferInsert): Promise<UserRow> {
+  const [inserted] = await executor.insert(users).values(row).returning();
+  return inserted as UserRow;
+}
+
+export async function findUserById(executor: Executor, id: string, options: { lock?: boolean } = {}): Promise<UserRow | undefined> {
+  const query = executor.select().from(users).where(eq(users.id, id)).limit(1);
+  const [row] = options.lock ? await query.for('update') : await query;
+  return row;
+}
+
+export async function findUserInOrganization(
+  executor: Executor,
+  organizationId: string,
+  id: string,
+  options: { lock?: boolean } = {},
+): Promise<UserRow | undefined> {
+  const query = executor
+    .select()
+    .from(users)
+    .where(and(eq(users.organizationId, organizationId), eq(users.id, id)))
+    .limit(1);
+  const [row] = options.lock ? await query.for('update') : await query;
+  return row;
+}
+
+export async function findUserByEmail(executor: Executor, organizationId: string, email: string): Promise<UserRow | undefined> {
+  const [row] = await executor
+    .select()
+    .from(users)
+    .where(and(eq(users.organizationId, organizationId), sql`lower(${users.email}) = lower(${email})`))
+    .limit(1);
+  return row;
+}
+
+export interface UserListQuery {
+  organizationId: string;
+  after?: string;
+  limit: number;
+  q?: string;
+  status?: string;
+  email?: string;
+  groupId?: string;
+}
+
+export async function listUsers(executor: Executor, query: UserListQuery): Promise<UserRow[]> {
+  const filters = [eq(users.organizationId, query.organizationId)];
+  if (query.after) filters.push(gt(users.id, query.after));
+  if (query.status) filters.push(eq(users.status, query.status));
+  if (query.email) filters.push(sql`lower(${users.email}) = lower(${query.email})`);
+  if (query.groupId) {
+    filters.push(
+      sql`exists (select 1 from group_memberships m where m.organization_id = ${users.organizationId}
+            and m.user_id = ${users.id} and m.group_id = ${query.groupId})`,
+    );
+  }
+  if (query.q) {
+    // Email prefix uses the (organization_id, lower(email) text_pattern_ops) index; names match anywhere.
+    const prefix = likePattern(query.q.toLowerCase(), 'prefix');
+    const contains = likePattern(query.q, 'contains');
+    filters.push(
+      sql`(lower(${users.email}) like ${prefix} or ${users.displayName} ilike ${contains}
+           or ${users.givenName} ilike ${contains} or ${users.familyName} ilike ${contains}
+           or (coalesce(${users.givenName}, '') || ' ' || coalesce(${users.familyName}, '')) ilike ${contains})`,
+    );
+  }
+  return executor
+    .select()
+    .from(users)
+    .where(and(...filters))
+    .orderBy(asc(users.id))
+    .limit(query.limit);
+}
+
+export async function updateUserRow(
+  executor: Executor,
+  organizationId: string,
+  id: string,
+  changes: Partial<typeof users.$inferInsert>,
+): Promise<UserRow> {
+  const [row] = await executor
+    .update(users)
+    .set({ ...changes, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
+    .where(and(eq(users.organizationId, organizationId), eq(users.id, id)))
+    .returning();
+  return row as UserRow;
+}
+
+/** Records a login without bumping the version (not a profile change). */
+export async function touchUserLogin(executor: Executor, organizationId: string, id: string): Promise<void> {
+  await executor
+    .update(users)
+    .set({ lastLoginAt: sql`now()` })
+    .where(and(eq(users.organizationId, organizationId), eq(users.id, id)));
+}
+
+export async function deleteUserRow(executor: Executor, organizationId: string, id: string): Promise<void> {
+  await executor.delete(users).where(and(eq(users.organizationId, organizationId), eq(users.id, id)));
+}
+
+export async function existingUserIds(executor: Executor, organizationId: string, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await executor
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.organizationId, organizationId), inArray(users.id, [...ids])));
+  return new Set(rows.map((row) => row.id));
+}
+
+// Groups
+
+export async function insertGroup(executor: Executor, row: typeof groups.$inferInsert): Promise<GroupRow> {
+  const [inserted] = await executor.insert(groups).values(row).returning();
+  return inserted as GroupRow;
+}
+
+export async function findGroupById(executor: Executor, id: string, options: { lock?: boolean } = {}): Promise<GroupRow | undefined> {
+  const query = executor.select().from(groups).where(eq(groups.id, id)).limit(1);
+  const [row] = options.lock ? await query.for('update') : await query;
+  return row;
+}
+
+export async function findGroupInOrganization(
+  executor: Executor,
+  organizationId: string,
+  id: string,
+  options: { lock?: boolean } = {},
+): Promise<GroupRow | undefined> {
+  const query = executor
+    .select()
+    .from(groups)
+    .where(and(eq(groups.organizationId, organizationId), eq(groups.id, id)))
+    .limit(1);
+  const [row] = options.lock ? await query.for('update') : await query;
+  return row;
+}
+
+export async function findGroupByName(executor: Executor, organizationId: string, name: string): Promise<GroupRow | undefined> {
+  const [row] = await executor
+    .select()
+    .from(groups)
+    .where(and(eq(groups.organizationId, organizationId), sql`lower(${groups.name}) = lower(${name})`))
+    .limit(1);
+  return row;
+}
+
+export async function listGroups(
+  executor: Executor,
+  query: { organizationId: string; after?: string; limit: number; q?: string },
+): Promise<GroupRow[]> {
+  const filters = [eq(groups.organizationId, query.organizationId)];
+  if (query.after) filters.push(gt(groups.id, query.after));
+  if (query.q) filters.push(sql`${groups.name} ilike ${likePattern(query.q, 'contains')}`);
+  return executor
+    .select()
+    .from(groups)
+    .where(and(...filters))
+    .orderBy(asc(groups.id))
+    .limit(query.limit);
+}
+
+export async function updateGroupRow(
+  executor: Executor,
+  organizationId: string,
+  id: string,
+  changes: Partial<typeof groups.$inferInsert>,
+): Promise<GroupRow> {
+  const [row] = await executor
+    .update(groups)
+    .set({ ...changes, version: sql`${groups.version} + 1`, updatedAt: sql`now()` })
+    .where(and(eq(groups.organizationId, organizationId), eq(groups.id, id)))
+    .returning();
+  return row as GroupRow;
+}
+
+/** Marks a group changed (membership changes bump its version for SCIM ETags). */
+export async function bumpGroupVersion(executor: Executor, organizationId: string, id: string): Promise<void> {
+  await executor
+    .update(groups)
+    .set({ version: sql`${groups.version} + 1`, updatedAt: sql`now()` })
+    .where(and(eq(groups.organizationId, organizationId), eq(groups.id, id)));
+}
+
+export async function deleteGroupRow(executor: Executor, organizationId: string, id: string): Promise<void> {
+  await executor.delete(groups).where(and(eq(groups.organizationId, organizationId), eq(groups.id, id)));
+}
+
+export async function countMembers(executor: Executor, organizationId: string, groupIds: readonly string[]): Promise<Map<string, number>> {
+  if (groupIds.length === 0) return new Map();
+  const rows = await executor
+    .select({ groupId: groupMemberships.groupId, n: sql<number>`count(*)::int` })
+    .from(groupMemberships)
+    .where(and(eq(groupMemberships.organizationId, organizationId), inArray(groupMemberships.groupId, [...groupIds])))
+    .groupBy(groupMemberships.groupId);
+  return new Map(rows.map((row) => [row.groupId, Number(row.n)]));
+}
+
+// Memberships
+
+/** Inserts memberships that do not exist yet; returns the user ids actually added. */
+export async function insertMemberships(
+  executor: Executor,
+  organizationId: string,
+  groupId: string,
+  userIds: readonly string[],
+  source: string,
+): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const rows = await executor
+    .insert(groupMemberships)
+    .values(userIds.map((userId) => ({ organizationId, groupId, userId, source })))
+    .onConflictDoNothing()
+    .returning({ userId: groupMemberships.userId });
+  return rows.map((row) => row.userId);
+}
+
+/** Deletes memberships; returns the user ids actually removed. */
+export async function deleteMemberships(
+  executor: Executor,
+  organizationId: string,
+  groupId: string,
+  userIds: readonly string[],
+): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const rows = await executor
+    .delete(groupMemberships)
+    .where(
+      and(
+        eq(groupMemberships.organizationId, organizationId),
+        eq(groupMemberships.groupId, groupId),
+        inArray(groupMemberships.userId, [...userIds]),
+      ),
+    )
+    .returning({ userId: groupMemberships.userId });
+  return rows.map((row) => row.userId);
+}
+
+export async function listMemberIds(executor: Executor, organizationId: string, groupId: string): Promise<string[]> {
+  const rows = await executor
+    .select({ userId: groupMemberships.userId })
+    .from(groupMemberships)
+    .where(and(eq(groupMemberships.organizationId, organizationId), eq(groupMemberships.groupId, groupId)))
+    .orderBy(asc(groupMemberships.userId));
+  return rows.map((row) => row.userId);
+}
+
+export async function listMembers(
+  executor: Executor,
+  query: { organizationId: string; groupId: string; after?: string; limit: number },
+): Promise<UserRow[]> {
+  const rows = await queryRows<{ id: string }>(
+    executor,
+    sql`select m.user_id as id from group_memberships m
+        where m.organization_id = ${query.organizationId} and m.group_id = ${query.groupId}
+          ${query.after ? sql`and m.user_id > ${query.after}` : sql``}
+        order by m.user_id limit ${query.limit}`,
+  );
+  if (rows.length === 0) return [];
+  const found = await executor
+    .select()
+    .from(users)
+    .where(and(eq(users.organizationId, query.organizationId), inArray(users.id, rows.map((row) => row.id))))
+    .orderBy(asc(users.id));
+  return found;
+}
+
+export async function listUserGroups(executor: Executor, organizationId: string, userId: string): Promise<GroupRow[]> {
+  return executor
+    .select({
+      organizationId: groups.organizationId,
+      id: groups.id,
+      name: groups.name,
+      description: groups.description,
+      source: groups.source,
+      externalIds: groups.externalIds,
+      version: groups.version,
+      createdAt: groups.createdAt,
+      updatedAt: groups.updatedAt,
+    })
+    .from(groupMemberships)
+    .innerJoin(groups, and(eq(groups.organizationId, groupMemberships.organizationId), eq(groups.id, groupMemberships.groupId)))
+    .where(and(eq(groupMemberships.organizationId, organizationId), eq(groupMemberships.userId, userId)))
+    .orderBy(asc(groups.name));
+}
+
+// Identities
+
+export async function insertIdentity(executor: Executor, row: typeof identities.$inferInsert): Promise<IdentityRow> {
+  const [inserted] = await executor.insert(identities).values(row).returning();
+  return inserted as IdentityRow;
+}
+
+export async function findIdentity(
+  executor: Executor,
+  organizationId: string,
+  providerId: string,
+  subject: string,
+): Promise<IdentityRow | undefined> {
+  const [row] = await executor
+    .select()
+    .from(identities)
+    .where(
+      and(eq(identities.organizationId, organizationId), eq(identities.providerId, providerId), eq(identities.subject, subject)),
+    )
+    .limit(1);
+  return row;
+}
+
+export async function updateIdentityRow(
+  executor: Executor,
+  organizationId: string,
+  id: string,
+  changes: Partial<typeof identities.$inferInsert>,
+): Promise<void> {
+  await executor
+    .update(identities)
+    .set(changes)
+    .where(and(eq(identities.organizationId, organizationId), eq(identities.id, id)));
+}
+
+export async function listUserIdentities(executor: Executor, organizationId: string, userId: string): Promise<IdentityRow[]> {
+  return executor
+    .select()
+    .from(identities)
+    .where(and(eq(identities.organizationId, organizationId), eq(identities.userId, userId)))
+    .orderBy(asc(identities.createdAt));
+}
+
+export async function deleteIdentityRow(executor: Executor, organizationId: string, id: string): Promise<void> {
+  await executor.delete(identities).where(and(eq(identities.organizationId, organizationId), eq(identities.id, id)));
+}

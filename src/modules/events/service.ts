@@ -1,0 +1,165 @@
+/**
+ * The event log: append (inside the caller's transaction), read by cursor, and consume.
+ *
+ * A consumer (the provisioning orchestrator, webhooks, ...) keeps its own cursor in
+ * `event_consumers`. Each batch runs in one transaction that locks the consumer's row, hands the
+ * events to the handler with that transaction, and advances the cursor: what the handler writes
+ * commits together with the new position, so nothing is lost and nothing is handled twice, even
+ * with several worker processes (the others skip the locked row).
+ */
+import type { Logger } from 'pino';
+import type { Database, Executor, Tx } from '../../platform/db/client.ts';
+import {
+  type Actor,
+  type EventCursor,
+  type EventRecord,
+  type NewEvent,
+  START_CURSOR,
+  encodeCursor,
+} from './contracts.ts';
+import {
+  EVENTS_CHANNEL,
+  type EventQuery,
+  type EventRow,
+  insertEvents,
+  lockConsumerCursor,
+  readConsumerCursor,
+  saveConsumerCursor,
+  selectEventsAfter,
+} from './repository.ts';
+
+export type EventHandler = (tx: Tx, events: readonly EventRecord[]) => Promise<void>;
+
+export interface ConsumerOptions {
+  batchSize?: number;
+  /** Polling backstop when no notification arrives. */
+  pollIntervalMs?: number;
+  /** Only these event types (exact or `prefix.*`); others advance the cursor unseen. */
+  types?: readonly string[];
+}
+
+export class EventLog {
+  readonly #database: Database;
+  readonly #logger: Logger;
+
+  constructor(database: Database, logger: Logger) {
+    this.#database = database;
+    this.#logger = logger.child({ component: 'events' });
+  }
+
+  /** Appends events inside the caller's transaction: they exist only if the change commits. */
+  async append(tx: Executor, ...newEvents: NewEvent[]): Promise<void> {
+    await insertEvents(tx, newEvents);
+  }
+
+  async list(
+    query: Omit<EventQuery, 'after'> & { after?: EventCursor },
+  ): Promise<{ events: EventRecord[]; nextCursor: string }> {
+    const after = query.after ?? START_CURSOR;
+    const rows = await selectEventsAfter(this.#database.db, { ...query, after });
+    const records = rows.map(toEventRecord);
+    const last = records.at(-1);
+    return { events: records, nextCursor: last ? last.cursor : encodeCursor(after) };
+  }
+
+  /** Handles the next batch for a consumer. Returns how many events were read (0 when caught up or busy). */
+  async consumeBatch(name: string, handler: EventHandler, options: ConsumerOptions = {}): Promise<number> {
+    const { types, typePrefixes } = splitTypeFilters(options.types);
+    return this.#database.transaction(async (tx) => {
+      const cursor = await lockConsumerCursor(tx, name);
+      if (!cursor) return 0; // another process holds this consumer right now
+      // Read unfiltered so the cursor moves past events this consumer ignores.
+      const rows = await selectEventsAfter(tx, { after: cursor, limit: options.batchSize ?? 200 });
+      if (rows.length === 0) return 0;
+      const records = rows.map(toEventRecord);
+      const wanted = types || typePrefixes ? records.filter((event) => matchesType(event.type, types, typePrefixes)) : records;
+      if (wanted.length) await handler(tx, wanted);
+      const last = rows.at(-1) as EventRow;
+      await saveConsumerCursor(tx, name, { txId: BigInt(last.tx_id), id: BigInt(last.id) });
+      return rows.length;
+    });
+  }
+
+  async consumerPosition(name: string): Promise<string | undefined> {
+    const cursor = await readConsumerCursor(this.#database.db, name);
+    return cursor ? encodeCursor(cursor) : undefined;
+  }
+
+  /**
+   * Runs a consumer until the returned stop function is called: woken by NOTIFY on commit of new
+   * events, with polling as a backstop.
+   */
+  async startConsumer(name: string, handler: EventHandler, options: ConsumerOptions = {}): Promise<() => Promise<void>> {
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    let running: Promise<void> = Promise.resolve();
+    const pollIntervalMs = options.pollIntervalMs ?? 2000;
+    const unlisten = await this.#database.listen(EVENTS_CHANNEL, () => wake?.());
+    const loop = async () => {
+      while (!stopped) {
+        try {
+          let read: number;
+          do {
+            read = await this.consumeBatch(name, handler, options);
+          } while (read > 0 && !stopped);
+        } catch (error) {
+          this.#logger.error({ err: error, consumer: name }, 'event consumer batch failed; will retry');
+        }
+        if (stopped) break;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pollIntervalMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    };
+    running = loop();
+    return async () => {
+      stopped = true;
+      wake?.();
+      await unlisten();
+      await running;
+    };
+  }
+}
+
+function splitTypeFilters(filters: readonly string[] | undefined) {
+  if (!filters?.length) return { types: undefined, typePrefixes: undefined };
+  const types = filters.filter((filter) => !filter.endsWith('*'));
+  const typePrefixes = filters.filter((filter) => filter.endsWith('*')).map((filter) => filter.slice(0, -1));
+  return { types, typePrefixes };
+}
+
+/** Parses `types=user.created,group.*` into exact types and prefixes for queries. */
+export function parseTypeFilter(value: string | undefined): { types?: string[]; typePrefixes?: string[] } {
+  if (!value) return {};
+  const parts = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  const { types, typePrefixes } = splitTypeFilters(parts);
+  return {
+    ...(types?.length ? { types } : {}),
+    ...(typePrefixes?.length ? { typePrefixes } : {}),
+  };
+}
+
+function matchesType(type: string, types?: readonly string[], prefixes?: readonly string[]): boolean {
+  return Boolean(types?.includes(type) || prefixes?.some((prefix) => type.startsWith(prefix)));
+}
+
+export function toEventRecord(row: EventRow): EventRecord {
+  return {
+    id: row.id,
+    cursor: encodeCursor({ txId: BigInt(row.tx_id), id: BigInt(row.id) }),
+    type: row.type,
+    organizationId: row.organization_id,
+    actor: row.actor as unknown as Actor,
+    subject: { type: row.subject_type, id: row.subject_id },
+    data: row.data,
+    occurredAt: new Date(row.occurred_at).toISOString(),
+  };
+}

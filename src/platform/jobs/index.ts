@@ -1,0 +1,165 @@
+/**
+ * Background jobs: pg-boss on the hub's own database (its PGlite adapter in embedded mode), so
+ * there is no extra server and a job can be queued in the same transaction as the change that
+ * causes it.
+ *
+ * Modules declare their queues with `defineQueue` (retries, backoff, dead letter) and their handlers
+ * with `work`. `start()` creates the queues; handlers run only in processes whose role includes
+ * `worker`. `stop()` finishes in-flight jobs within the timeout and releases (fails, for retry) the
+ * ones that did not finish, so another worker picks them up at once.
+ */
+import { PgBoss, fromPglite } from 'pg-boss';
+import type { Job, SendOptions, WorkOptions } from 'pg-boss';
+import type { Logger } from 'pino';
+import type { Database, Tx } from '../db/client.ts';
+
+export interface QueueDefinition {
+  name: string;
+  /** Retries after the first attempt before the job is dead-lettered. */
+  retryLimit?: number;
+  /** Seconds before the first retry; doubled each time with jitter when `retryBackoff`. */
+  retryDelay?: number;
+  retryBackoff?: boolean;
+  /** Upper bound of the backoff delay, in seconds. */
+  retryDelayMax?: number;
+  /** How long one attempt may run before it is considered lost and retried. */
+  expireInSeconds?: number;
+  /** Keep failed jobs in a `<name>.dead` queue for inspection and retry. Default true. */
+  deadLetter?: boolean;
+  /** Keep completed jobs this long (seconds). */
+  deleteAfterSeconds?: number;
+}
+
+export interface WorkerDefinition<Data> {
+  /** Jobs one process runs at once from this queue. */
+  concurrency?: number;
+  batchSize?: number;
+  pollingIntervalSeconds?: number;
+  /** Limit concurrent jobs per `group.id` across all processes. */
+  groupConcurrency?: number;
+  handler: (job: Job<Data>) => Promise<unknown>;
+}
+
+export interface EnqueueOptions extends Omit<SendOptions, 'db'> {
+  /** Queue inside this open transaction: the job exists only if the transaction commits. */
+  tx?: Tx;
+}
+
+export class JobQueue {
+  readonly boss: PgBoss;
+  readonly #database: Database;
+  readonly #logger: Logger;
+  readonly #queues = new Map<string, QueueDefinition>();
+  readonly #workers = new Map<string, WorkerDefinition<never>>();
+  #started = false;
+  #runWorkers = false;
+
+  constructor(database: Database, logger: Logger) {
+    this.#database = database;
+    this.#logger = logger.child({ component: 'jobs' });
+    this.boss =
+      database.kind === 'embedded' && database.pglite
+        ? new PgBoss({ db: fromPglite(database.pglite), backend: 'pglite', schema: 'pgboss', useListenNotify: true })
+        : new PgBoss({
+            connectionString: database.connectionString,
+            schema: 'pgboss',
+            max: 4,
+            application_name: 'switchboard-jobs',
+            useListenNotify: true,
+          });
+    this.boss.on('error', (error) => this.#logger.error({ err: error }, 'job queue error'));
+    this.boss.on('warning', (warning) => this.#logger.warn({ warning }, 'job queue warning'));
+  }
+
+  /** Declares a queue. Call before `start()`. */
+  defineQueue(definition: QueueDefinition): void {
+    this.#queues.set(definition.name, definition);
+  }
+
+  /** Declares the handler of a queue; it runs only when this process has the worker role. */
+  work<Data>(queue: string, worker: WorkerDefinition<Data>): void {
+    if (!this.#queues.has(queue)) this.defineQueue({ name: queue });
+    this.#workers.set(queue, worker as WorkerDefinition<never>);
+    if (this.#started && this.#runWorkers) void this.#startWorker(queue, worker as WorkerDefinition<never>);
+  }
+
+  async start(options: { runWorkers: boolean }): Promise<void> {
+    this.#runWorkers = options.runWorkers;
+    await this.boss.start();
+    for (const definition of this.#queues.values()) await this.#createQueue(definition);
+    this.#started = true;
+    if (options.runWorkers) {
+      for (const [queue, worker] of this.#workers) await this.#startWorker(queue, worker);
+    }
+  }
+
+  async send<Data extends object>(queue: string, data: Data, options: EnqueueOptions = {}): Promise<string | null> {
+    const { tx, ...sendOptions } = options;
+    if (tx) {
+      const client = this.#database.clientOf(tx);
+      return this.boss.send(queue, data, {
+        ...sendOptions,
+        db: { executeSql: (text, values) => client.query(text, values) },
+      });
+    }
+    return this.boss.send(queue, data, sendOptions);
+  }
+
+  /** Throws when the queue's tables cannot be read. */
+  async ping(): Promise<void> {
+    await this.boss.getQueues();
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    await this.boss.stop({ graceful: true, timeout: Math.max(timeoutMs, 1000), close: true });
+  }
+
+  async #createQueue(definition: QueueDefinition): Promise<void> {
+    const deadLetter = definition.deadLetter === false ? undefined : `${definition.name}.dead`;
+    if (deadLetter && !(await this.boss.getQueue(deadLetter))) {
+      await this.boss.createQueue(deadLetter, { retentionSeconds: 30 * 24 * 3600, deleteAfterSeconds: 30 * 24 * 3600 });
+    }
+    const options = {
+      retryLimit: definition.retryLimit ?? 5,
+      retryDelay: definition.retryDelay ?? 5,
+      retryBackoff: definition.retryBackoff ?? true,
+      ...(definition.retryDelayMax === undefined ? {} : { retryDelayMax: definition.retryDelayMax }),
+      expireInSeconds: definition.expireInSeconds ?? 15 * 60,
+      deleteAfterSeconds: definition.deleteAfterSeconds ?? 7 * 24 * 3600,
+      ...(deadLetter ? { deadLetter } : {}),
+      notify: true,
+    };
+    if (await this.boss.getQueue(definition.name)) {
+      const { deadLetter: _ignored, ...updatable } = options;
+      await this.boss.updateQueue(definition.name, updatable);
+    } else {
+      await this.boss.createQueue(definition.name, options);
+    }
+  }
+
+  async #startWorker(queue: string, worker: WorkerDefinition<never>): Promise<void> {
+    const options: WorkOptions = {
+      localConcurrency: worker.concurrency ?? 2,
+      batchSize: 1,
+      pollingIntervalSeconds: worker.pollingIntervalSeconds ?? 2,
+      ...(worker.groupConcurrency ? { groupConcurrency: worker.groupConcurrency } : {}),
+    };
+    const logger = this.#logger;
+    await this.boss.work<never>(queue, options, async (jobs) => {
+      for (const job of jobs) {
+        const started = performance.now();
+        try {
+          await worker.handler(job);
+          logger.debug({ queue, jobId: job.id, ms: Math.round(performance.now() - started) }, 'job completed');
+        } catch (error) {
+          logger.warn({ queue, jobId: job.id, err: error }, 'job failed');
+          throw error;
+        }
+      }
+    });
+  }
+}
+
+export type { Job };

@@ -1,0 +1,84 @@
+/**
+ * pino JSON logs. Nothing sensitive reaches a log line: credentials are redacted by path, and the
+ * query strings of logged URLs lose the values of parameters that carry codes, tokens or assertions.
+ */
+import { pino } from 'pino';
+import type { Logger, LoggerOptions } from 'pino';
+
+export type { Logger };
+
+/** Query parameters whose values are credentials or one-time codes. */
+const SENSITIVE_QUERY_PARAMS = new Set([
+  'code',
+  'token',
+  'access_token',
+  'id_token',
+  'refresh_token',
+  'jwt',
+  'samlresponse',
+  'samlrequest',
+  'signature',
+  'client_secret',
+  'password',
+  'key',
+  'ticket',
+  'assertion',
+  'login_hint_token',
+]);
+
+/** Object paths redacted wherever they appear in a log record. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-auth-api-key"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.secret',
+  '*.clientSecret',
+  '*.client_secret',
+  '*.apiKey',
+  '*.api_key',
+  '*.token',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.privateKey',
+  '*.key',
+  'headers.authorization',
+  'headers.cookie',
+];
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const options: LoggerOptions = {
+    level,
+    base: { service: 'switchboard' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: {
+      err: pino.stdSerializers.err,
+      req: (request: { method?: string; url?: string; id?: string; ip?: string; headers?: Record<string, unknown> }) => ({
+        id: request.id,
+        method: request.method,
+        url: redactUrl(request.url ?? ''),
+        remoteAddress: request.ip,
+        userAgent: request.headers?.['user-agent'],
+      }),
+      res: (reply: { statusCode?: number }) => ({ statusCode: reply.statusCode }),
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/** Replaces the values of sensitive query parameters in a path-and-query string. */
+export function redactUrl(url: string): string {
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1) return url;
+  const params = new URLSearchParams(url.slice(queryStart + 1));
+  let changed = false;
+  for (const name of [...params.keys()]) {
+    if (SENSITIVE_QUERY_PARAMS.has(name.toLowerCase())) {
+      params.set(name, '[redacted]');
+      changed = true;
+    }
+  }
+  return changed ? `${url.slice(0, queryStart)}?${params.toString()}` : url;
+}
