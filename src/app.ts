@@ -8,11 +8,11 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyRequest } from 'fastify';
 import {
-  type ZodTypeProvider,
   jsonSchemaTransform,
   jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
+  type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Hub, Role } from './hub.ts';
 import { apiKeyRoutes } from './modules/admin/index.ts';
@@ -69,7 +69,9 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (!route.url.startsWith('/api/v1/') || !methods.some((method) => MUTATING_METHODS.has(method))) return;
     if (!route.config?.audit) {
-      throw new Error(`route ${methods.join(',')} ${route.url} must declare config.audit (event types, or { none: reason })`);
+      throw new Error(
+        `route ${methods.join(',')} ${route.url} must declare config.audit (event types, or { none: reason })`,
+      );
     }
   });
 
@@ -100,7 +102,9 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
           'Organizations, users, groups, SSO connections, directories and provisioning. Authenticate with `Authorization: Bearer <admin API key>`. Errors are RFC 9457 problem documents with a stable `code`, the offending `field` and a `fix`.',
       },
       servers: [{ url: hub.config.PUBLIC_URL }],
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'Admin API key' } } },
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'Admin API key' } },
+      },
       security: [{ apiKey: [] }],
     },
     transform: jsonSchemaTransform,
@@ -139,7 +143,9 @@ async function probe(check: () => Promise<void>): Promise<string> {
   try {
     await Promise.race([
       check(),
-      new Promise((_resolve, reject) => setTimeout(() => reject(new Error('timeout after 2s')), 2000).unref()),
+      new Promise((_resolve, reject) =>
+        setTimeout(() => reject(new Error('timeout after 2s')), 2000).unref(),
+      ),
     ]);
     return 'ok';
   } catch (error) {

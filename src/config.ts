@@ -80,7 +80,8 @@ export const configOptions = [
   {
     name: 'SHUTDOWN_TIMEOUT_MS',
     default: '25000',
-    description: 'On SIGTERM, how long to wait for in-flight requests and jobs before releasing them and exiting.',
+    description:
+      'On SIGTERM, how long to wait for in-flight requests and jobs before releasing them and exiting.',
   },
   {
     name: 'DNS_SERVERS',
@@ -91,11 +92,9 @@ export const configOptions = [
 
 export type ConfigOptionName = (typeof configOptions)[number]['name'];
 
-const secretKeySchema = z
-  .string()
-  .refine((value) => decodeKeyMaterial(value) !== undefined, {
-    message: 'expected 32 bytes encoded as base64 (44 characters) or hex (64 characters)',
-  });
+const secretKeySchema = z.string().refine((value) => decodeKeyMaterial(value) !== undefined, {
+  message: 'expected 32 bytes encoded as base64 (44 characters) or hex (64 characters)',
+});
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
 
@@ -141,7 +140,11 @@ const schema = z.object({
     emptyToUndefined,
     z.string().min(32, { message: 'expected at least 32 characters' }).optional(),
   ),
-  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(25_000),
   DNS_SERVERS: z.preprocess(
     emptyToUndefined,
@@ -224,7 +227,9 @@ export function renderConfigTable(): string {
   );
   const line = (cells: readonly string[]) =>
     `${cells[0]?.padEnd(widths[0] ?? 0)}  ${cells[1]?.padEnd(widths[1] ?? 0)}  ${cells[2]}`;
-  return [line(header), line(header.map((cell, i) => '-'.repeat(i < 2 ? (widths[i] ?? 0) : cell.length))), ...rows.map(line)].join(
-    '\n',
-  );
+  return [
+    line(header),
+    line(header.map((cell, i) => '-'.repeat(i < 2 ? (widths[i] ?? 0) : cell.length))),
+    ...rows.map(line),
+  ].join('\n');
 }

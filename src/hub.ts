@@ -8,12 +8,13 @@ import type { Config } from './config.ts';
 import { ApiKeyService } from './modules/admin/index.ts';
 import { DirectoryService } from './modules/directory/index.ts';
 import { EventLog } from './modules/events/index.ts';
-import { OrganizationService, type TxtResolver, createTxtResolver } from './modules/orgs/index.ts';
+import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
 import { type Database, openDatabase } from './platform/db/client.ts';
 import { migrateDatabase } from './platform/db/migrate.ts';
-import { type Metrics, createMetrics } from './platform/http/metrics.ts';
+import { createMetrics, type Metrics } from './platform/http/metrics.ts';
+import { HttpClient } from './platform/http-client.ts';
 import { JobQueue } from './platform/jobs/index.ts';
-import { type Logger, createLogger } from './platform/logging.ts';
+import { createLogger, type Logger } from './platform/logging.ts';
 import { SecretBox } from './platform/secret-box.ts';
 import { resolveSecretKeys } from './platform/secret-key-file.ts';
 
@@ -30,8 +31,18 @@ export interface Hub {
   readonly directory: DirectoryService;
   readonly apiKeys: ApiKeyService;
   readonly metrics: Metrics;
-  /** Stops background loops started by modules (event consumers, schedulers). */
+  /** Outbound HTTP (timeouts, retries, redacted logging). */
+  readonly http: HttpClient;
+  /** Background loops modules run in worker processes (event consumers, schedulers). */
+  readonly backgroundTasks: BackgroundTask[];
+  /** Stops what was started; run in reverse order by closeHub. */
   readonly stopHooks: Array<() => Promise<void>>;
+}
+
+export interface BackgroundTask {
+  name: string;
+  /** Starts the loop; returns the function that stops it. */
+  start(): Promise<() => Promise<void>>;
 }
 
 export interface CreateHubOptions {
@@ -56,7 +67,11 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     if (options.migrate !== false) await migrateDatabase(database);
     const jobs = new JobQueue(database, logger);
     const events = new EventLog(database, logger);
-    const orgs = new OrganizationService(database, events, options.txtResolver ?? createTxtResolver(config.DNS_SERVERS));
+    const orgs = new OrganizationService(
+      database,
+      events,
+      options.txtResolver ?? createTxtResolver(config.DNS_SERVERS),
+    );
     const directory = new DirectoryService(database, events, orgs);
     const apiKeys = new ApiKeyService(database, events);
     const hub: Hub = {
@@ -70,12 +85,16 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       directory,
       apiKeys,
       metrics: createMetrics(),
+      http: new HttpClient({ logger }),
+      backgroundTasks: [],
       stopHooks: [],
     };
     if (config.SWITCHBOARD_BOOTSTRAP_ADMIN_KEY) {
       const outcome = await apiKeys.registerBootstrapKey(config.SWITCHBOARD_BOOTSTRAP_ADMIN_KEY);
-      if (outcome === 'registered') logger.info('registered SWITCHBOARD_BOOTSTRAP_ADMIN_KEY as an admin API key');
-      if (outcome === 'skipped') logger.info('SWITCHBOARD_BOOTSTRAP_ADMIN_KEY ignored: an admin API key already exists');
+      if (outcome === 'registered')
+        logger.info('registered SWITCHBOARD_BOOTSTRAP_ADMIN_KEY as an admin API key');
+      if (outcome === 'skipped')
+        logger.info('SWITCHBOARD_BOOTSTRAP_ADMIN_KEY ignored: an admin API key already exists');
     }
     return hub;
   } catch (error) {
@@ -84,9 +103,20 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
   }
 }
 
-/** Starts the job queue (and, for worker roles, job handlers and event consumers). */
+/**
+ * Starts the job queue. Processes with a worker role (`worker`, `all`) also run job handlers and
+ * the modules' background tasks; `web` processes only enqueue.
+ */
 export async function startBackgroundWork(hub: Hub, role: Role): Promise<void> {
   await hub.jobs.start({ runWorkers: role !== 'web' });
+  if (role === 'web') return;
+  for (const task of hub.backgroundTasks) {
+    const stop = await task.start();
+    hub.stopHooks.push(async () => {
+      await stop();
+      hub.logger.debug({ task: task.name }, 'background task stopped');
+    });
+  }
 }
 
 /** Stops background work and closes the database. */

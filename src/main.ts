@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type Config, ConfigError, loadConfig, renderConfigTable } from './config.ts';
-import { type Hub, closeHub, createHub } from './hub.ts';
+import { closeHub, createHub, type Hub } from './hub.ts';
 import { DataDirLockedError } from './platform/db/lock.ts';
 import { createLogger } from './platform/logging.ts';
 import { exitOnSignals, runHub } from './runtime.ts';
@@ -19,7 +19,9 @@ program
   .command('start')
   .description('Run the hub (HTTP server and background work).')
   .addOption(
-    new Option('--role <role>', 'web (HTTP only), worker (jobs only, plus health endpoints) or all').choices(['web', 'worker', 'all']).default('all'),
+    new Option('--role <role>', 'web (HTTP only), worker (jobs only, plus health endpoints) or all')
+      .choices(['web', 'worker', 'all'])
+      .default('all'),
   )
   .action(async (options: { role: 'web' | 'worker' | 'all' }) => {
     const running = await runHub(config(), options.role);
@@ -41,7 +43,11 @@ adminKeys
   .command('create')
   .description('Create an admin API key and print it once.')
   .requiredOption('--name <name>', 'who or what the key is for', nonEmpty)
-  .addOption(new Option('--scope <scope>', 'admin (read and write) or read').choices(['admin', 'read']).default('admin'))
+  .addOption(
+    new Option('--scope <scope>', 'admin (read and write) or read')
+      .choices(['admin', 'read'])
+      .default('admin'),
+  )
   .action(async (options: { name: string; scope: 'admin' | 'read' }) => {
     await withHub(async (hub) => {
       const { key, apiKey } = await hub.apiKeys.create(
@@ -60,10 +66,18 @@ adminKeys
   .action(async () => {
     await withHub(async (hub) => {
       const keys = await hub.apiKeys.list();
-      if (keys.length === 0) console.log('No API keys. Create one with: switchboard admin-keys create --name <name>');
+      if (keys.length === 0)
+        console.log('No API keys. Create one with: switchboard admin-keys create --name <name>');
       for (const key of keys) {
         console.log(
-          [key.id, key.prefix, key.scopes.join(','), key.name, key.revokedAt ? `revoked ${key.revokedAt}` : 'active', key.lastUsedAt ? `last used ${key.lastUsedAt}` : 'never used'].join('  '),
+          [
+            key.id,
+            key.prefix,
+            key.scopes.join(','),
+            key.name,
+            key.revokedAt ? `revoked ${key.revokedAt}` : 'active',
+            key.lastUsedAt ? `last used ${key.lastUsedAt}` : 'never used',
+          ].join('  '),
         );
       }
     });
@@ -89,7 +103,9 @@ program
   .action(() => {
     console.log(renderConfigTable());
     const current = config();
-    console.log(`\nCurrent environment is valid (${current.databaseKind} database, PUBLIC_URL ${current.PUBLIC_URL}).`);
+    console.log(
+      `\nCurrent environment is valid (${current.databaseKind} database, PUBLIC_URL ${current.PUBLIC_URL}).`,
+    );
   });
 
 function nonEmpty(value: string): string {
@@ -104,7 +120,9 @@ function config(): Config {
 /** Opens the hub quietly for a one-shot command, then closes it. */
 async function withHub(work: (hub: Hub) => Promise<void>): Promise<void> {
   const current = config();
-  const hub = await createHub(current, { logger: createLogger(process.env.LOG_LEVEL ? current.LOG_LEVEL : 'warn') });
+  const hub = await createHub(current, {
+    logger: createLogger(process.env.LOG_LEVEL ? current.LOG_LEVEL : 'warn'),
+  });
   try {
     await work(hub);
   } finally {

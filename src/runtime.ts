@@ -4,11 +4,12 @@
  * workers finish (or release for retry) their jobs within SHUTDOWN_TIMEOUT_MS, the database closes,
  * and the process exits 0.
  */
-import type { Config } from './config.ts';
+
 import { buildApp } from './app.ts';
-import { type Role, closeHub, createHub, startBackgroundWork } from './hub.ts';
-import { createLogger } from './platform/logging.ts';
+import type { Config } from './config.ts';
+import { closeHub, createHub, type Role, startBackgroundWork } from './hub.ts';
 import type { App } from './platform/http/types.ts';
+import { createLogger } from './platform/logging.ts';
 
 export interface RunningHub {
   app: App;
@@ -30,7 +31,13 @@ export async function runHub(config: Config, role: Role): Promise<RunningHub> {
     throw error;
   }
   logger.info(
-    { role, database: hub.database.kind, publicUrl: config.PUBLIC_URL, port: config.PORT, node: process.version },
+    {
+      role,
+      database: hub.database.kind,
+      publicUrl: config.PUBLIC_URL,
+      port: config.PORT,
+      node: process.version,
+    },
     `Switchboard is up (${role}) on ${config.PUBLIC_URL} with the ${hub.database.kind} database`,
   );
 

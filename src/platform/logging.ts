@@ -2,8 +2,9 @@
  * pino JSON logs. Nothing sensitive reaches a log line: credentials are redacted by path, and the
  * query strings of logged URLs lose the values of parameters that carry codes, tokens or assertions.
  */
-import { pino } from 'pino';
+
 import type { Logger, LoggerOptions } from 'pino';
+import { pino } from 'pino';
 
 export type { Logger };
 
@@ -55,7 +56,13 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
       err: pino.stdSerializers.err,
-      req: (request: { method?: string; url?: string; id?: string; ip?: string; headers?: Record<string, unknown> }) => ({
+      req: (request: {
+        method?: string;
+        url?: string;
+        id?: string;
+        ip?: string;
+        headers?: Record<string, unknown>;
+      }) => ({
         id: request.id,
         method: request.method,
         url: redactUrl(request.url ?? ''),

@@ -29,7 +29,9 @@ export class SecretBox {
   constructor(current: Buffer, previous: readonly Buffer[] = []) {
     if (current.length !== 32) throw new SecretBoxError('SECRET_KEY must be 32 bytes');
     this.#current = { id: keyId(current), material: current };
-    this.#byId = new Map([current, ...previous].map((material) => [keyId(material), { id: keyId(material), material }]));
+    this.#byId = new Map(
+      [current, ...previous].map((material) => [keyId(material), { id: keyId(material), material }]),
+    );
   }
 
   /** Id of the key that currently seals. */
@@ -60,7 +62,10 @@ export class SecretBox {
       const decipher = createDecipheriv('aes-256-gcm', key.material, Buffer.from(nonce, 'base64url'));
       decipher.setAAD(Buffer.from(`${VERSION}.${id}.${context}`));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+      return Buffer.concat([
+        decipher.update(Buffer.from(ciphertext, 'base64url')),
+        decipher.final(),
+      ]).toString('utf8');
     } catch {
       throw new SecretBoxError('secret failed authentication (wrong key, context or tampered value)');
     }

@@ -27,7 +27,11 @@ export function resolveSecretKeys(config: Config, logger: Logger): SecretKeys {
   try {
     const stored = readFileSync(path, 'utf8').trim();
     const key = decodeKeyMaterial(stored);
-    if (!key) throw new ConfigError('SECRET_KEY', `file ${path} does not hold a 32-byte base64 key; restore it from backup`);
+    if (!key)
+      throw new ConfigError(
+        'SECRET_KEY',
+        `file ${path} does not hold a 32-byte base64 key; restore it from backup`,
+      );
     return { current: key, previous, source: path };
   } catch (error) {
     if ((error as { code?: string }).code !== 'ENOENT') throw error;

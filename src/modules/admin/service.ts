@@ -6,7 +6,7 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../../platform/db/client.ts';
-import { UNIQUE_VIOLATION, sqlState } from '../../platform/db/client.ts';
+import { sqlState, UNIQUE_VIOLATION } from '../../platform/db/client.ts';
 import { NotFound } from '../../platform/errors.ts';
 import type { ApiScope, Principal } from '../../platform/http/types.ts';
 import { newId } from '../../platform/ids.ts';
@@ -47,7 +47,10 @@ export class ApiKeyService {
   }
 
   /** Creates a key; the plaintext is returned once and never stored. */
-  async create(input: { name: string; scopes: readonly ApiScope[]; via: string }, actor: Actor): Promise<{ key: string; apiKey: ApiKeyView }> {
+  async create(
+    input: { name: string; scopes: readonly ApiScope[]; via: string },
+    actor: Actor,
+  ): Promise<{ key: string; apiKey: ApiKeyView }> {
     const key = newToken('sbk');
     const apiKey = await this.#insert(key, input, actor);
     return { key, apiKey };
@@ -64,11 +67,18 @@ export class ApiKeyService {
       .where(and(isNull(apiKeys.revokedAt), sql`'admin' = any(${apiKeys.scopes})`))
       .limit(1);
     if (existing) {
-      const [same] = await this.#database.db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.keyHash, hashToken(key)));
+      const [same] = await this.#database.db
+        .select({ id: apiKeys.id })
+        .from(apiKeys)
+        .where(eq(apiKeys.keyHash, hashToken(key)));
       return same ? 'exists' : 'skipped';
     }
     try {
-      await this.#insert(key, { name: 'bootstrap', scopes: ['admin'], via: 'bootstrap' }, { type: 'system', name: 'bootstrap' });
+      await this.#insert(
+        key,
+        { name: 'bootstrap', scopes: ['admin'], via: 'bootstrap' },
+        { type: 'system', name: 'bootstrap' },
+      );
       return 'registered';
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) return 'exists';
@@ -76,7 +86,11 @@ export class ApiKeyService {
     }
   }
 
-  async #insert(key: string, input: { name: string; scopes: readonly ApiScope[]; via: string }, actor: Actor): Promise<ApiKeyView> {
+  async #insert(
+    key: string,
+    input: { name: string; scopes: readonly ApiScope[]; via: string },
+    actor: Actor,
+  ): Promise<ApiKeyView> {
     return this.#database.transaction(async (tx) => {
       const [row] = await tx
         .insert(apiKeys)
@@ -106,7 +120,11 @@ export class ApiKeyService {
   /** The principal of a valid, unrevoked key; undefined otherwise. */
   async authenticate(token: string): Promise<Principal | undefined> {
     if (token.length < 16 || token.length > 512) return undefined;
-    const [row] = await this.#database.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hashToken(token))).limit(1);
+    const [row] = await this.#database.db
+      .select()
+      .from(apiKeys)
+      .where(eq(apiKeys.keyHash, hashToken(token)))
+      .limit(1);
     if (!row || row.revokedAt) return undefined;
     this.#noteUse(row.id);
     return { kind: 'api_key', id: row.id, name: row.name, scopes: row.scopes as ApiScope[] };
@@ -121,10 +139,18 @@ export class ApiKeyService {
     return this.#database.transaction(async (tx) => {
       const [row] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
       if (!row) {
-        throw new NotFound({ code: 'api_key_not_found', detail: `No API key with id "${id}".`, fix: 'List keys to find the right id.' });
+        throw new NotFound({
+          code: 'api_key_not_found',
+          detail: `No API key with id "${id}".`,
+          fix: 'List keys to find the right id.',
+        });
       }
       if (row.revokedAt) return toView(row);
-      const [updated] = await tx.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, id)).returning();
+      const [updated] = await tx
+        .update(apiKeys)
+        .set({ revokedAt: new Date() })
+        .where(eq(apiKeys.id, id))
+        .returning();
       const view = toView(updated as typeof apiKeys.$inferSelect);
       await this.#events.append(tx, {
         organizationId: null,

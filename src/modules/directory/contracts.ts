@@ -13,7 +13,8 @@ export const MAX_PROFILE_BYTES = 64 * 1024;
  * Practical email check (RFC 5322 is far looser than what any IdP or LMS accepts): one @, a
  * non-empty local part without spaces, a domain with a dot and a letter TLD.
  */
-export const EMAIL_PATTERN = /^[^\s@"(),:;<>[\\\]]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,63}$/i;
+export const EMAIL_PATTERN =
+  /^[^\s@"(),:;<>[\\\]]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,63}$/i;
 
 export const emailSchema = z
   .string()

@@ -1,4 +1,10 @@
 export * from './contracts.ts';
 export { groupRoutes } from './routes/groups.ts';
 export { userRoutes } from './routes/users.ts';
-export { DirectoryService, type UserChangeOptions, type WriteContext, toGroupView, toUserView } from './service.ts';
+export {
+  DirectoryService,
+  toGroupView,
+  toUserView,
+  type UserChangeOptions,
+  type WriteContext,
+} from './service.ts';

@@ -15,7 +15,11 @@ export async function insertUser(executor: Executor, row: typeof users.$inferIns
   return inserted as UserRow;
 }
 
-export async function findUserById(executor: Executor, id: string, options: { lock?: boolean } = {}): Promise<UserRow | undefined> {
+export async function findUserById(
+  executor: Executor,
+  id: string,
+  options: { lock?: boolean } = {},
+): Promise<UserRow | undefined> {
   const query = executor.select().from(users).where(eq(users.id, id)).limit(1);
   const [row] = options.lock ? await query.for('update') : await query;
   return row;
@@ -36,7 +40,11 @@ export async function findUserInOrganization(
   return row;
 }
 
-export async function findUserByEmail(executor: Executor, organizationId: string, email: string): Promise<UserRow | undefined> {
+export async function findUserByEmail(
+  executor: Executor,
+  organizationId: string,
+  email: string,
+): Promise<UserRow | undefined> {
   const [row] = await executor
     .select()
     .from(users)
@@ -110,7 +118,11 @@ export async function deleteUserRow(executor: Executor, organizationId: string, 
   await executor.delete(users).where(and(eq(users.organizationId, organizationId), eq(users.id, id)));
 }
 
-export async function existingUserIds(executor: Executor, organizationId: string, ids: readonly string[]): Promise<Set<string>> {
+export async function existingUserIds(
+  executor: Executor,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rows = await executor
     .select({ id: users.id })
@@ -126,7 +138,11 @@ export async function insertGroup(executor: Executor, row: typeof groups.$inferI
   return inserted as GroupRow;
 }
 
-export async function findGroupById(executor: Executor, id: string, options: { lock?: boolean } = {}): Promise<GroupRow | undefined> {
+export async function findGroupById(
+  executor: Executor,
+  id: string,
+  options: { lock?: boolean } = {},
+): Promise<GroupRow | undefined> {
   const query = executor.select().from(groups).where(eq(groups.id, id)).limit(1);
   const [row] = options.lock ? await query.for('update') : await query;
   return row;
@@ -147,7 +163,11 @@ export async function findGroupInOrganization(
   return row;
 }
 
-export async function findGroupByName(executor: Executor, organizationId: string, name: string): Promise<GroupRow | undefined> {
+export async function findGroupByName(
+  executor: Executor,
+  organizationId: string,
+  name: string,
+): Promise<GroupRow | undefined> {
   const [row] = await executor
     .select()
     .from(groups)
@@ -186,7 +206,11 @@ export async function updateGroupRow(
 }
 
 /** Marks a group changed (membership changes bump its version for SCIM ETags). */
-export async function bumpGroupVersion(executor: Executor, organizationId: string, id: string): Promise<void> {
+export async function bumpGroupVersion(
+  executor: Executor,
+  organizationId: string,
+  id: string,
+): Promise<void> {
   await executor
     .update(groups)
     .set({ version: sql`${groups.version} + 1`, updatedAt: sql`now()` })
@@ -197,12 +221,21 @@ export async function deleteGroupRow(executor: Executor, organizationId: string,
   await executor.delete(groups).where(and(eq(groups.organizationId, organizationId), eq(groups.id, id)));
 }
 
-export async function countMembers(executor: Executor, organizationId: string, groupIds: readonly string[]): Promise<Map<string, number>> {
+export async function countMembers(
+  executor: Executor,
+  organizationId: string,
+  groupIds: readonly string[],
+): Promise<Map<string, number>> {
   if (groupIds.length === 0) return new Map();
   const rows = await executor
     .select({ groupId: groupMemberships.groupId, n: sql<number>`count(*)::int` })
     .from(groupMemberships)
-    .where(and(eq(groupMemberships.organizationId, organizationId), inArray(groupMemberships.groupId, [...groupIds])))
+    .where(
+      and(
+        eq(groupMemberships.organizationId, organizationId),
+        inArray(groupMemberships.groupId, [...groupIds]),
+      ),
+    )
     .groupBy(groupMemberships.groupId);
   return new Map(rows.map((row) => [row.groupId, Number(row.n)]));
 }
@@ -247,7 +280,11 @@ export async function deleteMemberships(
   return rows.map((row) => row.userId);
 }
 
-export async function listMemberIds(executor: Executor, organizationId: string, groupId: string): Promise<string[]> {
+export async function listMemberIds(
+  executor: Executor,
+  organizationId: string,
+  groupId: string,
+): Promise<string[]> {
   const rows = await executor
     .select({ userId: groupMemberships.userId })
     .from(groupMemberships)
@@ -271,12 +308,24 @@ export async function listMembers(
   const found = await executor
     .select()
     .from(users)
-    .where(and(eq(users.organizationId, query.organizationId), inArray(users.id, rows.map((row) => row.id))))
+    .where(
+      and(
+        eq(users.organizationId, query.organizationId),
+        inArray(
+          users.id,
+          rows.map((row) => row.id),
+        ),
+      ),
+    )
     .orderBy(asc(users.id));
   return found;
 }
 
-export async function listUserGroups(executor: Executor, organizationId: string, userId: string): Promise<GroupRow[]> {
+export async function listUserGroups(
+  executor: Executor,
+  organizationId: string,
+  userId: string,
+): Promise<GroupRow[]> {
   return executor
     .select({
       organizationId: groups.organizationId,
@@ -290,14 +339,23 @@ export async function listUserGroups(executor: Executor, organizationId: string,
       updatedAt: groups.updatedAt,
     })
     .from(groupMemberships)
-    .innerJoin(groups, and(eq(groups.organizationId, groupMemberships.organizationId), eq(groups.id, groupMemberships.groupId)))
+    .innerJoin(
+      groups,
+      and(
+        eq(groups.organizationId, groupMemberships.organizationId),
+        eq(groups.id, groupMemberships.groupId),
+      ),
+    )
     .where(and(eq(groupMemberships.organizationId, organizationId), eq(groupMemberships.userId, userId)))
     .orderBy(asc(groups.name));
 }
 
 // Identities
 
-export async function insertIdentity(executor: Executor, row: typeof identities.$inferInsert): Promise<IdentityRow> {
+export async function insertIdentity(
+  executor: Executor,
+  row: typeof identities.$inferInsert,
+): Promise<IdentityRow> {
   const [inserted] = await executor.insert(identities).values(row).returning();
   return inserted as IdentityRow;
 }
@@ -312,7 +370,11 @@ export async function findIdentity(
     .select()
     .from(identities)
     .where(
-      and(eq(identities.organizationId, organizationId), eq(identities.providerId, providerId), eq(identities.subject, subject)),
+      and(
+        eq(identities.organizationId, organizationId),
+        eq(identities.providerId, providerId),
+        eq(identities.subject, subject),
+      ),
     )
     .limit(1);
   return row;
@@ -330,7 +392,11 @@ export async function updateIdentityRow(
     .where(and(eq(identities.organizationId, organizationId), eq(identities.id, id)));
 }
 
-export async function listUserIdentities(executor: Executor, organizationId: string, userId: string): Promise<IdentityRow[]> {
+export async function listUserIdentities(
+  executor: Executor,
+  organizationId: string,
+  userId: string,
+): Promise<IdentityRow[]> {
   return executor
     .select()
     .from(identities)
@@ -338,6 +404,12 @@ export async function listUserIdentities(executor: Executor, organizationId: str
     .orderBy(asc(identities.createdAt));
 }
 
-export async function deleteIdentityRow(executor: Executor, organizationId: string, id: string): Promise<void> {
-  await executor.delete(identities).where(and(eq(identities.organizationId, organizationId), eq(identities.id, id)));
+export async function deleteIdentityRow(
+  executor: Executor,
+  organizationId: string,
+  id: string,
+): Promise<void> {
+  await executor
+    .delete(identities)
+    .where(and(eq(identities.organizationId, organizationId), eq(identities.id, id)));
 }

@@ -50,7 +50,10 @@ export const users = pgTable(
       .on(table.organizationId, sql`lower(${table.email})`)
       .where(sql`${table.email} is not null`),
     index('users_org_status_idx').on(table.organizationId, table.status),
-    index('users_org_email_pattern_idx').on(table.organizationId, sql`lower(${table.email}) text_pattern_ops`),
+    index('users_org_email_pattern_idx').on(
+      table.organizationId,
+      sql`lower(${table.email}) text_pattern_ops`,
+    ),
   ],
 );
 
@@ -86,7 +89,10 @@ export const groupMemberships = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
-    primaryKey({ name: 'group_memberships_pkey', columns: [table.organizationId, table.groupId, table.userId] }),
+    primaryKey({
+      name: 'group_memberships_pkey',
+      columns: [table.organizationId, table.groupId, table.userId],
+    }),
     index('group_memberships_user_idx').on(table.organizationId, table.userId),
     foreignKey({
       name: 'group_memberships_group_fkey',

@@ -7,7 +7,7 @@
  * pass their open transaction as `ctx.tx`; otherwise each call runs in its own transaction.
  */
 import type { Database, Executor, Tx } from '../../platform/db/client.ts';
-import { UNIQUE_VIOLATION, sqlState } from '../../platform/db/client.ts';
+import { sqlState, UNIQUE_VIOLATION } from '../../platform/db/client.ts';
 import { Conflict, InvalidInput, NotFound, PreconditionFailed } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Actor, NewEvent } from '../events/contracts.ts';
@@ -25,10 +25,6 @@ import {
   type UserView,
 } from './contracts.ts';
 import {
-  type GroupRow,
-  type IdentityRow,
-  type UserListQuery,
-  type UserRow,
   bumpGroupVersion,
   countMembers,
   deleteGroupRow,
@@ -43,6 +39,8 @@ import {
   findUserByEmail,
   findUserById,
   findUserInOrganization,
+  type GroupRow,
+  type IdentityRow,
   insertGroup,
   insertIdentity,
   insertMemberships,
@@ -54,6 +52,8 @@ import {
   listUserIdentities,
   listUsers,
   touchUserLogin,
+  type UserListQuery,
+  type UserRow,
   updateGroupRow,
   updateIdentityRow,
   updateUserRow,
@@ -89,7 +89,11 @@ export class DirectoryService {
 
   // Users
 
-  async createUser(organizationIdOrSlug: string, input: CreateUserInput, ctx: WriteContext): Promise<UserView> {
+  async createUser(
+    organizationIdOrSlug: string,
+    input: CreateUserInput,
+    ctx: WriteContext,
+  ): Promise<UserView> {
     const source = ctx.source ?? 'api';
     return this.#inTx(ctx, async (tx) => {
       const org = await this.#orgs.require(organizationIdOrSlug, tx);
@@ -124,25 +128,45 @@ export class DirectoryService {
   }
 
   /** The user, only if it belongs to the organization (tenant-scoped callers). */
-  async getUserInOrganization(organizationId: string, id: string, executor: Executor = this.#database.db): Promise<UserView | undefined> {
+  async getUserInOrganization(
+    organizationId: string,
+    id: string,
+    executor: Executor = this.#database.db,
+  ): Promise<UserView | undefined> {
     const row = await findUserInOrganization(executor, organizationId, id);
     return row ? toUserView(row) : undefined;
   }
 
-  async findUserByEmail(organizationId: string, email: string, executor: Executor = this.#database.db): Promise<UserView | undefined> {
+  async findUserByEmail(
+    organizationId: string,
+    email: string,
+    executor: Executor = this.#database.db,
+  ): Promise<UserView | undefined> {
     const row = await findUserByEmail(executor, organizationId, email);
     return row ? toUserView(row) : undefined;
   }
 
   async listUsers(organizationIdOrSlug: string, query: Omit<UserListQuery, 'organizationId'>) {
     const org = await this.#orgs.require(organizationIdOrSlug);
-    const rows = await listUsers(this.#database.db, { ...query, organizationId: org.id, limit: query.limit + 1 });
+    const rows = await listUsers(this.#database.db, {
+      ...query,
+      organizationId: org.id,
+      limit: query.limit + 1,
+    });
     const page = rows.slice(0, query.limit);
-    return { data: page.map(toUserView), nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null };
+    return {
+      data: page.map(toUserView),
+      nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null,
+    };
   }
 
   /** Applies a partial update; writes nothing and emits nothing when nothing changes. */
-  async updateUser(id: string, input: UpdateUserInput, ctx: WriteContext, options: UserChangeOptions = {}): Promise<UserView> {
+  async updateUser(
+    id: string,
+    input: UpdateUserInput,
+    ctx: WriteContext,
+    options: UserChangeOptions = {},
+  ): Promise<UserView> {
     return this.#inTx(ctx, async (tx) => {
       const before = await this.#lockUser(tx, id, options);
       const changes: Partial<UserRow> = {};
@@ -191,13 +215,26 @@ export class DirectoryService {
    * Moves a user to a status: `suspended` (an admin's hold), `active` (reactivated), or
    * `deprovisioned` (left the company; SSO refuses them, provisioning removes their access).
    */
-  async setUserStatus(id: string, status: UserStatus, ctx: WriteContext, options: UserChangeOptions = {}): Promise<UserView> {
+  async setUserStatus(
+    id: string,
+    status: UserStatus,
+    ctx: WriteContext,
+    options: UserChangeOptions = {},
+  ): Promise<UserView> {
     return this.#inTx(ctx, async (tx) => {
       const before = await this.#lockUser(tx, id, options);
       if (before.status === status) return toUserView(before);
-      const after = await updateUserRow(tx, before.organizationId, before.id, { status, statusChangedAt: new Date() });
+      const after = await updateUserRow(tx, before.organizationId, before.id, {
+        status,
+        statusChangedAt: new Date(),
+      });
       const view = toUserView(after);
-      const type = status === 'active' ? 'user.reactivated' : status === 'suspended' ? 'user.suspended' : 'user.deactivated';
+      const type =
+        status === 'active'
+          ? 'user.reactivated'
+          : status === 'suspended'
+            ? 'user.suspended'
+            : 'user.deactivated';
       await this.#events.append(
         tx,
         userEvent(type, after, ctx, { user: view, changes: { status: { from: before.status, to: status } } }),
@@ -211,14 +248,24 @@ export class DirectoryService {
     await this.#inTx(ctx, async (tx) => {
       const before = await this.#lockUser(tx, id, options);
       const groupRows = await listUserGroups(tx, before.organizationId, before.id);
-      const removals: NewEvent[] = groupRows.map((group) => membershipEvent('group.member_removed', group, before.id, ctx));
+      const removals: NewEvent[] = groupRows.map((group) =>
+        membershipEvent('group.member_removed', group, before.id, ctx),
+      );
       await deleteUserRow(tx, before.organizationId, before.id);
-      await this.#events.append(tx, ...removals, userEvent('user.deleted', before, ctx, { user: toUserView(before) }));
+      await this.#events.append(
+        tx,
+        ...removals,
+        userEvent('user.deleted', before, ctx, { user: toUserView(before) }),
+      );
     });
   }
 
   /** Records a successful login time (not a profile change: no version bump, no event). */
-  async recordLogin(organizationId: string, userId: string, executor: Executor = this.#database.db): Promise<void> {
+  async recordLogin(
+    organizationId: string,
+    userId: string,
+    executor: Executor = this.#database.db,
+  ): Promise<void> {
     await touchUserLogin(executor, organizationId, userId);
   }
 
@@ -237,7 +284,11 @@ export class DirectoryService {
 
   // Groups
 
-  async createGroup(organizationIdOrSlug: string, input: CreateGroupInput, ctx: WriteContext): Promise<GroupView> {
+  async createGroup(
+    organizationIdOrSlug: string,
+    input: CreateGroupInput,
+    ctx: WriteContext,
+  ): Promise<GroupView> {
     const source = ctx.source ?? 'api';
     return this.#inTx(ctx, async (tx) => {
       const org = await this.#orgs.require(organizationIdOrSlug, tx);
@@ -269,14 +320,22 @@ export class DirectoryService {
     return toGroupView(row, counts.get(row.id) ?? 0);
   }
 
-  async getGroupInOrganization(organizationId: string, id: string, executor: Executor = this.#database.db): Promise<GroupView | undefined> {
+  async getGroupInOrganization(
+    organizationId: string,
+    id: string,
+    executor: Executor = this.#database.db,
+  ): Promise<GroupView | undefined> {
     const row = await findGroupInOrganization(executor, organizationId, id);
     if (!row) return undefined;
     const counts = await countMembers(executor, organizationId, [id]);
     return toGroupView(row, counts.get(id) ?? 0);
   }
 
-  async findGroupByName(organizationId: string, name: string, executor: Executor = this.#database.db): Promise<GroupView | undefined> {
+  async findGroupByName(
+    organizationId: string,
+    name: string,
+    executor: Executor = this.#database.db,
+  ): Promise<GroupView | undefined> {
     const row = await findGroupByName(executor, organizationId, name);
     if (!row) return undefined;
     const counts = await countMembers(executor, organizationId, [row.id]);
@@ -285,7 +344,11 @@ export class DirectoryService {
 
   async listGroups(organizationIdOrSlug: string, query: { after?: string; limit: number; q?: string }) {
     const org = await this.#orgs.require(organizationIdOrSlug);
-    const rows = await listGroups(this.#database.db, { ...query, organizationId: org.id, limit: query.limit + 1 });
+    const rows = await listGroups(this.#database.db, {
+      ...query,
+      organizationId: org.id,
+      limit: query.limit + 1,
+    });
     const page = rows.slice(0, query.limit);
     const counts = await countMembers(
       this.#database.db,
@@ -308,7 +371,8 @@ export class DirectoryService {
         if (other && other.id !== before.id) throw groupNameTaken(input.name);
         changes.name = input.name;
       }
-      if (input.description !== undefined && input.description !== before.description) changes.description = input.description;
+      if (input.description !== undefined && input.description !== before.description)
+        changes.description = input.description;
       const counts = await countMembers(tx, before.organizationId, [before.id]);
       if (Object.keys(changes).length === 0) return toGroupView(before, counts.get(before.id) ?? 0);
       let after: GroupRow;
@@ -319,7 +383,10 @@ export class DirectoryService {
         throw error;
       }
       const view = toGroupView(after, counts.get(before.id) ?? 0);
-      await this.#events.append(tx, groupEvent('group.updated', after, ctx, { group: view, changes: diff(before, changes) }));
+      await this.#events.append(
+        tx,
+        groupEvent('group.updated', after, ctx, { group: view, changes: diff(before, changes) }),
+      );
       return view;
     });
   }
@@ -330,14 +397,24 @@ export class DirectoryService {
       const before = await findGroupById(tx, id, { lock: true });
       if (!before) throw groupNotFound(id);
       const memberIds = await listMemberIds(tx, before.organizationId, before.id);
-      const removals = memberIds.map((userId) => membershipEvent('group.member_removed', before, userId, ctx));
+      const removals = memberIds.map((userId) =>
+        membershipEvent('group.member_removed', before, userId, ctx),
+      );
       await deleteGroupRow(tx, before.organizationId, before.id);
-      await this.#events.append(tx, ...removals, groupEvent('group.deleted', before, ctx, { group: toGroupView(before, memberIds.length) }));
+      await this.#events.append(
+        tx,
+        ...removals,
+        groupEvent('group.deleted', before, ctx, { group: toGroupView(before, memberIds.length) }),
+      );
     });
   }
 
   /** Adds users to a group. Users already in it are left alone; unknown users are refused. */
-  async addMembers(groupId: string, userIds: readonly string[], ctx: WriteContext): Promise<{ added: string[] }> {
+  async addMembers(
+    groupId: string,
+    userIds: readonly string[],
+    ctx: WriteContext,
+  ): Promise<{ added: string[] }> {
     return this.#inTx(ctx, async (tx) => {
       const group = await findGroupById(tx, groupId, { lock: true });
       if (!group) throw groupNotFound(groupId);
@@ -356,27 +433,41 @@ export class DirectoryService {
       const added = await insertMemberships(tx, group.organizationId, group.id, unique, ctx.source ?? 'api');
       if (added.length) {
         await bumpGroupVersion(tx, group.organizationId, group.id);
-        await this.#events.append(tx, ...added.map((userId) => membershipEvent('group.member_added', group, userId, ctx)));
+        await this.#events.append(
+          tx,
+          ...added.map((userId) => membershipEvent('group.member_added', group, userId, ctx)),
+        );
       }
       return { added };
     });
   }
 
-  async removeMembers(groupId: string, userIds: readonly string[], ctx: WriteContext): Promise<{ removed: string[] }> {
+  async removeMembers(
+    groupId: string,
+    userIds: readonly string[],
+    ctx: WriteContext,
+  ): Promise<{ removed: string[] }> {
     return this.#inTx(ctx, async (tx) => {
       const group = await findGroupById(tx, groupId, { lock: true });
       if (!group) throw groupNotFound(groupId);
       const removed = await deleteMemberships(tx, group.organizationId, group.id, [...new Set(userIds)]);
       if (removed.length) {
         await bumpGroupVersion(tx, group.organizationId, group.id);
-        await this.#events.append(tx, ...removed.map((userId) => membershipEvent('group.member_removed', group, userId, ctx)));
+        await this.#events.append(
+          tx,
+          ...removed.map((userId) => membershipEvent('group.member_removed', group, userId, ctx)),
+        );
       }
       return { removed };
     });
   }
 
   /** Makes the group's members exactly `userIds` (SCIM PUT, SSO group sync). */
-  async setMembers(groupId: string, userIds: readonly string[], ctx: WriteContext): Promise<{ added: string[]; removed: string[] }> {
+  async setMembers(
+    groupId: string,
+    userIds: readonly string[],
+    ctx: WriteContext,
+  ): Promise<{ added: string[]; removed: string[] }> {
     return this.#inTx(ctx, async (tx) => {
       const group = await findGroupById(tx, groupId);
       if (!group) throw groupNotFound(groupId);
@@ -400,7 +491,10 @@ export class DirectoryService {
       limit: query.limit + 1,
     });
     const page = rows.slice(0, query.limit);
-    return { data: page.map(toUserView), nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null };
+    return {
+      data: page.map(toUserView),
+      nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null,
+    };
   }
 
   async listUserGroups(userId: string, executor: Executor = this.#database.db): Promise<GroupView[]> {
@@ -417,7 +511,12 @@ export class DirectoryService {
 
   // Identities
 
-  async findIdentity(organizationId: string, providerId: string, subject: string, executor: Executor = this.#database.db) {
+  async findIdentity(
+    organizationId: string,
+    providerId: string,
+    subject: string,
+    executor: Executor = this.#database.db,
+  ) {
     const row = await findIdentity(executor, organizationId, providerId, subject);
     return row ? toIdentityView(row) : undefined;
   }
@@ -451,7 +550,11 @@ export class DirectoryService {
           profile: input.profile ?? existing.profile,
           lastSeenAt: new Date(),
         });
-        return toIdentityView({ ...existing, profile: input.profile ?? existing.profile, lastSeenAt: new Date() });
+        return toIdentityView({
+          ...existing,
+          profile: input.profile ?? existing.profile,
+          lastSeenAt: new Date(),
+        });
       }
       const user = await findUserInOrganization(tx, input.organizationId, input.userId);
       if (!user) throw userNotFound(input.userId);
@@ -472,7 +575,14 @@ export class DirectoryService {
         actor: ctx.actor,
         subjectType: 'user',
         subjectId: input.userId,
-        data: { identity: { id: row.id, providerType: row.providerType, providerId: row.providerId, subject: row.subject } },
+        data: {
+          identity: {
+            id: row.id,
+            providerType: row.providerType,
+            providerId: row.providerId,
+            subject: row.subject,
+          },
+        },
       });
       return view;
     });
@@ -488,12 +598,14 @@ export class DirectoryService {
     await this.#inTx(ctx, async (tx) => {
       const user = await findUserById(tx, userId);
       if (!user) throw userNotFound(userId);
-      const identity = (await listUserIdentities(tx, user.organizationId, user.id)).find((row) => row.id === identityId);
+      const identity = (await listUserIdentities(tx, user.organizationId, user.id)).find(
+        (row) => row.id === identityId,
+      );
       if (!identity) {
         throw new NotFound({
           code: 'identity_not_found',
           detail: `User ${userId} has no identity ${identityId}.`,
-          fix: 'List the user\'s identities to find the right id.',
+          fix: "List the user's identities to find the right id.",
         });
       }
       await deleteIdentityRow(tx, user.organizationId, identity.id);
@@ -503,28 +615,58 @@ export class DirectoryService {
         actor: ctx.actor,
         subjectType: 'user',
         subjectId: user.id,
-        data: { identity: { id: identity.id, providerType: identity.providerType, providerId: identity.providerId, subject: identity.subject } },
+        data: {
+          identity: {
+            id: identity.id,
+            providerType: identity.providerType,
+            providerId: identity.providerId,
+            subject: identity.subject,
+          },
+        },
       });
     });
   }
 }
 
 function userEvent(type: string, row: UserRow, ctx: WriteContext, data: Record<string, unknown>): NewEvent {
-  return { organizationId: row.organizationId, type, actor: ctx.actor, subjectType: 'user', subjectId: row.id, data };
+  return {
+    organizationId: row.organizationId,
+    type,
+    actor: ctx.actor,
+    subjectType: 'user',
+    subjectId: row.id,
+    data,
+  };
 }
 
 function groupEvent(type: string, row: GroupRow, ctx: WriteContext, data: Record<string, unknown>): NewEvent {
-  return { organizationId: row.organizationId, type, actor: ctx.actor, subjectType: 'group', subjectId: row.id, data };
+  return {
+    organizationId: row.organizationId,
+    type,
+    actor: ctx.actor,
+    subjectType: 'group',
+    subjectId: row.id,
+    data,
+  };
 }
 
-function membershipEvent(type: 'group.member_added' | 'group.member_removed', group: GroupRow, userId: string, ctx: WriteContext): NewEvent {
+function membershipEvent(
+  type: 'group.member_added' | 'group.member_removed',
+  group: GroupRow,
+  userId: string,
+  ctx: WriteContext,
+): NewEvent {
   return {
     organizationId: group.organizationId,
     type,
     actor: ctx.actor,
     subjectType: 'group',
     subjectId: group.id,
-    data: { group: { id: group.id, name: group.name }, userId, ...(ctx.source ? { source: ctx.source } : {}) },
+    data: {
+      group: { id: group.id, name: group.name },
+      userId,
+      ...(ctx.source ? { source: ctx.source } : {}),
+    },
   };
 }
 
@@ -547,7 +689,10 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-function diff<Row extends object>(before: Row, changes: Partial<Row>): Record<string, { from: unknown; to: unknown }> {
+function diff<Row extends object>(
+  before: Row,
+  changes: Partial<Row>,
+): Record<string, { from: unknown; to: unknown }> {
   const result: Record<string, { from: unknown; to: unknown }> = {};
   for (const key of Object.keys(changes) as Array<keyof Row>) {
     result[String(key)] = { from: before[key] ?? null, to: changes[key] ?? null };
@@ -603,11 +748,19 @@ function toIdentityView(row: IdentityRow): IdentityView {
 }
 
 function userNotFound(id: string): NotFound {
-  return new NotFound({ code: 'user_not_found', detail: `No user with id "${id}".`, fix: 'Check the id; list the organization\'s users to find it.' });
+  return new NotFound({
+    code: 'user_not_found',
+    detail: `No user with id "${id}".`,
+    fix: "Check the id; list the organization's users to find it.",
+  });
 }
 
 function groupNotFound(id: string): NotFound {
-  return new NotFound({ code: 'group_not_found', detail: `No group with id "${id}".`, fix: 'Check the id; list the organization\'s groups to find it.' });
+  return new NotFound({
+    code: 'group_not_found',
+    detail: `No group with id "${id}".`,
+    fix: "Check the id; list the organization's groups to find it.",
+  });
 }
 
 function emailTaken(email: string): Conflict {

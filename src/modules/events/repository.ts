@@ -51,7 +51,9 @@ export interface EventQuery {
  * cursor already handed out.
  */
 export async function selectEventsAfter(executor: Executor, query: EventQuery): Promise<EventRow[]> {
-  const filters = [sql`(e.tx_id, e.id) > (${query.after.txId.toString()}::bigint, ${query.after.id.toString()}::bigint)`];
+  const filters = [
+    sql`(e.tx_id, e.id) > (${query.after.txId.toString()}::bigint, ${query.after.id.toString()}::bigint)`,
+  ];
   filters.push(sql`e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint`);
   if (query.organizationId) filters.push(sql`e.organization_id = ${query.organizationId}`);
   if (query.subjectId) filters.push(sql`e.subject_id = ${query.subjectId}`);
@@ -75,7 +77,9 @@ export async function lockConsumerCursor(
   executor: Executor,
   name: string,
 ): Promise<{ txId: bigint; id: bigint } | undefined> {
-  await executor.execute(sql`insert into event_consumers (name) values (${name}) on conflict (name) do nothing`);
+  await executor.execute(
+    sql`insert into event_consumers (name) values (${name}) on conflict (name) do nothing`,
+  );
   const rows = await queryRows<{ cursor_tx_id: string; cursor_id: string }>(
     executor,
     sql`select cursor_tx_id::text, cursor_id::text from event_consumers where name = ${name} for update skip locked`,
@@ -84,7 +88,11 @@ export async function lockConsumerCursor(
   return row ? { txId: BigInt(row.cursor_tx_id), id: BigInt(row.cursor_id) } : undefined;
 }
 
-export async function saveConsumerCursor(executor: Executor, name: string, cursor: EventCursor): Promise<void> {
+export async function saveConsumerCursor(
+  executor: Executor,
+  name: string,
+  cursor: EventCursor,
+): Promise<void> {
   await executor.execute(
     sql`update event_consumers set cursor_tx_id = ${cursor.txId.toString()}::bigint,
           cursor_id = ${cursor.id.toString()}::bigint, updated_at = now()

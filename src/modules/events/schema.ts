@@ -14,9 +14,7 @@ export const events = pgTable(
   'events',
   {
     id: bigint('id', { mode: 'bigint' }).primaryKey().generatedAlwaysAsIdentity(),
-    txId: bigint('tx_id', { mode: 'bigint' })
-      .notNull()
-      .default(sql`(pg_current_xact_id()::text::bigint)`),
+    txId: bigint('tx_id', { mode: 'bigint' }).notNull().default(sql`(pg_current_xact_id()::text::bigint)`),
     /** Null for events outside any organization (API keys, applications shared by all). */
     organizationId: text('organization_id'),
     type: text('type').notNull(),

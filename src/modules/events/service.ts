@@ -13,9 +13,9 @@ import {
   type Actor,
   type EventCursor,
   type EventRecord,
+  encodeCursor,
   type NewEvent,
   START_CURSOR,
-  encodeCursor,
 } from './contracts.ts';
 import {
   EVENTS_CHANNEL,
@@ -72,7 +72,10 @@ export class EventLog {
       const rows = await selectEventsAfter(tx, { after: cursor, limit: options.batchSize ?? 200 });
       if (rows.length === 0) return 0;
       const records = rows.map(toEventRecord);
-      const wanted = types || typePrefixes ? records.filter((event) => matchesType(event.type, types, typePrefixes)) : records;
+      const wanted =
+        types || typePrefixes
+          ? records.filter((event) => matchesType(event.type, types, typePrefixes))
+          : records;
       if (wanted.length) await handler(tx, wanted);
       const last = rows.at(-1) as EventRow;
       await saveConsumerCursor(tx, name, { txId: BigInt(last.tx_id), id: BigInt(last.id) });
@@ -89,7 +92,11 @@ export class EventLog {
    * Runs a consumer until the returned stop function is called: woken by NOTIFY on commit of new
    * events, with polling as a backstop.
    */
-  async startConsumer(name: string, handler: EventHandler, options: ConsumerOptions = {}): Promise<() => Promise<void>> {
+  async startConsumer(
+    name: string,
+    handler: EventHandler,
+    options: ConsumerOptions = {},
+  ): Promise<() => Promise<void>> {
     let stopped = false;
     let wake: (() => void) | undefined;
     let running: Promise<void> = Promise.resolve();

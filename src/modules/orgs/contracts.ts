@@ -17,7 +17,7 @@ export const organizationPoliciesSchema = z
       .enum(['never', 'verified_domain', 'any_email'])
       .default('verified_domain')
       .describe(
-        'When an SSO identity arrives with the email of an existing user: link only if the email domain is one of this organization\'s verified domains (`verified_domain`), always (`any_email`), or never (`never`, the login is refused).',
+        "When an SSO identity arrives with the email of an existing user: link only if the email domain is one of this organization's verified domains (`verified_domain`), always (`any_email`), or never (`never`, the login is refused).",
       ),
     scimDelete: z
       .enum(['deprovision', 'remove'])
@@ -59,7 +59,8 @@ const CONSUMER_DOMAINS = new Set([
 export function normalizeDomain(input: string): { domain: string } | { error: string } {
   const trimmed = input.trim().toLowerCase().replace(/\.$/, '');
   if (trimmed.includes('@')) return { error: 'expected a domain such as example.com, not an email address' };
-  if (trimmed.includes('/') || trimmed.includes(':')) return { error: 'expected a bare domain such as example.com, not a URL' };
+  if (trimmed.includes('/') || trimmed.includes(':'))
+    return { error: 'expected a bare domain such as example.com, not a URL' };
   const ascii = domainToASCII(trimmed);
   if (!ascii || ascii.length > 253) return { error: 'is not a valid domain name' };
   const labels = ascii.split('.');
@@ -87,8 +88,15 @@ export const createOrganizationBody = z
       .regex(SLUG_PATTERN, 'expected lowercase letters, digits and hyphens (for example acme-corp)')
       .optional()
       .describe('URL-safe unique key; derived from the name when omitted.'),
-    domains: z.array(domainInput).max(100).optional().describe('Email domains the organization owns (unverified until checked).'),
-    region: z.string().regex(/^[a-z0-9-]{1,32}$/).optional(),
+    domains: z
+      .array(domainInput)
+      .max(100)
+      .optional()
+      .describe('Email domains the organization owns (unverified until checked).'),
+    region: z
+      .string()
+      .regex(/^[a-z0-9-]{1,32}$/)
+      .optional(),
     environment: z.enum(ORGANIZATION_ENVIRONMENTS).optional(),
     policies: organizationPoliciesSchema.partial().optional(),
     instances: instancesSchema.optional(),
@@ -102,7 +110,10 @@ export const updateOrganizationBody = z
     name: z.string().trim().min(1).max(200).optional(),
     slug: z.string().regex(SLUG_PATTERN, 'expected lowercase letters, digits and hyphens').optional(),
     status: z.enum(ORGANIZATION_STATUSES).optional(),
-    region: z.string().regex(/^[a-z0-9-]{1,32}$/).optional(),
+    region: z
+      .string()
+      .regex(/^[a-z0-9-]{1,32}$/)
+      .optional(),
     environment: z.enum(ORGANIZATION_ENVIRONMENTS).optional(),
     policies: organizationPoliciesSchema.partial().optional(),
     instances: instancesSchema.optional(),
@@ -155,7 +166,11 @@ export type DomainView = z.output<typeof domainSchema>;
 
 /** TXT record name and value that verify a domain. */
 export function verificationRecord(domain: string, token: string) {
-  return { type: 'TXT' as const, name: `_switchboard-verification.${domain}`, value: `switchboard-verification=${token}` };
+  return {
+    type: 'TXT' as const,
+    name: `_switchboard-verification.${domain}`,
+    value: `switchboard-verification=${token}`,
+  };
 }
 
 /** Derives a slug from a display name. */

@@ -1,3 +1,9 @@
 export * from './contracts.ts';
 export { organizationRoutes } from './routes/organizations.ts';
-export { type Organization, OrganizationService, type TxtResolver, createTxtResolver, toOrganization } from './service.ts';
+export {
+  createTxtResolver,
+  type Organization,
+  OrganizationService,
+  type TxtResolver,
+  toOrganization,
+} from './service.ts';

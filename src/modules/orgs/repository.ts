@@ -7,24 +7,39 @@ import { organizationDomains, organizations } from './schema.ts';
 export type OrganizationRow = typeof organizations.$inferSelect;
 export type DomainRow = typeof organizationDomains.$inferSelect;
 
-export async function insertOrganization(executor: Executor, row: typeof organizations.$inferInsert): Promise<OrganizationRow> {
+export async function insertOrganization(
+  executor: Executor,
+  row: typeof organizations.$inferInsert,
+): Promise<OrganizationRow> {
   const [inserted] = await executor.insert(organizations).values(row).returning();
   return inserted as OrganizationRow;
 }
 
-export async function findOrganization(executor: Executor, idOrSlug: string): Promise<OrganizationRow | undefined> {
+export async function findOrganization(
+  executor: Executor,
+  idOrSlug: string,
+): Promise<OrganizationRow | undefined> {
   const column = idOrSlug.startsWith('org_') ? organizations.id : organizations.slug;
   const [row] = await executor.select().from(organizations).where(eq(column, idOrSlug)).limit(1);
   return row;
 }
 
 export async function lockOrganization(executor: Executor, id: string): Promise<OrganizationRow | undefined> {
-  const [row] = await executor.select().from(organizations).where(eq(organizations.id, id)).for('update').limit(1);
+  const [row] = await executor
+    .select()
+    .from(organizations)
+    .where(eq(organizations.id, id))
+    .for('update')
+    .limit(1);
   return row;
 }
 
 export async function slugExists(executor: Executor, slug: string): Promise<boolean> {
-  const [row] = await executor.select({ id: organizations.id }).from(organizations).where(eq(organizations.slug, slug)).limit(1);
+  const [row] = await executor
+    .select({ id: organizations.id })
+    .from(organizations)
+    .where(eq(organizations.slug, slug))
+    .limit(1);
   return Boolean(row);
 }
 
@@ -65,11 +80,16 @@ export async function deleteOrganizationRow(executor: Executor, id: string): Pro
 }
 
 export async function countOrganizationUsers(executor: Executor, organizationId: string): Promise<number> {
-  const rows = await executor.execute(sql`select count(*)::int as n from users where organization_id = ${organizationId}`);
+  const rows = await executor.execute(
+    sql`select count(*)::int as n from users where organization_id = ${organizationId}`,
+  );
   return Number((rows as unknown as { rows: Array<{ n: number }> }).rows[0]?.n ?? 0);
 }
 
-export async function listDomains(executor: Executor, organizationIds: readonly string[]): Promise<DomainRow[]> {
+export async function listDomains(
+  executor: Executor,
+  organizationIds: readonly string[],
+): Promise<DomainRow[]> {
   if (organizationIds.length === 0) return [];
   return executor
     .select()
@@ -78,22 +98,34 @@ export async function listDomains(executor: Executor, organizationIds: readonly 
     .orderBy(asc(organizationDomains.domain));
 }
 
-export async function insertDomain(executor: Executor, row: typeof organizationDomains.$inferInsert): Promise<DomainRow> {
+export async function insertDomain(
+  executor: Executor,
+  row: typeof organizationDomains.$inferInsert,
+): Promise<DomainRow> {
   const [inserted] = await executor.insert(organizationDomains).values(row).returning();
   return inserted as DomainRow;
 }
 
-export async function findDomain(executor: Executor, organizationId: string, domain: string): Promise<DomainRow | undefined> {
+export async function findDomain(
+  executor: Executor,
+  organizationId: string,
+  domain: string,
+): Promise<DomainRow | undefined> {
   const [row] = await executor
     .select()
     .from(organizationDomains)
-    .where(and(eq(organizationDomains.organizationId, organizationId), eq(organizationDomains.domain, domain)))
+    .where(
+      and(eq(organizationDomains.organizationId, organizationId), eq(organizationDomains.domain, domain)),
+    )
     .limit(1);
   return row;
 }
 
 /** The organization holding a verified domain (home-realm discovery). */
-export async function findVerifiedDomainOwner(executor: Executor, domain: string): Promise<DomainRow | undefined> {
+export async function findVerifiedDomainOwner(
+  executor: Executor,
+  domain: string,
+): Promise<DomainRow | undefined> {
   const [row] = await executor
     .select()
     .from(organizationDomains)

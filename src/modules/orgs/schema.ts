@@ -5,7 +5,16 @@
  * schema can be distributed by organization (Citus) or moved per region without a redesign.
  */
 import { sql } from 'drizzle-orm';
-import { boolean, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 export const organizations = pgTable(
   'organizations',
@@ -52,9 +61,7 @@ export const organizationDomains = pgTable(
     primaryKey({ name: 'organization_domains_pkey', columns: [table.organizationId, table.id] }),
     uniqueIndex('organization_domains_org_domain_key').on(table.organizationId, table.domain),
     // A verified domain routes logins (home-realm discovery): only one organization may hold it.
-    uniqueIndex('organization_domains_verified_domain_key')
-      .on(table.domain)
-      .where(sql`${table.verified}`),
+    uniqueIndex('organization_domains_verified_domain_key').on(table.domain).where(sql`${table.verified}`),
     index('organization_domains_domain_idx').on(table.domain),
   ],
 );

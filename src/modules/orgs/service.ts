@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import type { Database, Executor } from '../../platform/db/client.ts';
-import { UNIQUE_VIOLATION, sqlState } from '../../platform/db/client.ts';
+import { sqlState, UNIQUE_VIOLATION } from '../../platform/db/client.ts';
 import { Conflict, InvalidInput, NotFound, Unprocessable } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Actor } from '../events/contracts.ts';
@@ -12,18 +12,17 @@ import type { EventLog } from '../events/service.ts';
 import {
   type CreateOrganizationInput,
   type DomainView,
+  normalizeDomain,
   type OrganizationPolicies,
   type OrganizationView,
-  type UpdateOrganizationInput,
-  normalizeDomain,
   organizationPoliciesSchema,
   slugify,
+  type UpdateOrganizationInput,
   verificationRecord,
 } from './contracts.ts';
 import {
-  type DomainRow,
-  type OrganizationRow,
   countOrganizationUsers,
+  type DomainRow,
   deleteDomainRow,
   deleteOrganizationRow,
   findDomain,
@@ -34,6 +33,7 @@ import {
   listDomains,
   listOrganizations,
   lockOrganization,
+  type OrganizationRow,
   slugExists,
   updateDomainRow,
   updateOrganizationRow,
@@ -170,7 +170,10 @@ export class OrganizationService {
         if (input.region !== undefined) changes.region = input.region;
         if (input.environment !== undefined) changes.environment = input.environment;
         if (input.policies !== undefined) {
-          changes.policies = organizationPoliciesSchema.parse({ ...(before.policies as object), ...input.policies });
+          changes.policies = organizationPoliciesSchema.parse({
+            ...(before.policies as object),
+            ...input.policies,
+          });
         }
         if (input.instances !== undefined) changes.instances = input.instances;
         if (input.metadata !== undefined) changes.metadata = input.metadata;
@@ -277,7 +280,12 @@ export class OrganizationService {
    * Verifies a domain: by its DNS TXT record (`dns`), or by an admin's word (`manual`, for domains our
    * staff checked another way). A domain verified by another organization cannot be verified here.
    */
-  async verifyDomain(idOrSlug: string, value: string, method: 'dns' | 'manual', actor: Actor): Promise<DomainView> {
+  async verifyDomain(
+    idOrSlug: string,
+    value: string,
+    method: 'dns' | 'manual',
+    actor: Actor,
+  ): Promise<DomainView> {
     const domain = parseDomainInput(value, 'domain');
     const org = await this.require(idOrSlug);
     const existing = await findDomain(this.#database.db, org.id, domain);
@@ -289,7 +297,13 @@ export class OrganizationService {
       const row = await findDomain(tx, org.id, domain);
       if (!row) throw domainNotFound(domain);
       if (checkError) {
-        return { row: await updateDomainRow(tx, org.id, row.id, { lastCheckedAt: new Date(), lastCheckError: checkError }), verified: false };
+        return {
+          row: await updateDomainRow(tx, org.id, row.id, {
+            lastCheckedAt: new Date(),
+            lastCheckError: checkError,
+          }),
+          verified: false,
+        };
       }
       const owner = await findVerifiedDomainOwner(tx, domain);
       if (owner && owner.organizationId !== org.id) {

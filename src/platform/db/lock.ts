@@ -6,8 +6,8 @@
  * we run; a lock left by a crashed process goes stale after `stale` ms and can be taken over.
  */
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import type { Logger } from 'pino';
+import lockfile from 'proper-lockfile';
 
 export class DataDirLockedError extends Error {
   override name = 'DataDirLockedError';

@@ -1,6 +1,6 @@
 /** Prometheus metrics: process defaults plus request counts and latencies by route. */
 import type { FastifyInstance } from 'fastify';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
@@ -32,6 +32,11 @@ export function instrumentRequests(app: FastifyInstance, metrics: Metrics): void
   });
 }
 
-export function createCounter(metrics: Metrics, name: string, help: string, labelNames: readonly string[] = []) {
+export function createCounter(
+  metrics: Metrics,
+  name: string,
+  help: string,
+  labelNames: readonly string[] = [],
+) {
   return new Counter({ name, help, labelNames, registers: [metrics.registry] });
 }

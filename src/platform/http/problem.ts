@@ -7,7 +7,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, sqlState } from '../db/client.ts';
+import { FOREIGN_KEY_VIOLATION, sqlState, UNIQUE_VIOLATION } from '../db/client.ts';
 import { AppError } from '../errors.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -87,30 +87,108 @@ export function toProblem(error: unknown, request: FastifyRequest): Problem {
   }
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return simple(413, 'Payload too large', 'body_too_large', 'The request body is larger than this endpoint accepts.', 'Send a smaller body, or split the change into several requests.', base);
+      return simple(
+        413,
+        'Payload too large',
+        'body_too_large',
+        'The request body is larger than this endpoint accepts.',
+        'Send a smaller body, or split the change into several requests.',
+        base,
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return simple(415, 'Unsupported media type', 'unsupported_media_type', `Content-Type ${request.headers['content-type'] ?? '(none)'} is not accepted here.`, 'Send the body as application/json.', base);
+      return simple(
+        415,
+        'Unsupported media type',
+        'unsupported_media_type',
+        `Content-Type ${request.headers['content-type'] ?? '(none)'} is not accepted here.`,
+        'Send the body as application/json.',
+        base,
+      );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return simple(400, 'Invalid input', 'empty_body', 'The body is empty but Content-Type says JSON.', 'Send a JSON body, or no Content-Type header.', base, 'body');
+      return simple(
+        400,
+        'Invalid input',
+        'empty_body',
+        'The body is empty but Content-Type says JSON.',
+        'Send a JSON body, or no Content-Type header.',
+        base,
+        'body',
+      );
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return simple(400, 'Invalid input', 'malformed_json', `The body is not valid JSON: ${fastifyError.message}`, 'Send a well-formed JSON document.', base, 'body');
+      return simple(
+        400,
+        'Invalid input',
+        'malformed_json',
+        `The body is not valid JSON: ${fastifyError.message}`,
+        'Send a well-formed JSON document.',
+        base,
+        'body',
+      );
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return simple(400, 'Invalid input', 'invalid_content_length', 'Content-Length does not match the body.', 'Send a correct Content-Length header.', base);
+      return simple(
+        400,
+        'Invalid input',
+        'invalid_content_length',
+        'Content-Length does not match the body.',
+        'Send a correct Content-Length header.',
+        base,
+      );
   }
   if (fastifyError.statusCode === 400 && error instanceof SyntaxError) {
-    return simple(400, 'Invalid input', 'malformed_json', `The body is not valid JSON: ${fastifyError.message}`, 'Send a well-formed JSON document.', base, 'body');
+    return simple(
+      400,
+      'Invalid input',
+      'malformed_json',
+      `The body is not valid JSON: ${fastifyError.message}`,
+      'Send a well-formed JSON document.',
+      base,
+      'body',
+    );
   }
   const state = sqlState(error);
   if (state === UNIQUE_VIOLATION) {
-    return simple(409, 'Conflict', 'conflict', 'A resource with the same unique value already exists.', 'Use a different value, or update the existing resource.', base);
+    return simple(
+      409,
+      'Conflict',
+      'conflict',
+      'A resource with the same unique value already exists.',
+      'Use a different value, or update the existing resource.',
+      base,
+    );
   }
   if (state === FOREIGN_KEY_VIOLATION) {
-    return simple(409, 'Conflict', 'reference_conflict', 'The change refers to a resource that does not exist, or removes one that is still referenced.', 'Check the ids in the request.', base);
+    return simple(
+      409,
+      'Conflict',
+      'reference_conflict',
+      'The change refers to a resource that does not exist, or removes one that is still referenced.',
+      'Check the ids in the request.',
+      base,
+    );
   }
-  if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500 && !isResponseSerializationError(error)) {
-    return simple(fastifyError.statusCode, 'Bad request', 'bad_request', fastifyError.message, 'Check the request against /docs.', base);
+  if (
+    fastifyError.statusCode &&
+    fastifyError.statusCode >= 400 &&
+    fastifyError.statusCode < 500 &&
+    !isResponseSerializationError(error)
+  ) {
+    return simple(
+      fastifyError.statusCode,
+      'Bad request',
+      'bad_request',
+      fastifyError.message,
+      'Check the request against /docs.',
+      base,
+    );
   }
-  return simple(500, 'Internal error', 'internal_error', 'Something went wrong on our side. The request was not applied.', `Retry later; if it keeps failing, report request id ${base.requestId}.`, base);
+  return simple(
+    500,
+    'Internal error',
+    'internal_error',
+    'Something went wrong on our side. The request was not applied.',
+    `Retry later; if it keeps failing, report request id ${base.requestId}.`,
+    base,
+  );
 }
 
 function simple(
@@ -139,7 +217,12 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
 }
 
 /** Fastify error handler for problem+json scopes. */
-export function problemErrorHandler(this: unknown, error: unknown, request: FastifyRequest, reply: FastifyReply) {
+export function problemErrorHandler(
+  this: unknown,
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
   const problem = toProblem(error, request);
   if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: problem.code, status: problem.status }, 'request rejected');

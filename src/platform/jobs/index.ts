@@ -8,8 +8,9 @@
  * `worker`. `stop()` finishes in-flight jobs within the timeout and releases (fails, for retry) the
  * ones that did not finish, so another worker picks them up at once.
  */
-import { PgBoss, fromPglite } from 'pg-boss';
+
 import type { Job, SendOptions, WorkOptions } from 'pg-boss';
+import { fromPglite, PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Database, Tx } from '../db/client.ts';
 
@@ -59,7 +60,12 @@ export class JobQueue {
     this.#logger = logger.child({ component: 'jobs' });
     this.boss =
       database.kind === 'embedded' && database.pglite
-        ? new PgBoss({ db: fromPglite(database.pglite), backend: 'pglite', schema: 'pgboss', useListenNotify: true })
+        ? new PgBoss({
+            db: fromPglite(database.pglite),
+            backend: 'pglite',
+            schema: 'pgboss',
+            useListenNotify: true,
+          })
         : new PgBoss({
             connectionString: database.connectionString,
             schema: 'pgboss',
@@ -93,7 +99,11 @@ export class JobQueue {
     }
   }
 
-  async send<Data extends object>(queue: string, data: Data, options: EnqueueOptions = {}): Promise<string | null> {
+  async send<Data extends object>(
+    queue: string,
+    data: Data,
+    options: EnqueueOptions = {},
+  ): Promise<string | null> {
     const { tx, ...sendOptions } = options;
     if (tx) {
       const client = this.#database.clientOf(tx);
@@ -119,7 +129,10 @@ export class JobQueue {
   async #createQueue(definition: QueueDefinition): Promise<void> {
     const deadLetter = definition.deadLetter === false ? undefined : `${definition.name}.dead`;
     if (deadLetter && !(await this.boss.getQueue(deadLetter))) {
-      await this.boss.createQueue(deadLetter, { retentionSeconds: 30 * 24 * 3600, deleteAfterSeconds: 30 * 24 * 3600 });
+      await this.boss.createQueue(deadLetter, {
+        retentionSeconds: 30 * 24 * 3600,
+        deleteAfterSeconds: 30 * 24 * 3600,
+      });
     }
     const options = {
       retryLimit: definition.retryLimit ?? 5,
@@ -152,7 +165,10 @@ export class JobQueue {
         const started = performance.now();
         try {
           await worker.handler(job);
-          logger.debug({ queue, jobId: job.id, ms: Math.round(performance.now() - started) }, 'job completed');
+          logger.debug(
+            { queue, jobId: job.id, ms: Math.round(performance.now() - started) },
+            'job completed',
+          );
         } catch (error) {
           logger.warn({ queue, jobId: job.id, err: error }, 'job failed');
           throw error;

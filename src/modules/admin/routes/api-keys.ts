@@ -13,7 +13,11 @@ export function apiKeyRoutes(app: App, deps: { apiKeys: ApiKeyService; requireSc
   app.route({
     method: 'GET',
     url: '/api/v1/api-keys',
-    schema: { tags, summary: 'List API keys', response: { 200: z.object({ data: z.array(apiKeySchema) }), ...errors } },
+    schema: {
+      tags,
+      summary: 'List API keys',
+      response: { 200: z.object({ data: z.array(apiKeySchema) }), ...errors },
+    },
     preHandler: requireScope('admin'),
     handler: async () => ({ data: await apiKeys.list() }),
   });

@@ -8,10 +8,22 @@ import type { DirectoryService } from '../service.ts';
 
 const orgParams = z.object({ org: z.string().min(1).describe('Organization id (org_...) or slug.') });
 const groupParams = z.object({ id: z.string().min(1).describe('Group id (grp_...).') });
-const errors = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 404: problemSchema, 409: problemSchema };
+const errors = {
+  400: problemSchema,
+  401: problemSchema,
+  403: problemSchema,
+  404: problemSchema,
+  409: problemSchema,
+};
 const tags = ['Groups'];
 const memberIdsBody = z
-  .object({ userIds: z.array(z.string().min(1)).min(1).max(1000).describe('User ids (usr_...), at most 1000 per call.') })
+  .object({
+    userIds: z
+      .array(z.string().min(1))
+      .min(1)
+      .max(1000)
+      .describe('User ids (usr_...), at most 1000 per call.'),
+  })
   .strict();
 
 export function groupRoutes(app: App, deps: { directory: DirectoryService; requireScope: ScopeGuard }) {
@@ -20,11 +32,19 @@ export function groupRoutes(app: App, deps: { directory: DirectoryService; requi
   app.route({
     method: 'POST',
     url: '/api/v1/organizations/:org/groups',
-    schema: { tags, summary: 'Create a group', params: orgParams, body: createGroupBody, response: { 201: groupSchema, ...errors } },
+    schema: {
+      tags,
+      summary: 'Create a group',
+      params: orgParams,
+      body: createGroupBody,
+      response: { 201: groupSchema, ...errors },
+    },
     preHandler: requireScope('admin'),
     config: { audit: ['group.created'] },
     handler: async (request, reply) =>
-      reply.status(201).send(await directory.createGroup(request.params.org, request.body, { actor: request.actor })),
+      reply
+        .status(201)
+        .send(await directory.createGroup(request.params.org, request.body, { actor: request.actor })),
   });
 
   app.route({
@@ -34,7 +54,10 @@ export function groupRoutes(app: App, deps: { directory: DirectoryService; requi
       tags,
       summary: 'List groups',
       params: orgParams,
-      querystring: z.object({ ...paginationQuery, q: z.string().min(1).max(200).optional().describe('Part of the name.') }),
+      querystring: z.object({
+        ...paginationQuery,
+        q: z.string().min(1).max(200).optional().describe('Part of the name.'),
+      }),
       response: { 200: pageOf(groupSchema, 'GroupPage'), ...errors },
     },
     preHandler: requireScope('read'),
@@ -52,10 +75,17 @@ export function groupRoutes(app: App, deps: { directory: DirectoryService; requi
   app.route({
     method: 'PATCH',
     url: '/api/v1/groups/:id',
-    schema: { tags, summary: 'Update a group', params: groupParams, body: updateGroupBody, response: { 200: groupSchema, ...errors } },
+    schema: {
+      tags,
+      summary: 'Update a group',
+      params: groupParams,
+      body: updateGroupBody,
+      response: { 200: groupSchema, ...errors },
+    },
     preHandler: requireScope('admin'),
     config: { audit: ['group.updated'] },
-    handler: async (request) => directory.updateGroup(request.params.id, request.body, { actor: request.actor }),
+    handler: async (request) =>
+      directory.updateGroup(request.params.id, request.body, { actor: request.actor }),
   });
 
   app.route({
@@ -90,14 +120,16 @@ export function groupRoutes(app: App, deps: { directory: DirectoryService; requi
     schema: {
       tags,
       summary: 'Add members',
-      description: 'Adds users to the group; users already in it are left alone. All ids must exist or nothing is added.',
+      description:
+        'Adds users to the group; users already in it are left alone. All ids must exist or nothing is added.',
       params: groupParams,
       body: memberIdsBody,
       response: { 200: z.object({ added: z.array(z.string()) }), ...errors },
     },
     preHandler: requireScope('admin'),
     config: { audit: ['group.member_added'] },
-    handler: async (request) => directory.addMembers(request.params.id, request.body.userIds, { actor: request.actor }),
+    handler: async (request) =>
+      directory.addMembers(request.params.id, request.body.userIds, { actor: request.actor }),
   });
 
   app.route({

@@ -3,12 +3,25 @@ import type { ScopeGuard } from '../../../platform/http/auth.ts';
 import { pageOf, paginationQuery } from '../../../platform/http/pagination.ts';
 import { problemSchema } from '../../../platform/http/problem.ts';
 import type { App } from '../../../platform/http/types.ts';
-import { USER_STATUSES, createUserBody, groupSchema, identitySchema, updateUserBody, userSchema } from '../contracts.ts';
+import {
+  createUserBody,
+  groupSchema,
+  identitySchema,
+  USER_STATUSES,
+  updateUserBody,
+  userSchema,
+} from '../contracts.ts';
 import type { DirectoryService } from '../service.ts';
 
 const orgParams = z.object({ org: z.string().min(1).describe('Organization id (org_...) or slug.') });
 const userParams = z.object({ id: z.string().min(1).describe('User id (usr_...).') });
-const errors = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 404: problemSchema, 409: problemSchema };
+const errors = {
+  400: problemSchema,
+  401: problemSchema,
+  403: problemSchema,
+  404: problemSchema,
+  409: problemSchema,
+};
 const tags = ['Users'];
 
 export function userRoutes(app: App, deps: { directory: DirectoryService; requireScope: ScopeGuard }) {
@@ -27,7 +40,9 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
     preHandler: requireScope('admin'),
     config: { audit: ['user.created'] },
     handler: async (request, reply) =>
-      reply.status(201).send(await directory.createUser(request.params.org, request.body, { actor: request.actor })),
+      reply
+        .status(201)
+        .send(await directory.createUser(request.params.org, request.body, { actor: request.actor })),
   });
 
   app.route({
@@ -79,7 +94,8 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
     },
     preHandler: requireScope('admin'),
     config: { audit: ['user.updated'] },
-    handler: async (request) => directory.updateUser(request.params.id, request.body, { actor: request.actor }),
+    handler: async (request) =>
+      directory.updateUser(request.params.id, request.body, { actor: request.actor }),
   });
 
   app.route({
@@ -88,13 +104,14 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
     schema: {
       tags,
       summary: 'Suspend a user',
-      description: 'A suspended user cannot sign in; provisioning applies each destination\'s policy.',
+      description: "A suspended user cannot sign in; provisioning applies each destination's policy.",
       params: userParams,
       response: { 200: userSchema, ...errors },
     },
     preHandler: requireScope('admin'),
     config: { audit: ['user.suspended'] },
-    handler: async (request) => directory.setUserStatus(request.params.id, 'suspended', { actor: request.actor }),
+    handler: async (request) =>
+      directory.setUserStatus(request.params.id, 'suspended', { actor: request.actor }),
   });
 
   app.route({
@@ -109,7 +126,8 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
     },
     preHandler: requireScope('admin'),
     config: { audit: ['user.reactivated'] },
-    handler: async (request) => directory.setUserStatus(request.params.id, 'active', { actor: request.actor }),
+    handler: async (request) =>
+      directory.setUserStatus(request.params.id, 'active', { actor: request.actor }),
   });
 
   app.route({
@@ -118,13 +136,15 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
     schema: {
       tags,
       summary: 'Deprovision a user',
-      description: 'Marks the user as having left: SSO refuses them and provisioning removes their access. Reversible with reactivate.',
+      description:
+        'Marks the user as having left: SSO refuses them and provisioning removes their access. Reversible with reactivate.',
       params: userParams,
       response: { 200: userSchema, ...errors },
     },
     preHandler: requireScope('admin'),
     config: { audit: ['user.deactivated'] },
-    handler: async (request) => directory.setUserStatus(request.params.id, 'deprovisioned', { actor: request.actor }),
+    handler: async (request) =>
+      directory.setUserStatus(request.params.id, 'deprovisioned', { actor: request.actor }),
   });
 
   app.route({
@@ -148,7 +168,12 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
   app.route({
     method: 'GET',
     url: '/api/v1/users/:id/groups',
-    schema: { tags, summary: 'List a user\'s groups', params: userParams, response: { 200: z.object({ data: z.array(groupSchema) }), ...errors } },
+    schema: {
+      tags,
+      summary: "List a user's groups",
+      params: userParams,
+      response: { 200: z.object({ data: z.array(groupSchema) }), ...errors },
+    },
     preHandler: requireScope('read'),
     handler: async (request) => ({ data: await directory.listUserGroups(request.params.id) }),
   });
@@ -158,7 +183,7 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
     url: '/api/v1/users/:id/identities',
     schema: {
       tags,
-      summary: 'List a user\'s linked identities',
+      summary: "List a user's linked identities",
       params: userParams,
       response: { 200: z.object({ data: z.array(identitySchema) }), ...errors },
     },
@@ -172,7 +197,8 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
     schema: {
       tags,
       summary: 'Unlink an identity',
-      description: 'The next login through that provider is treated as a first login (JIT or linking policy applies).',
+      description:
+        'The next login through that provider is treated as a first login (JIT or linking policy applies).',
       params: userParams.extend({ identityId: z.string().min(1) }),
       response: { 204: z.null(), ...errors },
     },

@@ -7,7 +7,10 @@ import type { OrganizationService } from '../../orgs/service.ts';
 import { decodeCursor, eventSchema } from '../contracts.ts';
 import { type EventLog, parseTypeFilter } from '../service.ts';
 
-export function eventRoutes(app: App, deps: { events: EventLog; orgs: OrganizationService; requireScope: ScopeGuard }) {
+export function eventRoutes(
+  app: App,
+  deps: { events: EventLog; orgs: OrganizationService; requireScope: ScopeGuard },
+) {
   const { events, orgs, requireScope } = deps;
 
   app.route({
@@ -44,7 +47,7 @@ export function eventRoutes(app: App, deps: { events: EventLog; orgs: Organizati
             code: 'invalid_cursor',
             detail: `"${query.after}" is not an event cursor.`,
             field: 'after',
-            fix: 'Pass the `nextCursor` or an event\'s `cursor` from an earlier response, or omit it to start at the beginning.',
+            fix: "Pass the `nextCursor` or an event's `cursor` from an earlier response, or omit it to start at the beginning.",
           });
         }
       }

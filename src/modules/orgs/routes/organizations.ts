@@ -1,12 +1,12 @@
 import { z } from 'zod';
+import type { ScopeGuard } from '../../../platform/http/auth.ts';
 import { pageOf, paginationQuery } from '../../../platform/http/pagination.ts';
 import { problemSchema } from '../../../platform/http/problem.ts';
 import type { App } from '../../../platform/http/types.ts';
-import type { ScopeGuard } from '../../../platform/http/auth.ts';
 import {
-  ORGANIZATION_STATUSES,
   createOrganizationBody,
   domainSchema,
+  ORGANIZATION_STATUSES,
   organizationSchema,
   updateOrganizationBody,
 } from '../contracts.ts';
@@ -14,7 +14,13 @@ import type { OrganizationService } from '../service.ts';
 
 const orgParams = z.object({ org: z.string().min(1).describe('Organization id (org_...) or slug.') });
 const domainParams = orgParams.extend({ domain: z.string().min(1) });
-const errors = { 400: problemSchema, 401: problemSchema, 403: problemSchema, 404: problemSchema, 409: problemSchema };
+const errors = {
+  400: problemSchema,
+  401: problemSchema,
+  403: problemSchema,
+  404: problemSchema,
+  409: problemSchema,
+};
 const tags = ['Organizations'];
 
 export function organizationRoutes(app: App, deps: { orgs: OrganizationService; requireScope: ScopeGuard }) {
@@ -54,7 +60,12 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
   app.route({
     method: 'GET',
     url: '/api/v1/organizations/:org',
-    schema: { tags, summary: 'Get an organization', params: orgParams, response: { 200: organizationSchema, ...errors } },
+    schema: {
+      tags,
+      summary: 'Get an organization',
+      params: orgParams,
+      response: { 200: organizationSchema, ...errors },
+    },
     preHandler: requireScope('read'),
     handler: async (request) => orgs.get(request.params.org),
   });
@@ -81,7 +92,8 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
     schema: {
       tags,
       summary: 'Delete an organization',
-      description: 'Refused with 409 while the organization has users, unless `force=true` (deletes all its data).',
+      description:
+        'Refused with 409 while the organization has users, unless `force=true` (deletes all its data).',
       params: orgParams,
       querystring: z.object({ force: z.stringbool().default(false) }),
       response: { 204: z.null().describe('Deleted'), ...errors },
@@ -114,7 +126,12 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
   app.route({
     method: 'DELETE',
     url: '/api/v1/organizations/:org/domains/:domain',
-    schema: { tags, summary: 'Remove a domain', params: domainParams, response: { 204: z.null(), ...errors } },
+    schema: {
+      tags,
+      summary: 'Remove a domain',
+      params: domainParams,
+      response: { 204: z.null(), ...errors },
+    },
     preHandler: requireScope('admin'),
     config: { audit: ['organization.domain_removed'] },
     handler: async (request, reply) => {
@@ -130,7 +147,7 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
       tags,
       summary: 'Verify a domain',
       description:
-        '`dns` (default) looks for the TXT record `_switchboard-verification.<domain>`; on failure answers 422 with the record to publish. `manual` marks the domain verified on an admin\'s word.',
+        "`dns` (default) looks for the TXT record `_switchboard-verification.<domain>`; on failure answers 422 with the record to publish. `manual` marks the domain verified on an admin's word.",
       params: domainParams,
       body: z
         .object({ method: z.enum(['dns', 'manual']).default('dns') })
@@ -141,6 +158,11 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
     preHandler: requireScope('admin'),
     config: { audit: ['organization.domain_verified'] },
     handler: async (request) =>
-      orgs.verifyDomain(request.params.org, request.params.domain, request.body?.method ?? 'dns', request.actor),
+      orgs.verifyDomain(
+        request.params.org,
+        request.params.domain,
+        request.body?.method ?? 'dns',
+        request.actor,
+      ),
   });
 }
