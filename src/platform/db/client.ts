@@ -78,7 +78,10 @@ function openPostgres(connectionString: string, max: number, logger?: Logger): D
     statement_timeout: 60_000,
     idle_in_transaction_session_timeout: 60_000,
   });
-  pool.on('error', (error) => logger?.error({ err: error }, 'idle PostgreSQL connection failed'));
+  let closing = false;
+  pool.on('error', (error) => {
+    if (!closing) logger?.error({ err: error }, 'idle PostgreSQL connection failed');
+  });
   const db = drizzleNodePg(pool) as unknown as Db;
   let listener: pg.Client | undefined;
   const handlers = new Map<string, Set<(payload: string) => void>>();
@@ -114,6 +117,7 @@ function openPostgres(connectionString: string, max: number, logger?: Logger): D
       await pool.query('select 1');
     },
     async close() {
+      closing = true;
       await listener?.end().catch(() => {});
       await pool.end();
     },

@@ -1,0 +1,139 @@
+/**
+ * `npm run bench [scenario...]`: runs benchmark scenarios from bench/scenarios on each database
+ * target, prints a table and writes bench/results/<scenario>.json.
+ *
+ * Options (environment): BENCH_TARGETS=embedded,postgres to choose targets; BENCH_POSTGRES_URL
+ * (or TEST_POSTGRES_URL) for the PostgreSQL server; scenario-specific sizes are documented in
+ * each scenario.
+ */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  type BenchContext,
+  createBenchHub,
+  type Metric,
+  postgresAdminUrl,
+  type Scenario,
+  type Target,
+  type TargetResult,
+} from './harness.ts';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const scenariosDir = join(here, 'scenarios');
+const resultsDir = join(here, 'results');
+
+async function main() {
+  const available = readdirSync(scenariosDir)
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => basename(file, '.ts'))
+    .sort();
+  const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  const unknown = requested.filter((name) => !available.includes(name));
+  if (unknown.length) {
+    console.error(`Unknown scenario: ${unknown.join(', ')}. Available: ${available.join(', ')}`);
+    process.exit(2);
+  }
+  const names = requested.length ? requested : available;
+  const adminUrl = await postgresAdminUrl();
+  const wanted = (process.env.BENCH_TARGETS ?? 'embedded,postgres').split(',').map((value) => value.trim());
+  const targets = (['embedded', 'postgres'] as const).filter(
+    (target) => wanted.includes(target) && (target === 'embedded' || adminUrl),
+  );
+  if (!adminUrl) console.log('No PostgreSQL server found: benchmarking the embedded database only.');
+  mkdirSync(resultsDir, { recursive: true });
+
+  for (const name of names) {
+    const scenario = (await import(pathToFileURL(join(scenariosDir, `${name}.ts`)).href)).default as Scenario;
+    console.log(`\n# ${scenario.name}: ${scenario.description}`);
+    const results: TargetResult[] = [];
+    for (const target of targets) {
+      results.push(await runTarget(scenario, target, adminUrl));
+    }
+    printTable(results);
+    const file = join(resultsDir, `${scenario.name}.json`);
+    writeFileSync(
+      file,
+      `${JSON.stringify(
+        {
+          scenario: scenario.name,
+          description: scenario.description,
+          ranAt: new Date().toISOString(),
+          node: process.version,
+          machine: {
+            cpus: cpus().length,
+            cpuModel: cpus()[0]?.model,
+            memoryGb: Math.round(totalmem() / 2 ** 30),
+          },
+          results,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    console.log(`wrote ${file}`);
+  }
+  process.exit(0);
+}
+
+async function runTarget(
+  scenario: Scenario,
+  target: Target,
+  adminUrl: string | undefined,
+): Promise<TargetResult> {
+  const metrics: Record<string, Metric> = {};
+  const notes: string[] = [];
+  let rssPeak = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  }, 100);
+  const context: BenchContext = {
+    target,
+    startHub: (options) => createBenchHub(target, adminUrl, options),
+    record(name, metric) {
+      metrics[name] = metric;
+    },
+    note(text) {
+      notes.push(text);
+    },
+    log(message) {
+      console.log(`  [${target}] ${message}`);
+    },
+  };
+  try {
+    await scenario.run(context);
+  } finally {
+    clearInterval(sampler);
+  }
+  return { target, metrics, rssPeakMb: Math.round(rssPeak / 2 ** 20), ...(notes.length ? { notes } : {}) };
+}
+
+function printTable(results: TargetResult[]) {
+  const rows: string[][] = [['target', 'metric', 'count', 'per second', 'p50 ms', 'p99 ms', 'extra']];
+  for (const result of results) {
+    for (const [name, metric] of Object.entries(result.metrics)) {
+      rows.push([
+        result.target,
+        name,
+        String(metric.count),
+        String(metric.throughput),
+        metric.p50 === undefined ? '' : String(metric.p50),
+        metric.p99 === undefined ? '' : String(metric.p99),
+        Object.entries(metric.extra ?? {})
+          .map(([key, value]) => `${key}=${value}`)
+          .join(' '),
+      ]);
+    }
+    rows.push([result.target, 'peak RSS', '', '', '', '', `${result.rssPeakMb} MB`]);
+  }
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
+  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  '));
+  for (const result of results)
+    for (const note of result.notes ?? []) console.log(`  [${result.target}] note: ${note}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
