@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -32,7 +32,10 @@ export interface TestHubOptions extends Omit<CreateHubOptions, 'pglite' | 'logge
   /** Run job workers and event consumers (default false: tests drive them explicitly). */
   workers?: boolean;
   role?: Role;
-  /** Listen on a real port (needed when an outside client must reach the hub). */
+  /**
+   * Listen on a real port (needed when an outside client must reach the hub). PORT and PUBLIC_URL
+   * are set to http://127.0.0.1:<free port> unless `env` gives them.
+   */
   listen?: boolean;
   /** Reuse this database instead of a fresh copy (a second process on the same Postgres). */
   databaseUrl?: string;
@@ -144,7 +147,7 @@ export async function createTestHub(options: TestHubOptions = {}): Promise<TestH
   await startBackgroundWork(hub, options.workers ? role : 'web');
   let url = '';
   if (options.listen) {
-    await app.listen({ port: 0, host: '127.0.0.1' });
+    await app.listen({ port, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   } else {
     await app.ready();
