@@ -124,11 +124,26 @@ export async function freshDatabase(): Promise<{
   };
 }
 
+/** A TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 export async function createTestHub(options: TestHubOptions = {}): Promise<TestHub> {
   const fresh = options.databaseUrl
     ? { env: { DATABASE_URL: options.databaseUrl }, drop: async () => {} }
     : await freshDatabase();
+  // A listening hub knows its port before start, so PUBLIC_URL (issuer, ACS and redirect URIs) is right.
+  const port = options.listen ? (options.env?.PORT ? Number(options.env.PORT) : await freePort()) : 0;
+  const listenEnv: Record<string, string> = options.listen
+    ? { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` }
+    : {};
   const config = loadConfig({
+    ...listenEnv,
     SECRET_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     SHUTDOWN_TIMEOUT_MS: '2000',
