@@ -62,6 +62,10 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
   });
+  // While draining, tell keep-alive clients to go away so the server can finish closing.
+  app.addHook('onSend', async (_request, reply) => {
+    if (options.isDraining?.()) reply.header('connection', 'close');
+  });
   instrumentRequests(app, hub.metrics);
 
   // Every mutating admin route must say which events (the audit trail) it records, or why none.

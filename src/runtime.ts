@@ -51,7 +51,10 @@ export async function runHub(config: Config, role: Role): Promise<RunningHub> {
         process.exit(1);
       }, config.SHUTDOWN_TIMEOUT_MS + 10_000);
       watchdog.unref();
+      // Connections that were busy when close() began become idle later; close them as they do.
+      const sweeper = setInterval(() => app.server.closeIdleConnections(), 100);
       await app.close();
+      clearInterval(sweeper);
       await closeHub(hub, config.SHUTDOWN_TIMEOUT_MS);
       clearTimeout(watchdog);
       logger.info('stopped');

@@ -72,3 +72,147 @@ describe('organizations', () => {
     expect(after.body.data.length).toBe(before.body.data.length);
   });
 });
+
+describe('organization lifecycle', () => {
+  it('gets by id or slug, lists with search, updates and merges policies', async () => {
+    const org = (
+      await t.api('POST', '/api/v1/organizations', { body: { name: 'Lifecycle Ltd', region: 'eu' } })
+    ).body;
+    expect((await t.api('GET', `/api/v1/organizations/${org.slug}`, { key: t.readKey })).body.id).toBe(
+      org.id,
+    );
+    const listed = await t.api('GET', '/api/v1/organizations?q=lifecycle', { key: t.readKey });
+    expect(listed.body.data.map((o: { id: string }) => o.id)).toEqual([org.id]);
+
+    const updated = await t.api('PATCH', `/api/v1/organizations/${org.id}`, {
+      body: {
+        environment: 'sandbox',
+        policies: { jitProvisioning: false },
+        instances: { coaching: 'https://lifecycle.example.com' },
+      },
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({
+      environment: 'sandbox',
+      region: 'eu',
+      policies: { jitProvisioning: false, accountLinking: 'verified_domain', scimDelete: 'deprovision' },
+      instances: { coaching: 'https://lifecycle.example.com' },
+    });
+    const bad = await t.api('PATCH', `/api/v1/organizations/${org.id}`, {
+      body: { instances: { coaching: 'not a url' } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe('instances.coaching');
+    expect((await t.api('PATCH', '/api/v1/organizations/org_missing', { body: { name: 'x' } })).status).toBe(
+      404,
+    );
+  });
+
+  it('refuses to delete an organization with users unless forced, then removes all its data', async () => {
+    const org = (await t.api('POST', '/api/v1/organizations', { body: { name: 'Doomed' } })).body;
+    const user = (
+      await t.api('POST', `/api/v1/organizations/${org.id}/users`, {
+        body: { email: 'u@doomed.example.com' },
+      })
+    ).body;
+    const group = (await t.api('POST', `/api/v1/organizations/${org.id}/groups`, { body: { name: 'G' } }))
+      .body;
+    await t.api('POST', `/api/v1/groups/${group.id}/members`, { body: { userIds: [user.id] } });
+
+    const refused = await t.api('DELETE', `/api/v1/organizations/${org.id}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'organization_has_users', users: 1 });
+    expect(refused.body.fix).toContain('force=true');
+    expect((await t.api('GET', `/api/v1/users/${user.id}`)).status).toBe(200);
+
+    expect((await t.api('DELETE', `/api/v1/organizations/${org.id}?force=true`)).status).toBe(204);
+    expect((await t.api('GET', `/api/v1/organizations/${org.id}`)).status).toBe(404);
+    expect((await t.api('GET', `/api/v1/users/${user.id}`)).status).toBe(404);
+    expect((await t.api('GET', `/api/v1/groups/${group.id}`)).status).toBe(404);
+    // Its events remain readable by id.
+    const events = await t.api('GET', `/api/v1/events?organization=${org.id}&types=organization.deleted`);
+    expect(events.body.data).toHaveLength(1);
+    // An empty organization needs no force.
+    const empty = (await t.api('POST', '/api/v1/organizations', { body: { name: 'Empty' } })).body;
+    expect((await t.api('DELETE', `/api/v1/organizations/${empty.id}`)).status).toBe(204);
+  });
+});
+
+describe('domains', () => {
+  it('verifies a domain by its DNS TXT record', async () => {
+    const org = (await t.api('POST', '/api/v1/organizations', { body: { name: 'DNS Co' } })).body;
+    const added = await t.api('POST', `/api/v1/organizations/${org.id}/domains`, {
+      body: { domain: 'DNS.Example.org.' },
+    });
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ domain: 'dns.example.org', verified: false });
+
+    const missing = await t.api('POST', `/api/v1/organizations/${org.id}/domains/dns.example.org/verify`);
+    expect(missing.status).toBe(422);
+    expect(missing.body.code).toBe('domain_verification_failed');
+    expect(missing.body.detail).toContain('no TXT record');
+    expect(missing.body.fix).toContain(added.body.verification.value);
+
+    dns.txt.set('_switchboard-verification.dns.example.org', [
+      'v=spf1 -all',
+      'switchboard-verification=wrong',
+    ]);
+    const wrong = await t.api('POST', `/api/v1/organizations/${org.id}/domains/dns.example.org/verify`);
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.detail).toContain('do not include');
+    const afterWrong = (await t.api('GET', `/api/v1/organizations/${org.id}`)).body.domains[0];
+    expect(afterWrong).toMatchObject({
+      verified: false,
+      lastCheckError: expect.stringContaining('do not include'),
+    });
+
+    dns.txt.set('_switchboard-verification.dns.example.org', ['v=spf1 -all', added.body.verification.value]);
+    const ok = await t.api('POST', `/api/v1/organizations/${org.id}/domains/dns.example.org/verify`);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ verified: true, verificationMethod: 'dns', lastCheckError: null });
+    expect((await t.hub.orgs.findByVerifiedDomain('DNS.example.org'))?.id).toBe(org.id);
+  });
+
+  it('lets one organization hold a verified domain, and supports manual verification', async () => {
+    const first = (
+      await t.api('POST', '/api/v1/organizations', {
+        body: { name: 'Owner', domains: ['owned.example.net'] },
+      })
+    ).body;
+    const second = (
+      await t.api('POST', '/api/v1/organizations', {
+        body: { name: 'Claimant', domains: ['owned.example.net'] },
+      })
+    ).body;
+    const manual = await t.api('POST', `/api/v1/organizations/${first.id}/domains/owned.example.net/verify`, {
+      body: { method: 'manual' },
+    });
+    expect(manual.body).toMatchObject({ verified: true, verificationMethod: 'manual' });
+    const clash = await t.api('POST', `/api/v1/organizations/${second.id}/domains/owned.example.net/verify`, {
+      body: { method: 'manual' },
+    });
+    expect(clash.status).toBe(409);
+    expect(clash.body.code).toBe('domain_owned_elsewhere');
+    expect(
+      (
+        await t.api('POST', `/api/v1/organizations/${first.id}/domains`, {
+          body: { domain: 'owned.example.net' },
+        })
+      ).status,
+    ).toBe(409);
+    expect(
+      (await t.api('POST', `/api/v1/organizations/${first.id}/domains`, { body: { domain: 'hotmail.com' } }))
+        .body.field,
+    ).toBe('domain');
+    expect((await t.api('DELETE', `/api/v1/organizations/${first.id}/domains/nope.example.net`)).status).toBe(
+      404,
+    );
+    expect(
+      (
+        await t.api('POST', `/api/v1/organizations/${first.id}/domains/owned.example.net/verify`, {
+          key: t.readKey,
+        })
+      ).status,
+    ).toBe(403);
+  });
+});

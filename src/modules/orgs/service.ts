@@ -110,6 +110,16 @@ export class OrganizationService {
           subjectId: row.id,
           data: { organization: view },
         });
+        for (const domain of domainRows) {
+          await this.#events.append(tx, {
+            organizationId: row.id,
+            type: 'organization.domain_added',
+            actor,
+            subjectType: 'domain',
+            subjectId: domain.id,
+            data: { domain: { id: domain.id, domain: domain.domain, verified: false } },
+          });
+        }
         return view;
       });
     } catch (error) {

@@ -6,9 +6,10 @@
  * a single connection; its `transaction()` holds an exclusive lock so no other caller's query can
  * slip into an open transaction, which a raw `BEGIN` across awaits would allow.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
 import type { ExtractTablesWithRelations, sql } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
@@ -48,6 +49,13 @@ export interface Database {
   close(): Promise<void>;
   /** Embedded only: the PGlite instance. */
   readonly pglite?: PGlite;
+  /**
+   * Embedded only: the transaction open in the current async context, if any. PGlite has one
+   * connection and `transaction()` holds it exclusively, so a query issued on the main client from
+   * inside a transaction (by pg-boss's `send`, or a forgotten `tx`) would wait for itself forever.
+   * Such queries are routed into the open transaction instead.
+   */
+  readonly openTransaction?: () => PGliteTransaction | undefined;
   /** Postgres only: the pool. */
   readonly pool?: pg.Pool;
   /** Postgres only: connection string, for pg-boss's own pool. */
@@ -139,12 +147,27 @@ async function openEmbedded(config: Config, options: OpenDatabaseOptions): Promi
     }
   }
   const client = pglite;
-  const db = drizzlePglite(client) as unknown as Db;
+  const context = new AsyncLocalStorage<OpenTransaction>();
+  const current = () => {
+    const open = context.getStore();
+    return open?.open ? open.tx : undefined;
+  };
+  const db = drizzlePglite(routeIntoOpenTransaction(client, current)) as unknown as Db;
   return {
     kind: 'embedded',
     db,
     pglite: client,
-    transaction: (work) => db.transaction(work),
+    openTransaction: current,
+    transaction: (work) =>
+      db.transaction(async (tx) => {
+        const open: OpenTransaction = { tx: sessionClientOf(tx) as unknown as PGliteTransaction, open: true };
+        try {
+          return await context.run(open, () => work(tx));
+        } finally {
+          // Timers or promises created inside keep the context; they must not reach a closed transaction.
+          open.open = false;
+        }
+      }),
     clientOf: (tx) => sessionClientOf(tx),
     async listen(channel, onNotify) {
       return client.listen(channel, onNotify);
@@ -157,6 +180,42 @@ async function openEmbedded(config: Config, options: OpenDatabaseOptions): Promi
       await lock?.release();
     },
   };
+}
+
+interface OpenTransaction {
+  tx: PGliteTransaction;
+  open: boolean;
+}
+
+/**
+ * A view of the PGlite client whose `query`/`exec` run inside the transaction open in the current
+ * async context, when there is one. A transaction started inside another would deadlock on the
+ * single connection; it fails with an explanation instead.
+ */
+function routeIntoOpenTransaction(client: PGlite, current: () => PGliteTransaction | undefined): PGlite {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === 'query' || property === 'exec') {
+        return (...args: unknown[]) => {
+          const tx = current();
+          const method = (tx ?? target)[property] as (...params: unknown[]) => unknown;
+          return method.apply(tx ?? target, args);
+        };
+      }
+      if (property === 'transaction') {
+        return (...args: unknown[]) => {
+          if (current()) {
+            throw new Error(
+              'a transaction was opened inside another on the embedded database; pass the open transaction (ctx.tx) instead',
+            );
+          }
+          return target.transaction(...(args as Parameters<PGlite['transaction']>));
+        };
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /**

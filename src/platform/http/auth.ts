@@ -2,13 +2,14 @@
  * Bearer-token guard for the admin API. `requireScope('read')` admits `read` and `admin` keys;
  * `requireScope('admin')` only `admin` keys.
  */
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { Forbidden, Unauthenticated } from '../errors.ts';
 import type { ApiScope, Principal } from './types.ts';
 
 export type Authenticate = (token: string) => Promise<Principal | undefined>;
 
-export type ScopeGuard = (scope: ApiScope) => preHandlerAsyncHookHandler;
+/** Returns an `onRequest` hook: authentication runs before body parsing and validation. */
+export type ScopeGuard = (scope: ApiScope) => onRequestAsyncHookHandler;
 
 export function createScopeGuard(authenticate: Authenticate): ScopeGuard {
   return (scope) =>

@@ -9,8 +9,9 @@
  * ones that did not finish, so another worker picks them up at once.
  */
 
-import type { Job, SendOptions, WorkOptions } from 'pg-boss';
-import { fromPglite, PgBoss } from 'pg-boss';
+import type { PGlite } from '@electric-sql/pglite';
+import type { Db as IDatabase, Job, SendOptions, WorkOptions } from 'pg-boss';
+import { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Database, Tx } from '../db/client.ts';
 
@@ -61,7 +62,7 @@ export class JobQueue {
     this.boss =
       database.kind === 'embedded' && database.pglite
         ? new PgBoss({
-            db: fromPglite(database.pglite),
+            db: pgBossOverPglite(database.pglite, () => database.openTransaction?.()),
             backend: 'pglite',
             schema: 'pgboss',
             useListenNotify: true,
@@ -157,6 +158,9 @@ export class JobQueue {
       localConcurrency: worker.concurrency ?? 2,
       batchSize: 1,
       pollingIntervalSeconds: worker.pollingIntervalSeconds ?? 2,
+      // NOTIFY wakes workers for new jobs, but a retry or delayed job that falls due sends none:
+      // poll at the same interval so retries are not held up by pg-boss's 30 s notify backstop.
+      notifyPollingIntervalSeconds: worker.pollingIntervalSeconds ?? 2,
       ...(worker.groupConcurrency ? { groupConcurrency: worker.groupConcurrency } : {}),
     };
     const logger = this.#logger;
@@ -176,6 +180,53 @@ export class JobQueue {
       }
     });
   }
+}
+
+/**
+ * pg-boss's database adapter for the embedded database (after pg-boss's own `fromPglite`), with one
+ * difference: a statement issued while one of our transactions is open in the current async context
+ * runs inside that transaction. PGlite has a single connection held exclusively by the open
+ * transaction, so pg-boss's own lookups during a transactional `send` would otherwise wait forever.
+ * Inside our transaction a failed statement is left for the transaction to roll back (no stray
+ * ROLLBACK), and pg-boss's multi-statement BEGIN...COMMIT blocks are refused rather than allowed
+ * to commit our transaction early.
+ */
+function pgBossOverPglite(
+  pglite: PGlite,
+  openTransaction: () => { query: PGlite['query']; exec: PGlite['exec'] } | undefined,
+): IDatabase {
+  return {
+    async executeSql(text, values) {
+      const tx = openTransaction();
+      if (tx) {
+        if (values?.length) return tx.query(text, values);
+        if (/^\s*BEGIN\b/i.test(text)) {
+          throw new Error('pg-boss tried to open its own transaction inside an open transaction');
+        }
+        const results = await tx.exec(text);
+        return { rows: results.flatMap((result) => result.rows ?? []) };
+      }
+      try {
+        if (values?.length) return await pglite.query(text, values);
+        // Parameterless text may be several statements (migrations, locked blocks): exec runs them all.
+        const results = await pglite.exec(text);
+        return { rows: results.flatMap((result) => result.rows ?? []) };
+      } catch (error) {
+        // One connection: an aborted BEGIN...COMMIT block would poison every later statement.
+        await pglite.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    },
+    async listen(channel, onNotification, onReconnect) {
+      const unsubscribe = await pglite.listen(channel, onNotification);
+      onReconnect();
+      return {
+        close: async () => {
+          await unsubscribe();
+        },
+      };
+    },
+  };
 }
 
 export type { Job };

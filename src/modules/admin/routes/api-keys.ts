@@ -18,7 +18,7 @@ export function apiKeyRoutes(app: App, deps: { apiKeys: ApiKeyService; requireSc
       summary: 'List API keys',
       response: { 200: z.object({ data: z.array(apiKeySchema) }), ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     handler: async () => ({ data: await apiKeys.list() }),
   });
 
@@ -37,7 +37,7 @@ export function apiKeyRoutes(app: App, deps: { apiKeys: ApiKeyService; requireSc
         .strict(),
       response: { 201: z.object({ key: z.string(), apiKey: apiKeySchema }), ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['api_key.created'] },
     handler: async (request, reply) =>
       reply.status(201).send(await apiKeys.create({ ...request.body, via: 'api' }, request.actor)),
@@ -52,7 +52,7 @@ export function apiKeyRoutes(app: App, deps: { apiKeys: ApiKeyService; requireSc
       params: z.object({ id: z.string().min(1) }),
       response: { 200: apiKeySchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['api_key.revoked'] },
     handler: async (request) => apiKeys.revoke(request.params.id, request.actor),
   });

@@ -39,7 +39,7 @@ export function groupRoutes(app: App, deps: { directory: DirectoryService; requi
       body: createGroupBody,
       response: { 201: groupSchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['group.created'] },
     handler: async (request, reply) =>
       reply
@@ -60,7 +60,7 @@ export function groupRoutes(app: App, deps: { directory: DirectoryService; requi
       }),
       response: { 200: pageOf(groupSchema, 'GroupPage'), ...errors },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => directory.listGroups(request.params.org, request.query),
   });
 
@@ -68,7 +68,7 @@ export function groupRoutes(app: App, deps: { directory: DirectoryService; requi
     method: 'GET',
     url: '/api/v1/groups/:id',
     schema: { tags, summary: 'Get a group', params: groupParams, response: { 200: groupSchema, ...errors } },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => directory.getGroup(request.params.id),
   });
 
@@ -82,7 +82,7 @@ export function groupRoutes(app: App, deps: { directory: DirectoryService; requi
       body: updateGroupBody,
       response: { 200: groupSchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['group.updated'] },
     handler: async (request) =>
       directory.updateGroup(request.params.id, request.body, { actor: request.actor }),
@@ -92,7 +92,7 @@ export function groupRoutes(app: App, deps: { directory: DirectoryService; requi
     method: 'DELETE',
     url: '/api/v1/groups/:id',
     schema: { tags, summary: 'Delete a group', params: groupParams, response: { 204: z.null(), ...errors } },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['group.deleted', 'group.member_removed'] },
     handler: async (request, reply) => {
       await directory.deleteGroup(request.params.id, { actor: request.actor });
@@ -110,7 +110,7 @@ export function groupRoutes(app: App, deps: { directory: DirectoryService; requi
       querystring: z.object(paginationQuery),
       response: { 200: pageOf(userSchema, 'MemberPage'), ...errors },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => directory.listMembers(request.params.id, request.query),
   });
 
@@ -126,7 +126,7 @@ export function groupRoutes(app: App, deps: { directory: DirectoryService; requi
       body: memberIdsBody,
       response: { 200: z.object({ added: z.array(z.string()) }), ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['group.member_added'] },
     handler: async (request) =>
       directory.addMembers(request.params.id, request.body.userIds, { actor: request.actor }),
@@ -141,7 +141,7 @@ export function groupRoutes(app: App, deps: { directory: DirectoryService; requi
       params: groupParams.extend({ userId: z.string().min(1) }),
       response: { 204: z.null(), ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['group.member_removed'] },
     handler: async (request, reply) => {
       await directory.removeMembers(request.params.id, [request.params.userId], { actor: request.actor });

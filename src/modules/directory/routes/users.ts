@@ -37,7 +37,7 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
       body: createUserBody,
       response: { 201: userSchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['user.created'] },
     handler: async (request, reply) =>
       reply
@@ -66,7 +66,7 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
       }),
       response: { 200: pageOf(userSchema, 'UserPage'), ...errors },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => {
       const { group, ...query } = request.query;
       return directory.listUsers(request.params.org, { ...query, groupId: group });
@@ -77,7 +77,7 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
     method: 'GET',
     url: '/api/v1/users/:id',
     schema: { tags, summary: 'Get a user', params: userParams, response: { 200: userSchema, ...errors } },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => directory.getUser(request.params.id),
   });
 
@@ -92,7 +92,7 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
       body: updateUserBody,
       response: { 200: userSchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['user.updated'] },
     handler: async (request) =>
       directory.updateUser(request.params.id, request.body, { actor: request.actor }),
@@ -108,7 +108,7 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
       params: userParams,
       response: { 200: userSchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['user.suspended'] },
     handler: async (request) =>
       directory.setUserStatus(request.params.id, 'suspended', { actor: request.actor }),
@@ -124,7 +124,7 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
       params: userParams,
       response: { 200: userSchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['user.reactivated'] },
     handler: async (request) =>
       directory.setUserStatus(request.params.id, 'active', { actor: request.actor }),
@@ -141,7 +141,7 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
       params: userParams,
       response: { 200: userSchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['user.deactivated'] },
     handler: async (request) =>
       directory.setUserStatus(request.params.id, 'deprovisioned', { actor: request.actor }),
@@ -157,7 +157,7 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
       params: userParams,
       response: { 204: z.null(), ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['user.deleted', 'group.member_removed'] },
     handler: async (request, reply) => {
       await directory.deleteUser(request.params.id, { actor: request.actor });
@@ -174,7 +174,7 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
       params: userParams,
       response: { 200: z.object({ data: z.array(groupSchema) }), ...errors },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => ({ data: await directory.listUserGroups(request.params.id) }),
   });
 
@@ -187,7 +187,7 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
       params: userParams,
       response: { 200: z.object({ data: z.array(identitySchema) }), ...errors },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => ({ data: await directory.listIdentities(request.params.id) }),
   });
 
@@ -202,7 +202,7 @@ export function userRoutes(app: App, deps: { directory: DirectoryService; requir
       params: userParams.extend({ identityId: z.string().min(1) }),
       response: { 204: z.null(), ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['identity.unlinked'] },
     handler: async (request, reply) => {
       await directory.unlinkIdentity(request.params.id, request.params.identityId, { actor: request.actor });

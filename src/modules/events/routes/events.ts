@@ -36,7 +36,7 @@ export function eventRoutes(
         404: problemSchema,
       },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => {
       const query = request.query;
       let after: ReturnType<typeof decodeCursor>;

@@ -35,7 +35,7 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
       body: createOrganizationBody,
       response: { 201: organizationSchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['organization.created', 'organization.domain_added'] },
     handler: async (request, reply) => reply.status(201).send(await orgs.create(request.body, request.actor)),
   });
@@ -53,7 +53,7 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
       }),
       response: { 200: pageOf(organizationSchema, 'OrganizationPage'), ...errors },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => orgs.list(request.query),
   });
 
@@ -66,7 +66,7 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
       params: orgParams,
       response: { 200: organizationSchema, ...errors },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => orgs.get(request.params.org),
   });
 
@@ -81,7 +81,7 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
       body: updateOrganizationBody,
       response: { 200: organizationSchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['organization.updated'] },
     handler: async (request) => orgs.update(request.params.org, request.body, request.actor),
   });
@@ -98,7 +98,7 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
       querystring: z.object({ force: z.stringbool().default(false) }),
       response: { 204: z.null().describe('Deleted'), ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['organization.deleted'] },
     handler: async (request, reply) => {
       await orgs.delete(request.params.org, { force: request.query.force }, request.actor);
@@ -117,7 +117,7 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
       body: z.object({ domain: z.string().min(1).max(253) }).strict(),
       response: { 201: domainSchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['organization.domain_added'] },
     handler: async (request, reply) =>
       reply.status(201).send(await orgs.addDomain(request.params.org, request.body.domain, request.actor)),
@@ -132,7 +132,7 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
       params: domainParams,
       response: { 204: z.null(), ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['organization.domain_removed'] },
     handler: async (request, reply) => {
       await orgs.removeDomain(request.params.org, request.params.domain, request.actor);
@@ -152,10 +152,10 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
       body: z
         .object({ method: z.enum(['dns', 'manual']).default('dns') })
         .strict()
-        .optional(),
+        .nullish(),
       response: { 200: domainSchema, 422: problemSchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['organization.domain_verified'] },
     handler: async (request) =>
       orgs.verifyDomain(
