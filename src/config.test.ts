@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configOptions, decodeKeyMaterial, loadConfig, renderConfigTable } from './config.ts';
+import {
+  ConfigError,
+  configOptions,
+  decodeKeyMaterial,
+  loadConfig,
+  renderConfigMarkdown,
+  renderConfigTable,
+} from './config.ts';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -69,5 +76,13 @@ describe('loadConfig', () => {
   it('documents every option in the printed table', () => {
     const table = renderConfigTable();
     for (const option of configOptions) expect(table).toContain(option.name);
+  });
+});
+
+describe('README', () => {
+  it('embeds the current configuration table (run `npm run docs:config` after changing options)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(`<!-- config:start -->\n${renderConfigMarkdown()}\n<!-- config:end -->`);
   });
 });

@@ -233,3 +233,12 @@ export function renderConfigTable(): string {
     ...rows.map(line),
   ].join('\n');
 }
+
+/** The option table as Markdown (the README embeds it between config markers; `npm run docs:config`). */
+export function renderConfigMarkdown(): string {
+  const escape = (text: string) => text.replaceAll('|', '\\|');
+  const rows = configOptions.map(
+    (option) => `| \`${option.name}\` | ${escape(option.default)} | ${escape(option.description)} |`,
+  );
+  return ['| Variable | Default | Description |', '|---|---|---|', ...rows].join('\n');
+}
