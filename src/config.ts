@@ -236,9 +236,9 @@ export function renderConfigTable(): string {
 
 /** The option table as Markdown (the README embeds it between config markers; `npm run docs:config`). */
 export function renderConfigMarkdown(): string {
-  const escape = (text: string) => text.replaceAll('|', '\\|');
+  const escapeCell = (text: string) => text.replaceAll('|', '\\|');
   const rows = configOptions.map(
-    (option) => `| \`${option.name}\` | ${escape(option.default)} | ${escape(option.description)} |`,
+    (option) => `| \`${option.name}\` | ${escapeCell(option.default)} | ${escapeCell(option.description)} |`,
   );
   return ['| Variable | Default | Description |', '|---|---|---|', ...rows].join('\n');
 }
