@@ -111,3 +111,17 @@ describe('operations endpoints', () => {
     expect(docs.text).toContain('swagger');
   });
 });
+
+describe('roles', () => {
+  it('a worker process serves only health and metrics', async () => {
+    const worker = await createTestHub({ role: 'worker' });
+    try {
+      expect((await worker.api('GET', '/healthz', { key: null })).status).toBe(200);
+      expect((await worker.api('GET', '/readyz', { key: null })).status).toBe(200);
+      expect((await worker.api('GET', '/metrics', { key: null })).status).toBe(200);
+      expect((await worker.api('GET', '/api/v1/organizations')).status).toBe(404);
+    } finally {
+      await worker.close();
+    }
+  });
+});

@@ -224,3 +224,87 @@ describe('groups and memberships', () => {
     ).toBe(400);
   });
 });
+
+describe('identities', () => {
+  it('lists and unlinks the identities that tie a user to providers', async () => {
+    const user = await createUser({ email: 'linked@example.com' });
+    const actor = { type: 'system' as const };
+    await t.hub.directory.linkIdentity(
+      {
+        organizationId: orgId,
+        userId: user.id,
+        providerType: 'connection',
+        providerId: 'conn_test',
+        subject: 'okta|123',
+        profile: { email: 'linked@example.com' },
+      },
+      { actor },
+    );
+    // Linking again refreshes it; linking the same subject to someone else is refused.
+    await t.hub.directory.linkIdentity(
+      {
+        organizationId: orgId,
+        userId: user.id,
+        providerType: 'connection',
+        providerId: 'conn_test',
+        subject: 'okta|123',
+      },
+      { actor },
+    );
+    const someoneElse = await createUser({ email: 'else@example.com' });
+    await expect(
+      t.hub.directory.linkIdentity(
+        {
+          organizationId: orgId,
+          userId: someoneElse.id,
+          providerType: 'connection',
+          providerId: 'conn_test',
+          subject: 'okta|123',
+        },
+        { actor },
+      ),
+    ).rejects.toMatchObject({ code: 'identity_linked_elsewhere' });
+
+    const listed = await t.api('GET', `/api/v1/users/${user.id}/identities`, { key: t.readKey });
+    expect(listed.status).toBe(200);
+    expect(listed.body.data).toEqual([
+      expect.objectContaining({
+        providerType: 'connection',
+        providerId: 'conn_test',
+        subject: 'okta|123',
+        lastSeenAt: expect.any(String),
+      }),
+    ]);
+    const identityId = listed.body.data[0].id;
+    expect(
+      (await t.api('DELETE', `/api/v1/users/${user.id}/identities/${identityId}`, { key: t.readKey })).status,
+    ).toBe(403);
+    expect((await t.api('DELETE', `/api/v1/users/${someoneElse.id}/identities/${identityId}`)).status).toBe(
+      404,
+    );
+    expect((await t.api('DELETE', `/api/v1/users/${user.id}/identities/${identityId}`)).status).toBe(204);
+    expect((await t.api('GET', `/api/v1/users/${user.id}/identities`)).body.data).toEqual([]);
+    const events = await t.api('GET', `/api/v1/events?subject=${user.id}&types=identity.*`);
+    expect(events.body.data.map((event: { type: string }) => event.type)).toEqual([
+      'identity.linked',
+      'identity.unlinked',
+    ]);
+  });
+
+  it('validates group updates and member lists', async () => {
+    const group = (
+      await t.api('POST', `/api/v1/organizations/${orgId}/groups`, { body: { name: 'Validated' } })
+    ).body;
+    expect((await t.api('PATCH', `/api/v1/groups/${group.id}`, { body: { name: '' } })).body.field).toBe(
+      'name',
+    );
+    expect((await t.api('PATCH', `/api/v1/groups/${group.id}`, { body: { members: [] } })).status).toBe(400);
+    expect(
+      (await t.api('POST', `/api/v1/groups/${group.id}/members`, { body: { userIds: 'usr_x' } })).body.field,
+    ).toBe('userIds');
+    expect((await t.api('GET', `/api/v1/groups/${group.id}/members?limit=500`)).body.field).toBe('limit');
+    expect(
+      (await t.api('POST', '/api/v1/groups/grp_missing/members', { body: { userIds: ['usr_x'] } })).status,
+    ).toBe(404);
+  });
+});
