@@ -79,21 +79,14 @@ export const eventSchema = z
   })
   .meta({ id: 'Event' });
 
-/** A position in the event log: the writing transaction and the event id. */
-export interface EventCursor {
-  txId: bigint;
-  id: bigint;
+/** The start of the log: every event comes after it. */
+export const START_POSITION = 0n;
+
+export function encodeCursor(position: bigint): string {
+  return position.toString();
 }
 
-export const START_CURSOR: EventCursor = { txId: 0n, id: 0n };
-
-export function encodeCursor(cursor: EventCursor): string {
-  return `${cursor.txId}.${cursor.id}`;
-}
-
-/** Parses a cursor; undefined when it is not one. */
-export function decodeCursor(value: string): EventCursor | undefined {
-  const match = /^(\d{1,19})\.(\d{1,19})$/.exec(value);
-  if (!match) return undefined;
-  return { txId: BigInt(match[1] as string), id: BigInt(match[2] as string) };
+/** Parses a cursor (a log position); undefined when it is not one. */
+export function decodeCursor(value: string): bigint | undefined {
+  return /^\d{1,18}$/.test(value) ? BigInt(value) : undefined;
 }

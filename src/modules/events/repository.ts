@@ -1,13 +1,13 @@
 /** All SQL of the event log. */
 import { sql } from 'drizzle-orm';
-import { type Executor, queryRows } from '../../platform/db/client.ts';
+import { type Database, type Executor, queryRows } from '../../platform/db/client.ts';
 import { textArray } from '../../platform/db/sql-fragments.ts';
-import type { EventCursor, NewEvent } from './contracts.ts';
+import type { NewEvent } from './contracts.ts';
 import { events } from './schema.ts';
 
 export interface EventRow {
   id: string;
-  tx_id: string;
+  position: string;
   organization_id: string | null;
   type: string;
   actor: Record<string, unknown>;
@@ -19,6 +19,9 @@ export interface EventRow {
 
 /** Channel notified (on commit) whenever events are written, to wake consumers. */
 export const EVENTS_CHANNEL = 'switchboard_events';
+
+/** Arbitrary constant naming the sequencer's advisory lock. */
+const SEQUENCER_LOCK_KEY = 7_114_552_032;
 
 export async function insertEvents(executor: Executor, rows: readonly NewEvent[]): Promise<void> {
   if (rows.length === 0) return;
@@ -35,8 +38,34 @@ export async function insertEvents(executor: Executor, rows: readonly NewEvent[]
   await executor.execute(sql`select pg_notify(${EVENTS_CHANNEL}, '')`);
 }
 
+/**
+ * Gives every committed event that has no position yet the next positions, in id order. Runs in its
+ * own transaction, one process at a time: the lock is taken in a first statement, so the update's
+ * snapshot (READ COMMITTED: one per statement) sees the positions the previous holder committed.
+ * Returns how many events were sequenced.
+ */
+export async function sequenceEvents(database: Database): Promise<number> {
+  return database.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY})`);
+    const rows = await queryRows<{ n: number }>(
+      tx,
+      sql`with pending as (
+            select id, row_number() over (order by id) as rn from events where position is null
+          ), base as (
+            select coalesce(max(position), 0) as last from events
+          ), assigned as (
+            update events e set position = base.last + pending.rn
+            from pending, base where e.id = pending.id
+            returning 1
+          )
+          select count(*)::int as n from assigned`,
+    );
+    return Number(rows[0]?.n ?? 0);
+  });
+}
+
 export interface EventQuery {
-  after: EventCursor;
+  after: bigint;
   limit: number;
   types?: readonly string[];
   /** Type prefixes such as `user.` (from `user.*`). */
@@ -45,16 +74,9 @@ export interface EventQuery {
   subjectId?: string;
 }
 
-/**
- * Events after the cursor whose transactions are finished, in log order. Only transactions older
- * than the oldest one still running are read, so a later call never finds an event "behind" a
- * cursor already handed out.
- */
+/** Sequenced events after a position, in log order. Call `sequenceEvents` first to include the latest. */
 export async function selectEventsAfter(executor: Executor, query: EventQuery): Promise<EventRow[]> {
-  const filters = [
-    sql`(e.tx_id, e.id) > (${query.after.txId.toString()}::bigint, ${query.after.id.toString()}::bigint)`,
-  ];
-  filters.push(sql`e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint`);
+  const filters = [sql`e.position > ${query.after.toString()}::bigint`];
   if (query.organizationId) filters.push(sql`e.organization_id = ${query.organizationId}`);
   if (query.subjectId) filters.push(sql`e.subject_id = ${query.subjectId}`);
   const typeFilters = [];
@@ -63,48 +85,39 @@ export async function selectEventsAfter(executor: Executor, query: EventQuery): 
   if (typeFilters.length) filters.push(sql`(${sql.join(typeFilters, sql` or `)})`);
   return queryRows<EventRow>(
     executor,
-    sql`select e.id::text as id, e.tx_id::text as tx_id, e.organization_id, e.type, e.actor, e.subject_type,
-          e.subject_id, e.data, e.occurred_at
+    sql`select e.id::text as id, e.position::text as position, e.organization_id, e.type, e.actor,
+          e.subject_type, e.subject_id, e.data, e.occurred_at
         from events e
         where ${sql.join(filters, sql` and `)}
-        order by e.tx_id, e.id
+        order by e.position
         limit ${query.limit}`,
   );
 }
 
 /** Locks a consumer's cursor row for this transaction, creating it at the start of the log. */
-export async function lockConsumerCursor(
-  executor: Executor,
-  name: string,
-): Promise<{ txId: bigint; id: bigint } | undefined> {
+export async function lockConsumerCursor(executor: Executor, name: string): Promise<bigint | undefined> {
   await executor.execute(
     sql`insert into event_consumers (name) values (${name}) on conflict (name) do nothing`,
   );
-  const rows = await queryRows<{ cursor_tx_id: string; cursor_id: string }>(
+  const rows = await queryRows<{ position: string }>(
     executor,
-    sql`select cursor_tx_id::text, cursor_id::text from event_consumers where name = ${name} for update skip locked`,
+    sql`select position::text from event_consumers where name = ${name} for update skip locked`,
   );
   const row = rows[0];
-  return row ? { txId: BigInt(row.cursor_tx_id), id: BigInt(row.cursor_id) } : undefined;
+  return row ? BigInt(row.position) : undefined;
 }
 
-export async function saveConsumerCursor(
-  executor: Executor,
-  name: string,
-  cursor: EventCursor,
-): Promise<void> {
+export async function saveConsumerCursor(executor: Executor, name: string, position: bigint): Promise<void> {
   await executor.execute(
-    sql`update event_consumers set cursor_tx_id = ${cursor.txId.toString()}::bigint,
-          cursor_id = ${cursor.id.toString()}::bigint, updated_at = now()
-        where name = ${name}`,
+    sql`update event_consumers set position = ${position.toString()}::bigint, updated_at = now() where name = ${name}`,
   );
 }
 
-export async function readConsumerCursor(executor: Executor, name: string): Promise<EventCursor | undefined> {
-  const rows = await queryRows<{ cursor_tx_id: string; cursor_id: string }>(
+export async function readConsumerCursor(executor: Executor, name: string): Promise<bigint | undefined> {
+  const rows = await queryRows<{ position: string }>(
     executor,
-    sql`select cursor_tx_id::text, cursor_id::text from event_consumers where name = ${name}`,
+    sql`select position::text from event_consumers where name = ${name}`,
   );
   const row = rows[0];
-  return row ? { txId: BigInt(row.cursor_tx_id), id: BigInt(row.cursor_id) } : undefined;
+  return row ? BigInt(row.position) : undefined;
 }

@@ -1,20 +1,23 @@
 /**
  * The append-only event log: every change, written in the same transaction as the change.
  *
- * Ordering and the cursor: `tx_id` is the writing transaction's id (`pg_current_xact_id()`). A reader
- * only returns events whose transaction is older than every transaction still running
- * (`tx_id < pg_snapshot_xmin(pg_current_snapshot())`), ordered by `(tx_id, id)`. Sequence values are
- * handed out before commit, so "id greater than the last one seen" would skip an event whose
- * transaction commits late; the xmin horizon makes the cursor gap-free.
+ * Ordering and the cursor: a writer inserts its events without a `position`. Before anyone reads,
+ * the sequencer (events/repository.ts `sequenceEvents`) gives every committed, unsequenced event
+ * the next positions, one process at a time under an advisory lock. Only committed rows are visible
+ * to it, so positions follow the order in which events became visible, and "position greater than
+ * the last one seen" never skips an event whose transaction committed late. (A horizon based on
+ * `pg_snapshot_xmin` would be cluster-wide: a long transaction in another database on the same
+ * server would stall the feed.)
  */
 import { sql } from 'drizzle-orm';
-import { bigint, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const events = pgTable(
   'events',
   {
     id: bigint('id', { mode: 'bigint' }).primaryKey().generatedAlwaysAsIdentity(),
-    txId: bigint('tx_id', { mode: 'bigint' }).notNull().default(sql`(pg_current_xact_id()::text::bigint)`),
+    /** Place in the log, assigned after commit by the sequencer; null until then. */
+    position: bigint('position', { mode: 'bigint' }),
     /** Null for events outside any organization (API keys, applications shared by all). */
     organizationId: text('organization_id'),
     type: text('type').notNull(),
@@ -27,16 +30,16 @@ export const events = pgTable(
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
-    index('events_cursor_idx').on(table.txId, table.id),
-    index('events_org_cursor_idx').on(table.organizationId, table.txId, table.id),
-    index('events_subject_idx').on(table.subjectId, table.txId),
+    uniqueIndex('events_position_key').on(table.position),
+    index('events_unsequenced_idx').on(table.id).where(sql`${table.position} is null`),
+    index('events_org_position_idx').on(table.organizationId, table.position),
+    index('events_subject_position_idx').on(table.subjectId, table.position),
   ],
 );
 
 /** Per-consumer position in the event log (orchestrator, webhooks, ...). */
 export const eventConsumers = pgTable('event_consumers', {
   name: text('name').primaryKey(),
-  cursorTxId: bigint('cursor_tx_id', { mode: 'bigint' }).notNull().default(sql`0`),
-  cursorId: bigint('cursor_id', { mode: 'bigint' }).notNull().default(sql`0`),
+  position: bigint('position', { mode: 'bigint' }).notNull().default(sql`0`),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });

@@ -1,6 +1,9 @@
 /**
  * The event log: append (inside the caller's transaction), read by cursor, and consume.
  *
+ * Reads first sequence the events committed since the last read (see events/schema.ts), then read
+ * by position, so a cursor never passes an event that commits late.
+ *
  * A consumer (the provisioning orchestrator, webhooks, ...) keeps its own cursor in
  * `event_consumers`. Each batch runs in one transaction that locks the consumer's row, hands the
  * events to the handler with that transaction, and advances the cursor: what the handler writes
@@ -9,14 +12,7 @@
  */
 import type { Logger } from 'pino';
 import type { Database, Executor, Tx } from '../../platform/db/client.ts';
-import {
-  type Actor,
-  type EventCursor,
-  type EventRecord,
-  encodeCursor,
-  type NewEvent,
-  START_CURSOR,
-} from './contracts.ts';
+import { type Actor, type EventRecord, encodeCursor, type NewEvent, START_POSITION } from './contracts.ts';
 import {
   EVENTS_CHANNEL,
   type EventQuery,
@@ -26,6 +22,7 @@ import {
   readConsumerCursor,
   saveConsumerCursor,
   selectEventsAfter,
+  sequenceEvents,
 } from './repository.ts';
 
 export type EventHandler = (tx: Tx, events: readonly EventRecord[]) => Promise<void>;
@@ -53,9 +50,10 @@ export class EventLog {
   }
 
   async list(
-    query: Omit<EventQuery, 'after'> & { after?: EventCursor },
+    query: Omit<EventQuery, 'after'> & { after?: bigint },
   ): Promise<{ events: EventRecord[]; nextCursor: string }> {
-    const after = query.after ?? START_CURSOR;
+    const after = query.after ?? START_POSITION;
+    await sequenceEvents(this.#database);
     const rows = await selectEventsAfter(this.#database.db, { ...query, after });
     const records = rows.map(toEventRecord);
     const last = records.at(-1);
@@ -65,9 +63,10 @@ export class EventLog {
   /** Handles the next batch for a consumer. Returns how many events were read (0 when caught up or busy). */
   async consumeBatch(name: string, handler: EventHandler, options: ConsumerOptions = {}): Promise<number> {
     const { types, typePrefixes } = splitTypeFilters(options.types);
+    await sequenceEvents(this.#database);
     return this.#database.transaction(async (tx) => {
       const cursor = await lockConsumerCursor(tx, name);
-      if (!cursor) return 0; // another process holds this consumer right now
+      if (cursor === undefined) return 0; // another process holds this consumer right now
       // Read unfiltered so the cursor moves past events this consumer ignores.
       const rows = await selectEventsAfter(tx, { after: cursor, limit: options.batchSize ?? 200 });
       if (rows.length === 0) return 0;
@@ -78,7 +77,7 @@ export class EventLog {
           : records;
       if (wanted.length) await handler(tx, wanted);
       const last = rows.at(-1) as EventRow;
-      await saveConsumerCursor(tx, name, { txId: BigInt(last.tx_id), id: BigInt(last.id) });
+      await saveConsumerCursor(tx, name, BigInt(last.position));
       return rows.length;
     });
   }
@@ -161,7 +160,7 @@ function matchesType(type: string, types?: readonly string[], prefixes?: readonl
 export function toEventRecord(row: EventRow): EventRecord {
   return {
     id: row.id,
-    cursor: encodeCursor({ txId: BigInt(row.tx_id), id: BigInt(row.id) }),
+    cursor: encodeCursor(BigInt(row.position)),
     type: row.type,
     organizationId: row.organization_id,
     actor: row.actor as unknown as Actor,
