@@ -19,6 +19,7 @@ import { apiKeyRoutes } from './modules/admin/index.ts';
 import { groupRoutes, userRoutes } from './modules/directory/index.ts';
 import { eventRoutes } from './modules/events/index.ts';
 import { organizationRoutes } from './modules/orgs/index.ts';
+import { connectionRoutes, loginRoutes } from './modules/sso/index.ts';
 import { createScopeGuard } from './platform/http/auth.ts';
 import { instrumentRequests } from './platform/http/metrics.ts';
 import { PROBLEM_CONTENT_TYPE, problemErrorHandler, problemType } from './platform/http/problem.ts';
@@ -138,6 +139,14 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
     groupRoutes(app, { directory: hub.directory, requireScope });
     eventRoutes(app, { events: hub.events, orgs: hub.orgs, requireScope });
     apiKeyRoutes(app, { apiKeys: hub.apiKeys, requireScope });
+    connectionRoutes(app, { connections: hub.sso.connections, traces: hub.sso.traces, requireScope });
+    loginRoutes(app, {
+      login: hub.sso.login,
+      connections: hub.sso.connections,
+      orgs: hub.orgs,
+      testIdp: hub.sso.testIdp,
+      publicUrl: hub.config.PUBLIC_URL,
+    });
   }
 
   return app;

@@ -84,6 +84,23 @@ export const configOptions = [
       'On SIGTERM, how long to wait for in-flight requests and jobs before releasing them and exiting.',
   },
   {
+    name: 'SSO_INSECURE_HTTP',
+    default: 'loopback',
+    description:
+      'Which IdP URLs (OIDC discovery, endpoints, JWKS; SAML metadata and SSO URLs) may be plain http: `never`, `loopback` (only localhost, 127.0.0.1 and ::1: an IdP on the same machine, as in development and tests), or `any` (unsafe: tokens and assertions cross the network in clear; for lab setups only).',
+  },
+  {
+    name: 'SSO_FLOW_TTL_SECONDS',
+    default: '600',
+    description:
+      'How long a started login may take at the IdP before its state (OIDC state/nonce/PKCE, SAML request id) expires.',
+  },
+  {
+    name: 'SSO_TRACE_RETENTION_DAYS',
+    default: '30',
+    description: 'Login traces older than this are deleted by the worker.',
+  },
+  {
     name: 'DNS_SERVERS',
     default: '(system resolver)',
     description: 'Comma-separated DNS servers (host or host:port) used for domain verification lookups.',
@@ -146,6 +163,9 @@ const schema = z.object({
     .min(1024)
     .default(1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(25_000),
+  SSO_INSECURE_HTTP: z.enum(['never', 'loopback', 'any']).default('loopback'),
+  SSO_FLOW_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(600),
+  SSO_TRACE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   DNS_SERVERS: z.preprocess(
     emptyToUndefined,
     z

@@ -9,6 +9,7 @@ import { ApiKeyService } from './modules/admin/index.ts';
 import { DirectoryService } from './modules/directory/index.ts';
 import { EventLog } from './modules/events/index.ts';
 import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
+import { SsoModule } from './modules/sso/index.ts';
 import { type Database, openDatabase } from './platform/db/client.ts';
 import { migrateDatabase } from './platform/db/migrate.ts';
 import { createMetrics, type Metrics } from './platform/http/metrics.ts';
@@ -30,6 +31,8 @@ export interface Hub {
   readonly orgs: OrganizationService;
   readonly directory: DirectoryService;
   readonly apiKeys: ApiKeyService;
+  /** Inbound SSO: connections, login flows, traces, test IdP. */
+  readonly sso: SsoModule;
   readonly metrics: Metrics;
   /** Outbound HTTP (timeouts, retries, redacted logging). */
   readonly http: HttpClient;
@@ -74,6 +77,11 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     );
     const directory = new DirectoryService(database, events, orgs);
     const apiKeys = new ApiKeyService(database, events);
+    const http = new HttpClient({ logger });
+    const sso = new SsoModule({ config, database, secrets, events, orgs, directory, http, logger });
+    orgs.addUpdateGuard(async (tx, before, changes) => {
+      if (changes.environment === 'production') await sso.connections.assertNoTestIdp(tx, before.id);
+    });
     const hub: Hub = {
       config,
       logger,
@@ -84,9 +92,10 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       orgs,
       directory,
       apiKeys,
+      sso,
       metrics: createMetrics(),
-      http: new HttpClient({ logger }),
-      backgroundTasks: [],
+      http,
+      backgroundTasks: [sso.cleanupTask()],
       stopHooks: [],
     };
     if (config.SWITCHBOARD_BOOTSTRAP_ADMIN_KEY) {

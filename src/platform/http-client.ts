@@ -79,7 +79,8 @@ export class HttpClient {
         response = await fetch(request.url, {
           method,
           headers,
-          ...(body === undefined ? {} : { body }),
+          // Cast: with the DOM lib in the program (@xmldom/xmldom's types pull it in), BodyInit is the DOM one.
+          ...(body === undefined ? {} : { body: body as string }),
           redirect: 'manual',
           signal: request.signal ? AbortSignal.any([timeout, request.signal]) : timeout,
         });

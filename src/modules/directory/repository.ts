@@ -413,3 +413,23 @@ export async function deleteIdentityRow(
     .delete(identities)
     .where(and(eq(identities.organizationId, organizationId), eq(identities.id, id)));
 }
+
+/** A user's memberships with the group name and the source that added each one. */
+export async function listUserMemberships(
+  executor: Executor,
+  organizationId: string,
+  userId: string,
+): Promise<Array<{ groupId: string; groupName: string; source: string }>> {
+  return executor
+    .select({ groupId: groupMemberships.groupId, groupName: groups.name, source: groupMemberships.source })
+    .from(groupMemberships)
+    .innerJoin(
+      groups,
+      and(
+        eq(groups.organizationId, groupMemberships.organizationId),
+        eq(groups.id, groupMemberships.groupId),
+      ),
+    )
+    .where(and(eq(groupMemberships.organizationId, organizationId), eq(groupMemberships.userId, userId)))
+    .orderBy(asc(groups.name));
+}

@@ -50,6 +50,7 @@ import {
   listMembers,
   listUserGroups,
   listUserIdentities,
+  listUserMemberships,
   listUsers,
   touchUserLogin,
   type UserListQuery,
@@ -478,6 +479,61 @@ export class DirectoryService {
       const { removed } = await this.removeMembers(groupId, toRemove, { ...ctx, tx });
       const { added } = await this.addMembers(groupId, toAdd, { ...ctx, tx });
       return { added, removed };
+    });
+  }
+
+  /**
+   * Makes a user's memberships *from one source* match a list of group names (SSO group claims,
+   * an HR system's teams, an import): joins the named groups (creating missing ones when
+   * `createMissing`), and leaves the groups that this source added earlier but no longer names.
+   * Memberships added by any other source (an admin, SCIM) are never touched. Names match
+   * case-insensitively, as group names are unique that way.
+   */
+  async syncUserGroups(
+    userId: string,
+    groupNames: readonly string[],
+    options: { source: string; createMissing: boolean },
+    ctx: WriteContext,
+  ): Promise<{ added: string[]; removed: string[]; created: string[]; skipped: string[] }> {
+    const sourceCtx: WriteContext = { ...ctx, source: options.source };
+    return this.#inTx(ctx, async (tx) => {
+      const user = await findUserById(tx, userId);
+      if (!user) throw userNotFound(userId);
+      const wanted = new Map<string, string>();
+      for (const name of groupNames) {
+        const trimmed = name.trim();
+        if (trimmed && !wanted.has(trimmed.toLowerCase())) wanted.set(trimmed.toLowerCase(), trimmed);
+      }
+      const memberships = await listUserMemberships(tx, user.organizationId, user.id);
+      const memberOf = new Set(memberships.map((row) => row.groupName.toLowerCase()));
+      const result = {
+        added: [] as string[],
+        removed: [] as string[],
+        created: [] as string[],
+        skipped: [] as string[],
+      };
+      for (const [key, name] of wanted) {
+        if (memberOf.has(key)) continue;
+        let group = await findGroupByName(tx, user.organizationId, name);
+        if (!group) {
+          if (!options.createMissing) {
+            result.skipped.push(name);
+            continue;
+          }
+          const created = await this.createGroup(user.organizationId, { name }, { ...sourceCtx, tx });
+          result.created.push(created.name);
+          group = await findGroupById(tx, created.id);
+          if (!group) continue;
+        }
+        const { added } = await this.addMembers(group.id, [user.id], { ...sourceCtx, tx });
+        if (added.length) result.added.push(group.name);
+      }
+      for (const membership of memberships) {
+        if (membership.source !== options.source || wanted.has(membership.groupName.toLowerCase())) continue;
+        const { removed } = await this.removeMembers(membership.groupId, [user.id], { ...sourceCtx, tx });
+        if (removed.length) result.removed.push(membership.groupName);
+      }
+      return result;
     });
   }
 

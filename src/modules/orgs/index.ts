@@ -4,6 +4,7 @@ export {
   createTxtResolver,
   type Organization,
   OrganizationService,
+  type OrganizationUpdateGuard,
   type TxtResolver,
   toOrganization,
 } from './service.ts';

@@ -3,7 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
-import type { Database, Executor } from '../../platform/db/client.ts';
+import type { Database, Executor, Tx } from '../../platform/db/client.ts';
 import { sqlState, UNIQUE_VIOLATION } from '../../platform/db/client.ts';
 import { Conflict, InvalidInput, NotFound, Unprocessable } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
@@ -64,15 +64,32 @@ export interface Organization {
   updatedAt: Date;
 }
 
+/**
+ * A check another module runs inside an organization update's transaction, before it is written;
+ * throws a typed error to refuse it (the SSO module refuses `environment: production` while a
+ * test IdP is attached).
+ */
+export type OrganizationUpdateGuard = (
+  tx: Tx,
+  before: Organization,
+  changes: Partial<Pick<Organization, 'environment' | 'status' | 'policies'>>,
+) => Promise<void>;
+
 export class OrganizationService {
   readonly #database: Database;
   readonly #events: EventLog;
   readonly #resolver: TxtResolver;
+  readonly #updateGuards: OrganizationUpdateGuard[] = [];
 
   constructor(database: Database, events: EventLog, resolver: TxtResolver) {
     this.#database = database;
     this.#events = events;
     this.#resolver = resolver;
+  }
+
+  /** Registers a check run on every organization update (see OrganizationUpdateGuard). */
+  addUpdateGuard(guard: OrganizationUpdateGuard): void {
+    this.#updateGuards.push(guard);
   }
 
   async create(input: CreateOrganizationInput, actor: Actor): Promise<OrganizationView> {
@@ -190,6 +207,15 @@ export class OrganizationService {
         const diff = diffFields(before, changes);
         const domains = await listDomains(tx, [before.id]);
         if (Object.keys(diff).length === 0) return toOrganizationView(before, domains);
+        for (const guard of this.#updateGuards) {
+          await guard(tx, toOrganization(before), {
+            ...('environment' in diff
+              ? { environment: changes.environment as Organization['environment'] }
+              : {}),
+            ...('status' in diff ? { status: changes.status as Organization['status'] } : {}),
+            ...('policies' in diff ? { policies: organizationPoliciesSchema.parse(changes.policies) } : {}),
+          });
+        }
         const after = await updateOrganizationRow(tx, before.id, changes);
         const view = toOrganizationView(after, domains);
         await this.#events.append(tx, {

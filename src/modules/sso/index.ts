@@ -1,0 +1,90 @@
+/**
+ * Inbound SSO. Other modules use `SsoModule.login.registerCompletion(type, handler)` to receive
+ * finished logins (the OIDC provider resumes its interaction there) and
+ * `SsoModule.login.createLoginRequest({ continuation })` to start one.
+ */
+import type { Config } from '../../config.ts';
+import type { BackgroundTask } from '../../hub.ts';
+import type { Database } from '../../platform/db/client.ts';
+import type { HttpClient } from '../../platform/http-client.ts';
+import type { Logger } from '../../platform/logging.ts';
+import type { SecretBox } from '../../platform/secret-box.ts';
+import type { DirectoryService } from '../directory/index.ts';
+import type { EventLog } from '../events/service.ts';
+import type { OrganizationService } from '../orgs/index.ts';
+import { ConnectionService } from './connections.ts';
+import { LoginService } from './login.ts';
+import { RelyingPartyCache } from './oidc/relying-party.ts';
+import { deleteExpiredAssertionIds, deleteExpiredFlows, deleteTracesBefore } from './repository.ts';
+import { TestIdentityProvider } from './test-idp.ts';
+import { TraceQueries } from './trace-queries.ts';
+
+export * from './contracts.ts';
+export type { CompletionHandler, Continuation, LoginCompletion } from './login.ts';
+export { connectionRoutes } from './routes/connections.ts';
+export { loginRoutes } from './routes/login.ts';
+
+export class SsoModule {
+  readonly connections: ConnectionService;
+  readonly login: LoginService;
+  readonly testIdp: TestIdentityProvider;
+  readonly traces: TraceQueries;
+  readonly #database: Database;
+  readonly #config: Config;
+  readonly #logger: Logger;
+
+  constructor(deps: {
+    config: Config;
+    database: Database;
+    secrets: SecretBox;
+    events: EventLog;
+    orgs: OrganizationService;
+    directory: DirectoryService;
+    http: HttpClient;
+    logger: Logger;
+  }) {
+    this.#database = deps.database;
+    this.#config = deps.config;
+    this.#logger = deps.logger;
+    this.connections = new ConnectionService(deps);
+    this.login = new LoginService({
+      ...deps,
+      relyingParties: new RelyingPartyCache(deps.config.SSO_INSECURE_HTTP),
+    });
+    this.testIdp = new TestIdentityProvider({
+      config: deps.config,
+      secrets: deps.secrets,
+      login: this.login,
+    });
+    this.traces = new TraceQueries(deps.database, deps.orgs);
+  }
+
+  /** Deletes expired login flows and assertion ids, and traces past retention. */
+  async cleanUp(now = new Date()): Promise<{ flows: number; assertionIds: number; traces: number }> {
+    const db = this.#database.db;
+    return {
+      flows: await deleteExpiredFlows(db, new Date(now.getTime() - 60 * 60 * 1000)),
+      assertionIds: await deleteExpiredAssertionIds(db, now),
+      traces: await deleteTracesBefore(
+        db,
+        new Date(now.getTime() - this.#config.SSO_TRACE_RETENTION_DAYS * 86_400_000),
+      ),
+    };
+  }
+
+  /** Worker loop running cleanUp every 10 minutes. */
+  cleanupTask(): BackgroundTask {
+    return {
+      name: 'sso-cleanup',
+      start: async () => {
+        const run = () =>
+          this.cleanUp()
+            .then((counts) => this.#logger.debug(counts, 'sso cleanup'))
+            .catch((error) => this.#logger.warn({ err: error }, 'sso cleanup failed'));
+        const timer = setInterval(run, 10 * 60 * 1000);
+        timer.unref();
+        return async () => clearInterval(timer);
+      },
+    };
+  }
+}

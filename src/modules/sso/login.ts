@@ -1,0 +1,1113 @@
+/**
+ * The login flow: home-realm discovery, the redirect to the IdP, the IdP's answer (OIDC callback or
+ * SAML ACS), mapping, the user decision (JIT, linking, refusal), and completion.
+ *
+ * Each protocol answer is a pipeline of small named steps; every step writes a line to the login
+ * trace. State between the redirect and the answer lives in `sso_login_flows` (hashed handle,
+ * expiry, one-time use), so any hub process can finish a login any other one started.
+ *
+ * Completion is pluggable: a flow may carry a continuation (`{ type: 'oidc_interaction', uid }`);
+ * the module that registered a handler for that type receives the request, reply, user,
+ * organization, connection and trace id. Without a continuation the person sees a signed-in page.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../../config.ts';
+import type { Database, Tx } from '../../platform/db/client.ts';
+import type { Logger } from '../../platform/logging.ts';
+import type { SecretBox } from '../../platform/secret-box.ts';
+import type { DirectoryService, UserView } from '../directory/index.ts';
+import type { Actor } from '../events/contracts.ts';
+import type { EventLog } from '../events/service.ts';
+import type { Organization, OrganizationService } from '../orgs/index.ts';
+import {
+  type Connection,
+  clientSecretContext,
+  connectionUrls,
+  inactiveReason,
+  mappingProblems,
+  privateKeyContext,
+  toConnection,
+} from './connections.ts';
+import { applyMapping, type MappedProfile, NAMEID_SOURCE, summarizeClaims } from './mapping.ts';
+import { client, type RelyingPartyCache } from './oidc/relying-party.ts';
+import { autoPostPage, errorPage, pickerPage, signedInPage } from './pages.ts';
+import {
+  consumeFlow,
+  type FlowRow,
+  findConnection,
+  findFlow,
+  findFlowBySamlRequest,
+  insertFlow,
+  listConnections,
+  recordAssertionId,
+} from './repository.ts';
+import {
+  authnRequestRedirectUrl,
+  authnRequestXml,
+  checkConditions,
+  checkDestination,
+  checkIssuer,
+  checkStatus,
+  checkSubjectConfirmation,
+  readAssertionClaims,
+  readSamlResponse,
+  refuseComments,
+  refuseWeakAlgorithms,
+  type ServiceProviderOptions,
+  verifySignature,
+} from './saml/service-provider.ts';
+import { LoginFailure, LoginTrace } from './traces.ts';
+
+/** What to do after a successful login. `type` selects the registered completion handler. */
+export interface Continuation {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface LoginCompletion {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  user: UserView;
+  organization: Organization;
+  connection: { id: string; name: string; protocol: string; preset: string };
+  traceId: string;
+  continuation: Continuation;
+  /** True when this login created the user (JIT). */
+  created: boolean;
+}
+
+/** Finishes a login for a continuation type (e.g. resumes an OIDC provider interaction). Sends the reply. */
+export type CompletionHandler = (completion: LoginCompletion) => Promise<unknown>;
+
+export const BROWSER_COOKIE = 'sb_sso_browser';
+const SSO_ACTOR_BASE: Actor = { type: 'sso' };
+
+export function hashHandle(handle: string): string {
+  return createHash('sha256').update(handle).digest('hex');
+}
+
+function newHandle(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export interface LoginServiceDeps {
+  config: Config;
+  database: Database;
+  secrets: SecretBox;
+  events: EventLog;
+  orgs: OrganizationService;
+  directory: DirectoryService;
+  relyingParties: RelyingPartyCache;
+  logger: Logger;
+}
+
+export class LoginService {
+  readonly #deps: LoginServiceDeps;
+  readonly #completions = new Map<string, CompletionHandler>();
+
+  constructor(deps: LoginServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /** Registers what happens after a login whose flow carries a continuation of this type. */
+  registerCompletion(type: string, handler: CompletionHandler): void {
+    if (this.#completions.has(type))
+      throw new Error(`a completion handler for "${type}" is already registered`);
+    this.#completions.set(type, handler);
+  }
+
+  /**
+   * Starts a login on behalf of another module (e.g. the OIDC provider's interaction): returns the
+   * `/login` URL that carries the continuation through discovery and the IdP round trip.
+   */
+  async createLoginRequest(input: {
+    continuation: Continuation;
+    loginHint?: string;
+    organizationId?: string;
+    connectionId?: string;
+  }): Promise<{ url: string; expiresAt: Date }> {
+    const handle = newHandle();
+    const expiresAt = new Date(Date.now() + this.#deps.config.SSO_FLOW_TTL_SECONDS * 1000);
+    await insertFlow(this.#deps.database.db, {
+      id: hashHandle(handle),
+      stage: 'pending',
+      organizationId: input.organizationId ?? null,
+      connectionId: input.connectionId ?? null,
+      continuation: input.continuation,
+      loginHint: input.loginHint ?? null,
+      expiresAt,
+    });
+    const params = new URLSearchParams({ request: handle });
+    if (input.loginHint) params.set('login_hint', input.loginHint);
+    if (input.connectionId) params.set('connection', input.connectionId);
+    else if (input.organizationId) params.set('organization', input.organizationId);
+    return { url: `${this.#deps.config.PUBLIC_URL}/login?${params}`, expiresAt };
+  }
+
+  /** A pending login request (from createLoginRequest), if still valid. */
+  async findLoginRequest(handle: string | undefined): Promise<FlowRow | undefined> {
+    if (!handle) return undefined;
+    const flow = await findFlow(this.#deps.database.db, hashHandle(handle));
+    if (!flow || flow.stage !== 'pending' || flow.expiresAt.getTime() < Date.now()) return undefined;
+    return flow;
+  }
+
+  /** Home-realm discovery: the organization owning the email's verified domain, and its usable connections. */
+  async discover(
+    email: string,
+  ): Promise<{ organization: Organization; connections: Connection[] } | undefined> {
+    const domain = email.trim().toLowerCase().split('@')[1];
+    if (!domain) return undefined;
+    const organization = await this.#deps.orgs.findByVerifiedDomain(domain);
+    if (!organization) return undefined;
+    return { organization, connections: await this.usableConnections(organization) };
+  }
+
+  async usableConnections(organization: Organization): Promise<Connection[]> {
+    const rows = await listConnections(this.#deps.database.db, organization.id, { enabledOnly: true });
+    return rows.map(toConnection).filter((connection) => inactiveReason(connection, organization) === null);
+  }
+
+  async findConnection(
+    id: string,
+  ): Promise<{ connection: Connection; organization: Organization } | undefined> {
+    const row = await findConnection(this.#deps.database.db, id);
+    if (!row) return undefined;
+    return { connection: toConnection(row), organization: await this.#deps.orgs.require(row.organizationId) };
+  }
+
+  /** Renders the choice of connections (or goes straight to the only one). */
+  async sendToOrganization(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    organization: Organization,
+    options: { requestHandle?: string | undefined; loginHint?: string | undefined },
+  ) {
+    const connections = await this.usableConnections(organization);
+    if (connections.length === 0) {
+      return sendPage(
+        reply,
+        403,
+        errorPage({
+          title: 'Single sign-on is not available',
+          message: 'Your organization has not set up single sign-on yet. Contact your IT administrator.',
+        }),
+      );
+    }
+    if (connections.length === 1) {
+      return this.start(request, reply, {
+        connection: connections[0] as Connection,
+        organization,
+        ...options,
+      });
+    }
+    const query = (id: string) => {
+      const params = new URLSearchParams({ connection: id });
+      if (options.requestHandle) params.set('request', options.requestHandle);
+      if (options.loginHint) params.set('login_hint', options.loginHint);
+      return `/login/start?${params}`;
+    };
+    return sendPage(
+      reply,
+      200,
+      pickerPage({
+        organizationName: organization.name,
+        connections: connections.map((connection) => ({ name: connection.name, href: query(connection.id) })),
+      }),
+    );
+  }
+
+  /** Sends the browser to the IdP: records the flow and the first trace steps. */
+  async start(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    input: {
+      connection: Connection;
+      organization: Organization;
+      requestHandle?: string | undefined;
+      loginHint?: string | undefined;
+    },
+  ) {
+    const { connection, organization } = input;
+    const trace = LoginTrace.start({
+      organizationId: organization.id,
+      connectionId: connection.id,
+      protocol: connection.protocol,
+      ip: request.ip,
+      userAgent: request.headers['user-agent'],
+    });
+    try {
+      const pending = await this.findLoginRequest(input.requestHandle);
+      trace.step(
+        'request',
+        true,
+        `Login started on ${connection.name} (${connection.protocol.toUpperCase()}, ${connection.preset})`,
+        {
+          organization: organization.slug,
+          connection: connection.id,
+          loginHint: input.loginHint ?? pending?.loginHint ?? undefined,
+          continuation: pending?.continuation?.type,
+        },
+      );
+      const reason = inactiveReason(connection, organization);
+      if (reason) {
+        throw new LoginFailure({
+          code: 'connection_inactive',
+          step: 'request',
+          reason,
+          userMessage: 'This sign-in method is not available. Contact your IT administrator.',
+          status: 403,
+        });
+      }
+      const browser = browserBinding(request, reply, this.#deps.config.PUBLIC_URL);
+      const handle = newHandle();
+      const expiresAt = new Date(Date.now() + this.#deps.config.SSO_FLOW_TTL_SECONDS * 1000);
+      const flow = {
+        id: hashHandle(handle),
+        organizationId: organization.id,
+        connectionId: connection.id,
+        stage: 'redirected',
+        browserBindingHash: hashHandle(browser),
+        continuation: pending?.continuation ?? null,
+        loginHint: input.loginHint ?? pending?.loginHint ?? null,
+        traceId: trace.id,
+        expiresAt,
+      };
+      const loginHint = flow.loginHint ?? undefined;
+      if (connection.protocol === 'oidc') {
+        const oidc = connection.settings.oidc;
+        if (!oidc) throw new Error('OIDC connection without settings');
+        const configuration = this.#relyingParty(connection);
+        const nonce = client.randomNonce();
+        const codeVerifier = oidc.pkce ? client.randomPKCECodeVerifier() : undefined;
+        const parameters: Record<string, string> = {
+          redirect_uri: connectionUrls(this.#deps.config.PUBLIC_URL, connection.id).redirectUri,
+          scope: oidc.scopes.join(' '),
+          state: handle,
+          nonce,
+          response_type: 'code',
+        };
+        if (oidc.responseMode === 'form_post') parameters.response_mode = 'form_post';
+        if (codeVerifier) {
+          parameters.code_challenge = await client.calculatePKCECodeChallenge(codeVerifier);
+          parameters.code_challenge_method = 'S256';
+        }
+        if (loginHint) parameters.login_hint = loginHint;
+        const url = client.buildAuthorizationUrl(configuration, parameters);
+        await insertFlow(this.#deps.database.db, {
+          ...flow,
+          oidcSecretsSealed: this.#deps.secrets.seal(
+            JSON.stringify({ nonce, codeVerifier }),
+            `sso_flow:${flow.id}`,
+          ),
+        });
+        trace.step('redirect', true, `Redirected to the IdP's authorization endpoint`, {
+          authorizationEndpoint: oidc.authorizationEndpoint,
+          scope: parameters.scope,
+          pkce: Boolean(codeVerifier),
+          responseMode: oidc.responseMode,
+          expiresAt: expiresAt.toISOString(),
+        });
+        await trace.flush(this.#deps.database);
+        return reply.redirect(url.href, 302);
+      }
+      const sp = this.#serviceProvider(connection);
+      const requestId = `_${randomBytes(20).toString('hex')}`;
+      await insertFlow(this.#deps.database.db, { ...flow, samlRequestId: requestId });
+      trace.step(
+        'redirect',
+        true,
+        `Sent a SAML AuthnRequest to the IdP (${connection.settings.saml?.idpSsoBinding === 'post' ? 'HTTP-POST' : 'HTTP-Redirect'})`,
+        {
+          idpSsoUrl: sp.idpSsoUrl,
+          requestId,
+          signed: sp.signAuthnRequests,
+          expiresAt: expiresAt.toISOString(),
+        },
+      );
+      await trace.flush(this.#deps.database);
+      if (connection.settings.saml?.idpSsoBinding === 'post') {
+        const xml = await authnRequestXml(sp, requestId);
+        return sendPage(
+          reply,
+          200,
+          autoPostPage({
+            action: sp.idpSsoUrl,
+            title: 'Signing you in…',
+            fields: { SAMLRequest: Buffer.from(xml).toString('base64'), RelayState: handle },
+          }),
+        );
+      }
+      let url = await authnRequestRedirectUrl(sp, requestId, handle);
+      if (loginHint && connection.settings.testIdp) url += `&login_hint=${encodeURIComponent(loginHint)}`;
+      return reply.redirect(url, 302);
+    } catch (error) {
+      return this.#fail(request, reply, trace, organization, connection, error);
+    }
+  }
+
+  /** OIDC redirect URI: GET (query) or POST (form_post). */
+  async oidcCallback(request: FastifyRequest, reply: FastifyReply, connectionId: string) {
+    const params = callbackParams(request);
+    const state = params.get('state') ?? undefined;
+    const found = await this.findConnection(connectionId);
+    if (!found)
+      return sendPage(
+        reply,
+        404,
+        errorPage({ title: 'Sign-in failed', message: 'This sign-in link is not valid.' }),
+      );
+    const { connection, organization } = found;
+    // The trace begun at the redirect, when the state matches a flow; a new one otherwise.
+    const flowId = state ? hashHandle(state) : undefined;
+    const stored = flowId ? await findFlow(this.#deps.database.db, flowId) : undefined;
+    const trace =
+      stored?.traceId && stored.connectionId === connection.id
+        ? LoginTrace.resume(stored.traceId, organization.id)
+        : LoginTrace.start({
+            organizationId: organization.id,
+            connectionId,
+            protocol: 'oidc',
+            ip: request.ip,
+            userAgent: request.headers['user-agent'],
+          });
+    try {
+      trace.step(
+        'response_received',
+        true,
+        `The IdP redirected back (${request.method === 'POST' ? 'form_post' : 'query'})`,
+        {
+          parameters: [...params.keys()],
+          error: params.get('error') ?? undefined,
+          errorDescription: params.get('error_description') ?? undefined,
+        },
+      );
+      const flow = await this.#consumeFlow(request, trace, stored, connection, 'state');
+      const oidc = connection.settings.oidc;
+      if (!oidc) throw new Error('OIDC connection without settings');
+      if (params.get('error')) {
+        throw new LoginFailure({
+          code: 'oidc_idp_error',
+          step: 'response_received',
+          reason: `The IdP returned error "${params.get('error')}"${params.get('error_description') ? `: ${params.get('error_description')}` : ''}.`,
+          userMessage:
+            'Your identity provider did not sign you in. It may not have granted you access to this application.',
+        });
+      }
+      const secrets = JSON.parse(
+        this.#deps.secrets.open(flow.oidcSecretsSealed ?? '', `sso_flow:${flow.id}`),
+      ) as {
+        nonce: string;
+        codeVerifier?: string;
+      };
+      const configuration = this.#relyingParty(connection);
+      const redirectUri = connectionUrls(this.#deps.config.PUBLIC_URL, connection.id).redirectUri;
+      const currentUrl: URL | Request =
+        request.method === 'POST'
+          ? new Request(redirectUri, {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body: params.toString(),
+            })
+          : new URL(`${redirectUri}?${params}`);
+      let claims: Record<string, unknown>;
+      let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+      try {
+        tokens = await client.authorizationCodeGrant(configuration, currentUrl, {
+          expectedState: state as string,
+          expectedNonce: secrets.nonce,
+          idTokenExpected: true,
+          ...(secrets.codeVerifier ? { pkceCodeVerifier: secrets.codeVerifier } : {}),
+        });
+        claims = { ...(tokens.claims() ?? {}) };
+      } catch (error) {
+        throw classifyOidcError(error);
+      }
+      trace.step('token_exchange', true, 'Exchanged the code at the token endpoint', {
+        tokenEndpoint: oidc.tokenEndpoint,
+        tokenType: tokens.token_type,
+        scope: tokens.scope,
+      });
+      trace.step('signature_check', true, 'ID token signature, iss, aud, exp, iat and nonce verified', {
+        iss: claims.iss,
+        aud: claims.aud,
+        exp: claims.exp,
+      });
+      if (oidc.fetchUserInfo && oidc.userinfoEndpoint) {
+        try {
+          const userinfo = await client.fetchUserInfo(
+            configuration,
+            tokens.access_token,
+            claims.sub as string,
+          );
+          claims = { ...userinfo, ...claims };
+        } catch (error) {
+          throw new LoginFailure({
+            code: 'oidc_userinfo_failed',
+            step: 'claims_received',
+            reason: `Reading the userinfo endpoint failed: ${(error as Error).message}.`,
+            cause: error,
+          });
+        }
+      }
+      trace.step('claims_received', true, `Received ${Object.keys(claims).length} claims`, {
+        claims: summarizeClaims(claims),
+      });
+      const emailVerified = claims.email_verified === false ? false : undefined;
+      return await this.#finish(request, reply, {
+        trace,
+        flow,
+        connection,
+        organization,
+        claims,
+        emailVerified,
+      });
+    } catch (error) {
+      return this.#fail(request, reply, trace, organization, connection, error);
+    }
+  }
+
+  /** SAML Assertion Consumer Service (HTTP-POST binding). */
+  async samlAcs(request: FastifyRequest, reply: FastifyReply, connectionId: string) {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const found = await this.findConnection(connectionId);
+    if (!found)
+      return sendPage(
+        reply,
+        404,
+        errorPage({ title: 'Sign-in failed', message: 'This sign-in address is not valid.' }),
+      );
+    const { connection, organization } = found;
+    let trace: LoginTrace | undefined;
+    const fallbackTrace = () =>
+      LoginTrace.start({
+        organizationId: organization.id,
+        connectionId,
+        protocol: 'saml',
+        ip: request.ip,
+        userAgent: request.headers['user-agent'],
+      });
+    try {
+      let envelope: ReturnType<typeof readSamlResponse>;
+      try {
+        envelope = readSamlResponse(body.SAMLResponse);
+      } catch (error) {
+        trace = fallbackTrace();
+        throw error;
+      }
+      // Find the flow our AuthnRequest started (InResponseTo); none means IdP-initiated.
+      const stored = envelope.inResponseTo
+        ? await findFlowBySamlRequest(this.#deps.database.db, connection.id, envelope.inResponseTo)
+        : undefined;
+      trace = stored?.traceId ? LoginTrace.resume(stored.traceId, organization.id) : fallbackTrace();
+      trace.step('response_received', true, 'Received a SAML response at the ACS', {
+        responseId: envelope.responseId,
+        inResponseTo: envelope.inResponseTo,
+        destination: envelope.destination,
+        issuer: envelope.issuer,
+        status: envelope.statusCode,
+        encryptedAssertion: envelope.encrypted,
+        relayStatePresent: typeof body.RelayState === 'string' && body.RelayState !== '',
+      });
+      const saml = connection.settings.saml;
+      if (!saml) throw new Error('SAML connection without settings');
+      let flow: FlowRow | undefined;
+      if (envelope.inResponseTo) {
+        flow = await this.#consumeFlow(request, trace, stored, connection, 'InResponseTo');
+        if (
+          typeof body.RelayState === 'string' &&
+          body.RelayState &&
+          hashHandle(body.RelayState) !== flow.id
+        ) {
+          throw new LoginFailure({
+            code: 'saml_relay_state_mismatch',
+            step: 'flow_check',
+            reason: 'RelayState does not belong to the login our AuthnRequest started.',
+          });
+        }
+      } else {
+        if (!saml.allowIdpInitiated) {
+          throw new LoginFailure({
+            code: 'saml_idp_initiated_disabled',
+            step: 'flow_check',
+            reason:
+              'The response answers no request of ours (IdP-initiated login), and IdP-initiated login is off for this connection.',
+            userMessage:
+              'Start signing in from this application’s sign-in page, not from your identity provider’s portal.',
+          });
+        }
+        trace.step('flow_check', true, 'IdP-initiated login (allowed on this connection)');
+      }
+      checkStatus(envelope);
+      const sp = this.#serviceProvider(connection);
+      const verified = await verifySignature(sp, envelope, body.SAMLResponse as string);
+      refuseWeakAlgorithms(envelope, verified);
+      if (saml.requireEncryptedAssertions && !envelope.encrypted) {
+        throw new LoginFailure({
+          code: 'saml_assertion_not_encrypted',
+          step: 'signature_check',
+          reason: 'This connection requires encrypted assertions; the IdP sent a plain one.',
+        });
+      }
+      trace.step(
+        'signature_check',
+        true,
+        `Signature verified (${verified.signedBy} signed) against the configured certificate(s)`,
+        {
+          signedBy: verified.signedBy,
+          encrypted: envelope.encrypted,
+        },
+      );
+      const now = new Date();
+      checkIssuer(sp, envelope, verified);
+      checkDestination(sp, envelope, verified);
+      checkSubjectConfirmation(sp, verified, flow?.samlRequestId ?? undefined, now);
+      const { expiresAt } = checkConditions(sp, verified, now);
+      refuseComments(verified);
+      trace.step(
+        'message_checks',
+        true,
+        'Issuer, Destination, Recipient, InResponseTo, validity window and audience checked',
+        {
+          issuer: saml.idpEntityId,
+          audience: sp.spEntityId,
+          clockSkewSeconds: saml.clockSkewSeconds,
+        },
+      );
+      const claims = readAssertionClaims(verified);
+      const fresh = await recordAssertionId(this.#deps.database.db, {
+        organizationId: organization.id,
+        connectionId: connection.id,
+        issuer: saml.idpEntityId,
+        assertionId: claims.assertionId,
+        expiresAt,
+      });
+      if (!fresh) {
+        throw new LoginFailure({
+          code: 'saml_assertion_replayed',
+          step: 'replay_check',
+          reason: `Assertion ${claims.assertionId} was already used; a SAML assertion is accepted once.`,
+        });
+      }
+      trace.step('replay_check', true, 'Assertion id not seen before; recorded until it expires', {
+        assertionId: claims.assertionId,
+        keptUntil: expiresAt.toISOString(),
+      });
+      const attributes: Record<string, unknown> = { ...claims.attributes, [NAMEID_SOURCE]: claims.nameId };
+      trace.step(
+        'claims_received',
+        true,
+        `Received NameID and ${Object.keys(claims.attributes).length} attributes`,
+        {
+          nameId: claims.nameId,
+          nameIdFormat: claims.nameIdFormat,
+          attributes: summarizeClaims(claims.attributes),
+        },
+      );
+      return await this.#finish(request, reply, {
+        trace,
+        flow,
+        connection,
+        organization,
+        claims: attributes,
+      });
+    } catch (error) {
+      return this.#fail(request, reply, trace ?? fallbackTrace(), organization, connection, error);
+    }
+  }
+
+  /** Checks and consumes the flow an IdP answer refers to (one-time, unexpired, same browser). */
+  async #consumeFlow(
+    request: FastifyRequest,
+    trace: LoginTrace,
+    stored: FlowRow | undefined,
+    connection: Connection,
+    handleName: string,
+  ): Promise<FlowRow> {
+    if (!stored || stored.connectionId !== connection.id || stored.stage === 'pending') {
+      throw new LoginFailure({
+        code: connection.protocol === 'oidc' ? 'oidc_state_mismatch' : 'saml_in_response_to_unknown',
+        step: 'flow_check',
+        reason: `The ${handleName} does not match any login started on this connection.`,
+        userMessage: 'This sign-in attempt is not valid any more. Please start again.',
+      });
+    }
+    const flow = await consumeFlow(this.#deps.database.db, stored.id, new Date());
+    if (!flow) {
+      const expired = stored.expiresAt.getTime() < Date.now();
+      throw new LoginFailure({
+        code: expired ? 'flow_expired' : 'flow_already_used',
+        step: 'flow_check',
+        reason: expired
+          ? `The login started at ${stored.createdAt.toISOString()} expired at ${stored.expiresAt.toISOString()}.`
+          : 'This answer was already used to sign in (a replayed or double-submitted response).',
+        userMessage: expired
+          ? 'The sign-in took too long. Please start again.'
+          : 'This sign-in attempt was already used. Please start again.',
+      });
+    }
+    const cookie = readCookie(request, BROWSER_COOKIE);
+    if (!cookie || hashHandle(cookie) !== flow.browserBindingHash) {
+      throw new LoginFailure({
+        code: 'browser_mismatch',
+        step: 'flow_check',
+        reason: cookie
+          ? 'The answer came back to a different browser than the one that started the login (login CSRF protection).'
+          : 'The browser sent no login cookie: it did not start this login, blocks cookies, or the hub is served over http to a cross-site IdP (SameSite).',
+        userMessage:
+          'This sign-in was started in another browser or your browser blocked cookies. Please start again here.',
+      });
+    }
+    trace.step('flow_check', true, `${handleName} matches the login started here; consumed (one-time)`, {
+      startedAt: flow.createdAt.toISOString(),
+    });
+    return flow;
+  }
+
+  /** Mapping, user decision, events, completion. */
+  async #finish(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    input: {
+      trace: LoginTrace;
+      flow: FlowRow | undefined;
+      connection: Connection;
+      organization: Organization;
+      claims: Record<string, unknown>;
+      emailVerified?: false | undefined;
+    },
+  ) {
+    const { trace, connection, organization } = input;
+    const mapped = applyMapping(connection.mapping, input.claims);
+    const problems = mappingProblems(mapped);
+    const profile = mapped.profile;
+    trace.set({ email: profile.email ?? null, subject: profile.subject ?? null });
+    if (!profile.email || !profile.subject) {
+      const sent = Object.keys(input.claims).filter((key) => key !== NAMEID_SOURCE);
+      throw new LoginFailure({
+        code: !profile.email ? 'mapping_no_email' : 'mapping_no_subject',
+        step: 'mapping',
+        reason: !profile.email
+          ? `The mapping found no usable email: ${problems.join('; ')}. The IdP sent: ${sent.join(', ') || '(no attributes)'}.`
+          : `The mapping found no subject: none of ${JSON.stringify(connection.mapping.subject)} was sent.`,
+        data: { missing: mapped.missing, invalid: mapped.invalid, sent },
+        userMessage:
+          'Your identity provider did not send your email address. Your IT administrator needs to adjust the single sign-on settings.',
+      });
+    }
+    trace.step('mapping', true, `Mapped to ${profile.email}`, {
+      profile: { ...profile },
+      sources: mapped.sources,
+      missing: mapped.missing.map((item) => item.field),
+    });
+    const actor: Actor = {
+      ...SSO_ACTOR_BASE,
+      id: connection.id,
+      name: connection.name,
+      ip: request.ip,
+      requestId: String(request.id),
+    };
+    const decision = await this.#deps.database.transaction((tx) =>
+      this.#decideUser(tx, {
+        connection,
+        organization,
+        profile,
+        actor,
+        emailVerified: input.emailVerified,
+        traceId: trace.id,
+      }),
+    );
+    trace.step('user_decision', true, decision.summary, {
+      userId: decision.user.id,
+      decision: decision.kind,
+      groups: decision.groups,
+    });
+    trace.set({ userId: decision.user.id });
+    trace.step('outcome', true, 'Signed in');
+    trace.succeed();
+    await trace.flush(this.#deps.database);
+    const connectionInfo = {
+      id: connection.id,
+      name: connection.name,
+      protocol: connection.protocol,
+      preset: connection.preset,
+    };
+    const continuation = input.flow?.continuation as Continuation | null | undefined;
+    if (continuation) {
+      const handler = this.#completions.get(continuation.type);
+      if (!handler) {
+        this.#deps.logger.error(
+          { type: continuation.type },
+          'no completion handler registered for continuation',
+        );
+        return sendPage(
+          reply,
+          500,
+          errorPage({
+            title: 'Sign-in failed',
+            message: 'You were signed in, but the application that asked for it is not available.',
+            traceId: trace.id,
+          }),
+        );
+      }
+      return handler({
+        request,
+        reply,
+        user: decision.user,
+        organization,
+        connection: connectionInfo,
+        traceId: trace.id,
+        continuation,
+        created: decision.kind === 'created',
+      });
+    }
+    const groups = (await this.#deps.directory.listUserGroups(decision.user.id)).map((group) => group.name);
+    return sendPage(
+      reply,
+      200,
+      signedInPage({
+        user: decision.user,
+        organization,
+        connection: connectionInfo,
+        traceId: trace.id,
+        created: decision.kind === 'created',
+        groups,
+      }),
+    );
+  }
+
+  /** JIT creation, account linking or refusal; attribute and group updates; login events. */
+  async #decideUser(
+    tx: Tx,
+    input: {
+      connection: Connection;
+      organization: Organization;
+      profile: MappedProfile;
+      actor: Actor;
+      emailVerified: false | undefined;
+      traceId: string;
+    },
+  ): Promise<{ user: UserView; kind: 'existing' | 'linked' | 'created'; summary: string; groups?: unknown }> {
+    const { connection, organization, profile, actor } = input;
+    const directory = this.#deps.directory;
+    const ctx = { actor, tx, source: 'sso' };
+    const subject = profile.subject as string;
+    const email = profile.email as string;
+    let kind: 'existing' | 'linked' | 'created';
+    let user: UserView;
+    const identity = await directory.findIdentity(organization.id, connection.id, subject, tx);
+    if (identity) {
+      user = await directory.getUser(identity.userId, tx);
+      kind = 'existing';
+    } else {
+      const existing = await directory.findUserByEmail(organization.id, email, tx);
+      if (existing) {
+        await this.#checkLinkingAllowed(tx, organization, email, input.emailVerified);
+        user = existing;
+        kind = 'linked';
+      } else {
+        if (!organization.policies.jitProvisioning) {
+          throw new LoginFailure({
+            code: 'jit_disabled',
+            step: 'user_decision',
+            reason: `No user ${email} exists in ${organization.slug}, and just-in-time provisioning is off for this organization.`,
+            userMessage: 'You do not have an account here yet. Ask your IT administrator for access.',
+            status: 403,
+          });
+        }
+        user = await directory.createUser(organization.id, userInput(profile), ctx);
+        kind = 'created';
+      }
+    }
+    if (user.status !== 'active') {
+      throw new LoginFailure({
+        code: user.status === 'suspended' ? 'user_suspended' : 'user_deprovisioned',
+        step: 'user_decision',
+        reason: `User ${user.id} (${user.email}) is ${user.status}; sign-in refused.`,
+        userMessage:
+          user.status === 'suspended'
+            ? 'Your account is suspended. Contact your IT administrator.'
+            : 'Your account has been deactivated. Contact your IT administrator if you think this is a mistake.',
+        status: 403,
+      });
+    }
+    const identityProfile = { ...profile } as Record<string, unknown>;
+    await directory.linkIdentity(
+      {
+        organizationId: organization.id,
+        userId: user.id,
+        providerType: 'connection',
+        providerId: connection.id,
+        subject,
+        profile: identityProfile,
+      },
+      ctx,
+    );
+    if (kind !== 'created') {
+      const update = userInput(profile);
+      const { email: _email, ...rest } = update;
+      // The email follows the IdP only when no other user has it.
+      const emailChange =
+        user.email?.toLowerCase() !== email && !(await directory.findUserByEmail(organization.id, email, tx))
+          ? { email }
+          : {};
+      user = await directory.updateUser(user.id, { ...rest, ...emailChange }, ctx);
+    }
+    let groups: unknown;
+    if (connection.settings.groups.sync && connection.mapping.groups) {
+      groups = await directory.syncUserGroups(
+        user.id,
+        profile.groups,
+        { source: `sso:${connection.id}`, createMissing: connection.settings.groups.createMissing },
+        ctx,
+      );
+    }
+    await directory.recordLogin(organization.id, user.id, tx);
+    await this.#deps.events.append(tx, {
+      organizationId: organization.id,
+      type: 'login.succeeded',
+      actor,
+      subjectType: 'user',
+      subjectId: user.id,
+      data: {
+        connectionId: connection.id,
+        protocol: connection.protocol,
+        traceId: input.traceId,
+        decision: kind,
+        email,
+      },
+    });
+    const summary =
+      kind === 'created'
+        ? `Created user ${user.id} (JIT provisioning on)`
+        : kind === 'linked'
+          ? `Linked to existing user ${user.id} by email (policy ${organization.policies.accountLinking})`
+          : `Known identity of user ${user.id}; attributes updated`;
+    return { user, kind, summary, groups };
+  }
+
+  async #checkLinkingAllowed(
+    tx: Tx,
+    organization: Organization,
+    email: string,
+    emailVerified: false | undefined,
+  ) {
+    const policy = organization.policies.accountLinking;
+    const domain = email.split('@')[1] ?? '';
+    const refuse = (reason: string) =>
+      new LoginFailure({
+        code: 'account_linking_refused',
+        step: 'user_decision',
+        reason,
+        userMessage:
+          'An account with your email already exists and cannot be linked to this sign-in method. Contact your IT administrator.',
+        status: 403,
+      });
+    if (policy === 'never')
+      throw refuse(`A user with email ${email} exists and the organization's linking policy is "never".`);
+    if (emailVerified === false)
+      throw refuse(
+        `The IdP says ${email} is not verified (email_verified: false); not linking to the existing user.`,
+      );
+    if (policy === 'verified_domain') {
+      const domains = await this.#deps.orgs.verifiedDomains(organization.id, tx);
+      if (!domains.includes(domain)) {
+        throw refuse(
+          `A user with email ${email} exists, but ${domain} is not a verified domain of the organization (policy "verified_domain").`,
+        );
+      }
+    }
+  }
+
+  async #fail(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    trace: LoginTrace,
+    organization: Organization,
+    connection: Connection,
+    error: unknown,
+  ) {
+    const failure =
+      error instanceof LoginFailure
+        ? error
+        : new LoginFailure({
+            code: 'internal_error',
+            step: 'outcome',
+            reason: `Unexpected error: ${error instanceof Error ? error.message : String(error)}`,
+            status: 500,
+            cause: error,
+          });
+    if (failure.code === 'internal_error')
+      this.#deps.logger.error({ err: error, traceId: trace.id }, 'SSO login failed unexpectedly');
+    else
+      request.log.info(
+        { code: failure.code, traceId: trace.id, connectionId: connection.id },
+        'SSO login refused',
+      );
+    trace.step(failure.step, false, failure.message, failure.data);
+    trace.step('outcome', false, `Failed: ${failure.code}`);
+    trace.fail(failure.code, failure.message);
+    try {
+      await trace.flush(this.#deps.database);
+      await this.#deps.database.transaction((tx) =>
+        this.#deps.events.append(tx, {
+          organizationId: organization.id,
+          type: 'login.failed',
+          actor: {
+            type: 'sso',
+            id: connection.id,
+            name: connection.name,
+            ip: request.ip,
+            requestId: String(request.id),
+          },
+          subjectType: 'connection',
+          subjectId: connection.id,
+          data: {
+            connectionId: connection.id,
+            protocol: connection.protocol,
+            traceId: trace.id,
+            code: failure.code,
+          },
+        }),
+      );
+    } catch (writeError) {
+      this.#deps.logger.error({ err: writeError, traceId: trace.id }, 'could not record a failed login');
+    }
+    return sendPage(
+      reply,
+      failure.status,
+      errorPage({ title: 'Sign-in failed', message: failure.userMessage, traceId: trace.id }),
+    );
+  }
+
+  #relyingParty(connection: Connection) {
+    const oidc = connection.settings.oidc;
+    if (!oidc) throw new Error('not an OIDC connection');
+    const secret = connection.row.clientSecretSealed
+      ? this.#deps.secrets.open(connection.row.clientSecretSealed, clientSecretContext(connection.id))
+      : undefined;
+    return this.#deps.relyingParties.configuration(connection.id, connection.row.version, oidc, secret);
+  }
+
+  #serviceProvider(connection: Connection): ServiceProviderOptions {
+    const saml = connection.settings.saml;
+    if (!saml) throw new Error('not a SAML connection');
+    const urls = connectionUrls(this.#deps.config.PUBLIC_URL, connection.id);
+    const privateKey = connection.settings.testIdp
+      ? undefined
+      : this.#deps.secrets.open(connection.row.privateKeySealed ?? '', privateKeyContext(connection.id));
+    return {
+      spEntityId: urls.spEntityId,
+      acsUrl: urls.acsUrl,
+      idpEntityId: saml.idpEntityId,
+      idpSsoUrl: saml.idpSsoUrl,
+      idpCertificates: saml.idpCertificates,
+      spPrivateKey: privateKey ?? '',
+      signAuthnRequests: saml.signAuthnRequests && Boolean(privateKey),
+      nameIdFormat: saml.nameIdFormat,
+      clockSkewSeconds: saml.clockSkewSeconds,
+    };
+  }
+}
+
+function userInput(profile: MappedProfile) {
+  const attributes: Record<string, unknown> = { ...profile.attributes };
+  for (const key of ['employee_id', 'department', 'title'] as const)
+    if (profile[key]) attributes[key] = profile[key];
+  return {
+    email: profile.email as string,
+    ...(profile.given_name ? { givenName: profile.given_name } : {}),
+    ...(profile.family_name ? { familyName: profile.family_name } : {}),
+    ...(profile.name ? { displayName: profile.name } : {}),
+    ...(profile.employee_id ? { externalIds: { employee_id: profile.employee_id } } : {}),
+    ...(Object.keys(attributes).length ? { profile: attributes } : {}),
+  };
+}
+
+/** Maps openid-client / oauth4webapi errors to stable codes. */
+function classifyOidcError(error: unknown): LoginFailure {
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = (error as { cause?: { claim?: string; reason?: string } }).cause;
+  const code = (error as { code?: string }).code;
+  const text = `${message} ${cause?.claim ?? ''} ${cause?.reason ?? ''} ${code ?? ''}`;
+  const rules: Array<[RegExp, string]> = [
+    [/state/i, 'oidc_state_mismatch'],
+    [/nonce/i, 'oidc_nonce_mismatch'],
+    [/code_verifier|pkce|invalid_grant/i, 'oidc_code_rejected'],
+    [/"iss"|issuer/i, 'oidc_issuer_mismatch'],
+    [/"aud"|audience/i, 'oidc_audience_mismatch'],
+    [/"exp"|expired|timestamp/i, 'oidc_token_expired'],
+    [/"iat"|"nbf"|future|not yet/i, 'oidc_token_not_yet_valid'],
+    [/alg|signature|JWS|key/i, 'oidc_signature_invalid'],
+  ];
+  for (const [pattern, found] of rules) {
+    if (pattern.test(text)) {
+      return new LoginFailure({
+        code: found,
+        step: 'token_exchange',
+        reason: `The IdP's answer was refused: ${message}${cause?.claim ? ` (claim ${cause.claim})` : ''}.`,
+        cause: error,
+      });
+    }
+  }
+  return new LoginFailure({
+    code: 'oidc_token_exchange_failed',
+    step: 'token_exchange',
+    reason: `The code exchange failed: ${message}.`,
+    cause: error,
+  });
+}
+
+function callbackParams(request: FastifyRequest): URLSearchParams {
+  if (request.method === 'POST') {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(body)) if (typeof value === 'string') params.set(key, value);
+    return params;
+  }
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (typeof value === 'string') params.set(key, value);
+  return params;
+}
+
+export function readCookie(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return decodeURIComponent(rest.join('='));
+  }
+  return undefined;
+}
+
+/**
+ * The browser's login cookie: a random value whose hash each flow records, so an IdP answer is
+ * only accepted in the browser that started the login. Over https it is SameSite=None; Secure
+ * (a SAML response arrives as a cross-site POST); over http, SameSite=Lax.
+ */
+function browserBinding(request: FastifyRequest, reply: FastifyReply, publicUrl: string): string {
+  const existing = readCookie(request, BROWSER_COOKIE);
+  if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
+  const value = newHandle();
+  const secure = publicUrl.startsWith('https://');
+  const path = new URL(publicUrl).pathname.replace(/\/$/, '') || '/';
+  reply.header(
+    'set-cookie',
+    `${BROWSER_COOKIE}=${value}; Path=${path}; HttpOnly; Max-Age=86400; ${secure ? 'SameSite=None; Secure' : 'SameSite=Lax'}`,
+  );
+  return value;
+}
+
+export function sendPage(reply: FastifyReply, status: number, html: string) {
+  return reply
+    .status(status)
+    .header('cache-control', 'no-store')
+    .header(
+      'content-security-policy',
+      "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action *; frame-ancestors 'none'; base-uri 'none'",
+    )
+    .type('text/html; charset=utf-8')
+    .send(html);
+}
