@@ -288,6 +288,7 @@ export async function startSamlIdp(options: { encryptAssertions?: boolean; user?
     signingCert: keys.certificatePem,
     isAssertionEncrypted: options.encryptAssertions ?? false,
     singleSignOnService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: state.ssoUrl }],
+    singleLogoutService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: `${url}/slo` }],
     nameIDFormat: ['urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress'],
   } as never);
   state.metadataXml = idp.getMetadata();
