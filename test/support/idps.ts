@@ -27,6 +27,8 @@ function close(server: Server): Promise<void> {
 
 export interface OidcIdp {
   issuer: string;
+  /** Registers the client's redirect URIs (rebuilds the provider, same keys and issuer). */
+  setRedirectUris(uris: string[]): void;
   clientId: string;
   clientSecret: string;
   /** Claims of each account, by login name (typed in oidc-provider's dev login form). */
@@ -48,20 +50,20 @@ export async function startOidcIdp(options: {
   const jwk = { ...(await exportJWK(privateKey)), kid: 'k1', alg: 'RS256', use: 'sig' } as JWK;
   let provider: Provider | undefined;
   const { server, url } = await listen((req, res) => provider?.callback()(req, res));
-  const standard = ['email', 'email_verified', 'name', 'given_name', 'family_name', 'groups'];
-  provider = new Provider(url, {
+  const cookieKey = randomBytes(16).toString('hex');
+  const build = (redirectUris: string[]) => new Provider(url, {
     clients: [
       {
         client_id: clientId,
         client_secret: clientSecret,
-        redirect_uris: options.redirectUris,
+        redirect_uris: redirectUris.length ? redirectUris : ['http://127.0.0.1/unset'],
         response_types: ['code'],
         grant_types: ['authorization_code'],
         token_endpoint_auth_method: options.tokenEndpointAuthMethod ?? 'client_secret_basic',
       },
     ],
     jwks: { keys: [jwk] },
-    cookies: { keys: [randomBytes(16).toString('hex')] },
+    cookies: { keys: [cookieKey] },
     claims: {
       openid: ['sub', ...(options.extraClaims ?? [])],
       email: ['email', 'email_verified'],
@@ -83,13 +85,18 @@ export async function startOidcIdp(options: {
       };
     },
   });
-  void standard;
+  provider = build(options.redirectUris);
   return {
     issuer: url,
+    setRedirectUris(uris) {
+      provider = build(uris);
+    },
     clientId,
     clientSecret,
     accounts,
-    provider,
+    get provider() {
+      return provider as Provider;
+    },
     close: () => close(server),
   };
 }
