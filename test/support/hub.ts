@@ -39,6 +39,11 @@ export interface TestHubOptions extends Omit<CreateHubOptions, 'pglite' | 'logge
   listen?: boolean;
   /** Reuse this database instead of a fresh copy (a second process on the same Postgres). */
   databaseUrl?: string;
+  /**
+   * A second hub on the same database as this one (another process behind the load balancer):
+   * the same Postgres database, or the same PGlite instance in embedded runs.
+   */
+  sameDatabaseAs?: TestHub;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -134,9 +139,14 @@ export async function freePort(): Promise<number> {
 }
 
 export async function createTestHub(options: TestHubOptions = {}): Promise<TestHub> {
-  const fresh = options.databaseUrl
-    ? { env: { DATABASE_URL: options.databaseUrl }, drop: async () => {} }
-    : await freshDatabase();
+  const shared = options.sameDatabaseAs;
+  const fresh: { env: Record<string, string>; pglite?: PGlite; drop(): Promise<void> } = shared
+    ? shared.hub.database.pglite
+      ? { env: {}, pglite: shared.hub.database.pglite, drop: async () => {} }
+      : { env: { DATABASE_URL: shared.databaseUrl as string }, drop: async () => {} }
+    : options.databaseUrl
+      ? { env: { DATABASE_URL: options.databaseUrl }, drop: async () => {} }
+      : await freshDatabase();
   // A listening hub knows its port before start, so PUBLIC_URL (issuer, ACS and redirect URIs) is right.
   const port = options.listen ? (options.env?.PORT ? Number(options.env.PORT) : await freePort()) : 0;
   const listenEnv: Record<string, string> = options.listen
@@ -144,7 +154,7 @@ export async function createTestHub(options: TestHubOptions = {}): Promise<TestH
     : {};
   const config = loadConfig({
     ...listenEnv,
-    SECRET_KEY: randomBytes(32).toString('base64'),
+    SECRET_KEY: shared?.config.SECRET_KEY ?? randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     SHUTDOWN_TIMEOUT_MS: '2000',
     ...fresh.env,
@@ -210,7 +220,8 @@ export async function createTestHub(options: TestHubOptions = {}): Promise<TestH
     },
     async close() {
       await app.close();
-      await closeHub(hub, 1000);
+      if (shared?.hub.database.pglite) await hub.jobs.stop(1000).catch(() => {});
+      else await closeHub(hub, 1000);
       await fresh.drop();
     },
   };

@@ -564,7 +564,7 @@ export class LoginService {
       checkDestination(sp, envelope, verified);
       checkSubjectConfirmation(sp, verified, flow?.samlRequestId ?? undefined, now);
       const { expiresAt } = checkConditions(sp, verified, now);
-      refuseComments(verified);
+      refuseComments(envelope, verified);
       trace.step(
         'message_checks',
         true,

@@ -441,8 +441,10 @@ export function checkConditions(
  * that read the first text node see `admin@acme.com`. We read whole text content, and refuse such
  * assertions outright: no IdP puts comments in an assertion.
  */
-export function refuseComments(verified: VerifiedAssertion): void {
-  if (containsComment(verified.assertion)) {
+export function refuseComments(envelope: ResponseEnvelope, verified: VerifiedAssertion): void {
+  // The verified XML is canonical (comments stripped), so look at the message as received too.
+  const received = children(envelope.response, NS.assertion, 'Assertion');
+  if (containsComment(verified.assertion) || received.some((assertion) => containsComment(assertion))) {
     throw new LoginFailure({
       code: 'saml_comment_in_assertion',
       step: 'message_checks',
