@@ -1025,38 +1025,38 @@ function userInput(profile: MappedProfile) {
   };
 }
 
-/** Maps openid-client / oauth4webapi errors to stable codes. */
+/**
+ * Maps openid-client / oauth4webapi errors to stable codes. openid-client wraps oauth4webapi's
+ * errors (`cause`), whose message and `cause.claim` say which check failed.
+ */
 function classifyOidcError(error: unknown): LoginFailure {
-  const message = error instanceof Error ? error.message : String(error);
-  const cause = (error as { cause?: { claim?: string; reason?: string } }).cause;
-  const code = (error as { code?: string }).code;
-  const text = `${message} ${cause?.claim ?? ''} ${cause?.reason ?? ''} ${code ?? ''}`;
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    const item = current as { message?: unknown; code?: unknown; error?: unknown; error_description?: unknown; claim?: unknown };
+    for (const value of [item.message, item.code, item.error, item.error_description, item.claim]) {
+      if (typeof value === 'string') parts.push(value);
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  const text = parts.join(' | ');
   const rules: Array<[RegExp, string]> = [
-    [/state/i, 'oidc_state_mismatch'],
+    [/invalid_grant|code_verifier|pkce/i, 'oidc_code_rejected'],
+    [/"state"|\bstate\b/i, 'oidc_state_mismatch'],
     [/nonce/i, 'oidc_nonce_mismatch'],
-    [/code_verifier|pkce|invalid_grant/i, 'oidc_code_rejected'],
     [/"iss"|issuer/i, 'oidc_issuer_mismatch'],
-    [/"aud"|audience/i, 'oidc_audience_mismatch'],
-    [/"exp"|expired|timestamp/i, 'oidc_token_expired'],
-    [/"iat"|"nbf"|future|not yet/i, 'oidc_token_not_yet_valid'],
-    [/alg|signature|JWS|key/i, 'oidc_signature_invalid'],
+    [/"aud"|audience|"azp"/i, 'oidc_audience_mismatch'],
+    [/"nbf"|"iat"|future/i, 'oidc_token_not_yet_valid'],
+    [/"exp"|expir/i, 'oidc_token_expired'],
+    [/alg|signature|JWS|verification key|applicable keys|runtime operation/i, 'oidc_signature_invalid'],
   ];
-  for (const [pattern, found] of rules) {
+  const detail = parts.slice(0, 3).join(': ');
+  for (const [pattern, code] of rules) {
     if (pattern.test(text)) {
-      return new LoginFailure({
-        code: found,
-        step: 'token_exchange',
-        reason: `The IdP's answer was refused: ${message}${cause?.claim ? ` (claim ${cause.claim})` : ''}.`,
-        cause: error,
-      });
+      return new LoginFailure({ code, step: 'token_exchange', reason: `The IdP's answer was refused: ${detail}.`, cause: error });
     }
   }
-  return new LoginFailure({
-    code: 'oidc_token_exchange_failed',
-    step: 'token_exchange',
-    reason: `The code exchange failed: ${message}.`,
-    cause: error,
-  });
+  return new LoginFailure({ code: 'oidc_token_exchange_failed', step: 'token_exchange', reason: `The code exchange failed: ${detail}.`, cause: error });
 }
 
 function callbackParams(request: FastifyRequest): URLSearchParams {
