@@ -54,4 +54,23 @@ describe('built-in test IdP', () => {
     expect(switched.status).toBe(409);
     expect(switched.body.code).toBe('test_idp_attached');
   });
+
+  it('carries a continuation to a registered completion handler (how the OIDC provider will resume)', async () => {
+    const org = await createOrganization(t);
+    await createConnection(t, org.id, { name: 'Test IdP', protocol: 'saml', testIdp: true });
+    const received: Array<Record<string, unknown>> = [];
+    t.hub.sso.login.registerCompletion('test_continuation', async (completion) => {
+      received.push({ uid: completion.continuation.uid, email: completion.user.email, org: completion.organization.id, connection: completion.connection.name, traceId: completion.traceId, created: completion.created });
+      return completion.reply.redirect(`/after-login?uid=${completion.continuation.uid}`, 303);
+    });
+    const request = await t.hub.sso.login.createLoginRequest({ continuation: { type: 'test_continuation', uid: 'int-123' } });
+    const browser = new Browser();
+    browser.stopAt = [`${t.url}/after-login`];
+    const form = await browser.get(request.url);
+    expect(form.html).toContain('Work email');
+    const idpForm = await browser.submit(form, { email: `cora@${org.domain}` });
+    const done = await browser.submit(idpForm, { email: `cora@${org.domain}` });
+    expect(done.url).toBe(`${t.url}/after-login?uid=int-123`);
+    expect(received).toEqual([expect.objectContaining({ uid: 'int-123', email: `cora@${org.domain}`, org: org.id, connection: 'Test IdP', created: true })]);
+  });
 });
