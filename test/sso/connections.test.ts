@@ -29,11 +29,23 @@ describe('SSO connections API', () => {
   it('SAML from metadata XML: parses entity ID, SSO URL and several certificates (rollover); returns our SP URLs', async () => {
     const a = await createKeyAndCertificate({ commonName: 'old', validDays: 365 });
     const b = await createKeyAndCertificate({ commonName: 'new', validDays: 730 });
-    const xml = idpMetadata(a.certificatePem).replace('</md:KeyDescriptor>', `</md:KeyDescriptor>${/<md:KeyDescriptor[\s\S]*?<\/md:KeyDescriptor>/.exec(idpMetadata(b.certificatePem))?.[0]}`);
-    const created = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, { body: { name: 'Okta SAML', protocol: 'saml', preset: 'okta', saml: { metadataXml: xml } } });
+    const xml = idpMetadata(a.certificatePem).replace(
+      '</md:KeyDescriptor>',
+      `</md:KeyDescriptor>${/<md:KeyDescriptor[\s\S]*?<\/md:KeyDescriptor>/.exec(idpMetadata(b.certificatePem))?.[0]}`,
+    );
+    const created = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
+      body: { name: 'Okta SAML', protocol: 'saml', preset: 'okta', saml: { metadataXml: xml } },
+    });
     expect(created.status, created.text).toBe(201);
-    expect(created.body.saml).toMatchObject({ idpEntityId: 'https://idp.example.com/metadata', idpSsoUrl: 'https://idp.example.com/sso', idpSsoBinding: 'redirect' });
-    expect(created.body.saml.idpCertificates.map((c: { subject: string }) => c.subject)).toEqual(['CN=old', 'CN=new']);
+    expect(created.body.saml).toMatchObject({
+      idpEntityId: 'https://idp.example.com/metadata',
+      idpSsoUrl: 'https://idp.example.com/sso',
+      idpSsoBinding: 'redirect',
+    });
+    expect(created.body.saml.idpCertificates.map((c: { subject: string }) => c.subject)).toEqual([
+      'CN=old',
+      'CN=new',
+    ]);
     expect(created.body.saml.acsUrl).toBe(`${t.url}/sso/saml/${created.body.id}/acs`);
     expect(created.body.saml.spEntityId).toBe(`${t.url}/sso/saml/${created.body.id}`);
     expect(created.body.mapping).toMatchObject({ given_name: 'firstName', family_name: 'lastName' });
@@ -47,22 +59,40 @@ describe('SSO connections API', () => {
   });
 
   it('refuses invalid metadata, an expired certificate and DTDs, naming the problem', async () => {
-    const bad = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, { body: { name: 'x', protocol: 'saml', saml: { metadataXml: '<html>not metadata</html>' } } });
+    const bad = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
+      body: { name: 'x', protocol: 'saml', saml: { metadataXml: '<html>not metadata</html>' } },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ code: 'invalid_metadata', field: 'saml.metadataXml' });
-    const expired = await createKeyAndCertificate({ commonName: 'expired', validDays: 1, notBefore: new Date(Date.now() - 10 * 86_400_000) });
-    const refused = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, { body: { name: 'x', protocol: 'saml', saml: { metadataXml: idpMetadata(expired.certificatePem) } } });
+    const expired = await createKeyAndCertificate({
+      commonName: 'expired',
+      validDays: 1,
+      notBefore: new Date(Date.now() - 10 * 86_400_000),
+    });
+    const refused = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
+      body: { name: 'x', protocol: 'saml', saml: { metadataXml: idpMetadata(expired.certificatePem) } },
+    });
     expect(refused.status).toBe(400);
     expect(refused.body.code).toBe('certificate_expired');
     expect(refused.body.detail).toContain('CN=expired');
-    const dtd = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, { body: { name: 'x', protocol: 'saml', saml: { metadataXml: `<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>${idpMetadata(expired.certificatePem)}` } } });
+    const dtd = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
+      body: {
+        name: 'x',
+        protocol: 'saml',
+        saml: {
+          metadataXml: `<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>${idpMetadata(expired.certificatePem)}`,
+        },
+      },
+    });
     expect(dtd.status).toBe(400);
     expect(dtd.body.detail).toMatch(/DTD/);
   });
 
   it('saves a certificate expiring within 30 days, with a warning', async () => {
     const soon = await createKeyAndCertificate({ commonName: 'soon', validDays: 10 });
-    const created = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, { body: { name: 'Soon', protocol: 'saml', saml: { metadataXml: idpMetadata(soon.certificatePem) } } });
+    const created = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
+      body: { name: 'Soon', protocol: 'saml', saml: { metadataXml: idpMetadata(soon.certificatePem) } },
+    });
     expect(created.status, created.text).toBe(201);
     expect(created.body.warnings).toEqual([expect.objectContaining({ code: 'certificate_expiring' })]);
     expect(created.body.saml.idpCertificates[0].status).toBe('expiring_soon');
@@ -74,49 +104,83 @@ describe('SSO connections API', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metadata`;
-      const created = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, { body: { name: 'By URL', protocol: 'saml', saml: { metadataUrl: url } } });
+      const created = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
+        body: { name: 'By URL', protocol: 'saml', saml: { metadataUrl: url } },
+      });
       expect(created.status, created.text).toBe(201);
       expect(created.body.saml.idpEntityId).toBe(idp.entityId);
     } finally {
       server.close();
       await idp.close();
     }
-    const unreachable = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, { body: { name: 'x', protocol: 'saml', saml: { metadataUrl: 'http://127.0.0.1:9/metadata' } } });
+    const unreachable = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
+      body: { name: 'x', protocol: 'saml', saml: { metadataUrl: 'http://127.0.0.1:9/metadata' } },
+    });
     expect(unreachable.status).toBe(502);
     expect(unreachable.body.code).toBe('metadata_unreachable');
   });
 
   it('OIDC: unreachable discovery, plain http to a non-local host, and Entra’s templated issuer', async () => {
-    const unreachable = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, { body: { name: 'x', protocol: 'oidc', oidc: { discoveryUrl: 'http://127.0.0.1:9', clientId: 'a', clientSecret: 'b' } } });
+    const unreachable = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
+      body: {
+        name: 'x',
+        protocol: 'oidc',
+        oidc: { discoveryUrl: 'http://127.0.0.1:9', clientId: 'a', clientSecret: 'b' },
+      },
+    });
     expect(unreachable.status).toBe(502);
     expect(unreachable.body).toMatchObject({ code: 'discovery_unreachable', field: 'oidc.discoveryUrl' });
-    const insecure = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, { body: { name: 'x', protocol: 'oidc', oidc: { discoveryUrl: 'http://idp.example.com', clientId: 'a', clientSecret: 'b' } } });
+    const insecure = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
+      body: {
+        name: 'x',
+        protocol: 'oidc',
+        oidc: { discoveryUrl: 'http://idp.example.com', clientId: 'a', clientSecret: 'b' },
+      },
+    });
     expect(insecure.status).toBe(400);
     expect(insecure.body.code).toBe('insecure_url');
     // A discovery document like login.microsoftonline.com/common/v2.0 publishes.
     const server = createServer((_req, res) => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({
-        issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0',
-        authorization_endpoint: 'http://127.0.0.1/oauth2/v2.0/authorize',
-        token_endpoint: 'http://127.0.0.1/oauth2/v2.0/token',
-        jwks_uri: 'http://127.0.0.1/discovery/v2.0/keys',
-      }));
+      res.end(
+        JSON.stringify({
+          issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0',
+          authorization_endpoint: 'http://127.0.0.1/oauth2/v2.0/authorize',
+          token_endpoint: 'http://127.0.0.1/oauth2/v2.0/token',
+          jwks_uri: 'http://127.0.0.1/discovery/v2.0/keys',
+        }),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const discoveryUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/common/v2.0`;
-      const templated = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, { body: { name: 'Entra', protocol: 'oidc', preset: 'entra', oidc: { discoveryUrl, clientId: 'a', clientSecret: 'b' } } });
+      const templated = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
+        body: {
+          name: 'Entra',
+          protocol: 'oidc',
+          preset: 'entra',
+          oidc: { discoveryUrl, clientId: 'a', clientSecret: 'b' },
+        },
+      });
       expect(templated.status).toBe(400);
       expect(templated.body).toMatchObject({ code: 'templated_issuer', field: 'oidc.tenantId' });
       const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-      const fixed = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, { body: { name: 'Entra', protocol: 'oidc', preset: 'entra', oidc: { discoveryUrl, tenantId: tenant, clientId: 'a', clientSecret: 'b' } } });
+      const fixed = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
+        body: {
+          name: 'Entra',
+          protocol: 'oidc',
+          preset: 'entra',
+          oidc: { discoveryUrl, tenantId: tenant, clientId: 'a', clientSecret: 'b' },
+        },
+      });
       expect(fixed.status, fixed.text).toBe(201);
       expect(fixed.body.oidc.issuer).toBe(`https://login.microsoftonline.com/${tenant}/v2.0`);
       expect(fixed.body.oidc.redirectUri).toBe(`${t.url}/sso/oidc/${fixed.body.id}/callback`);
       expect(fixed.body.mapping.subject).toEqual(['oid', 'sub']);
       // Update: rotate the secret, change scopes; the secret is never echoed.
-      const updated = await t.api('PATCH', `/api/v1/organizations/${org.id}/connections/${fixed.body.id}`, { body: { oidc: { clientSecret: 'rotated-secret', scopes: ['openid', 'email'] } } });
+      const updated = await t.api('PATCH', `/api/v1/organizations/${org.id}/connections/${fixed.body.id}`, {
+        body: { oidc: { clientSecret: 'rotated-secret', scopes: ['openid', 'email'] } },
+      });
       expect(updated.status, updated.text).toBe(200);
       expect(updated.body.oidc.scopes).toEqual(['openid', 'email']);
       expect(updated.text).not.toContain('rotated-secret');
@@ -126,27 +190,75 @@ describe('SSO connections API', () => {
   });
 
   it('mapping preview shows the result and what is missing', async () => {
-    const connection = await createConnection(t, org.id, { name: 'Ping', protocol: 'saml', preset: 'ping', testIdp: true });
-    const preview = await t.api('POST', `/api/v1/organizations/${org.id}/connections/${connection.id}/mapping/preview`, {
-      key: t.readKey,
-      body: { nameId: 'pat', claims: { mail: 'Pat@Acme.test', givenName: 'Pat', sn: 'Doe', memberOf: ['Sales', 'Sales', 'EMEA'], costCenter: '42' }, mapping: { attributes: { cost_center: 'costCenter' } } },
+    const connection = await createConnection(t, org.id, {
+      name: 'Ping',
+      protocol: 'saml',
+      preset: 'ping',
+      testIdp: true,
     });
+    const preview = await t.api(
+      'POST',
+      `/api/v1/organizations/${org.id}/connections/${connection.id}/mapping/preview`,
+      {
+        key: t.readKey,
+        body: {
+          nameId: 'pat',
+          claims: {
+            mail: 'Pat@Acme.test',
+            givenName: 'Pat',
+            sn: 'Doe',
+            memberOf: ['Sales', 'Sales', 'EMEA'],
+            costCenter: '42',
+          },
+          mapping: { attributes: { cost_center: 'costCenter' } },
+        },
+      },
+    );
     expect(preview.status, preview.text).toBe(200);
-    expect(preview.body).toMatchObject({ usable: true, profile: { email: 'pat@acme.test', given_name: 'Pat', family_name: 'Doe', name: 'Pat Doe', groups: ['Sales', 'EMEA'], attributes: { cost_center: '42' } }, sources: { email: 'mail' } });
-    const missing = await t.api('POST', `/api/v1/organizations/${org.id}/connections/${connection.id}/mapping/preview`, { body: { claims: { email: 'not-an-email' } } });
+    expect(preview.body).toMatchObject({
+      usable: true,
+      profile: {
+        email: 'pat@acme.test',
+        given_name: 'Pat',
+        family_name: 'Doe',
+        name: 'Pat Doe',
+        groups: ['Sales', 'EMEA'],
+        attributes: { cost_center: '42' },
+      },
+      sources: { email: 'mail' },
+    });
+    const missing = await t.api(
+      'POST',
+      `/api/v1/organizations/${org.id}/connections/${connection.id}/mapping/preview`,
+      { body: { claims: { email: 'not-an-email' } } },
+    );
     expect(missing.body.usable).toBe(false);
     expect(missing.body.problems[0]).toMatch(/email/);
   });
 
   it('delete, enable/disable, 404s', async () => {
     const connection = await createConnection(t, org.id, { name: 'Temp', protocol: 'saml', testIdp: true });
-    const disabled = await t.api('POST', `/api/v1/organizations/${org.id}/connections/${connection.id}/disable`);
+    const disabled = await t.api(
+      'POST',
+      `/api/v1/organizations/${org.id}/connections/${connection.id}/disable`,
+    );
     expect(disabled.body).toMatchObject({ enabled: false, active: false });
     const page = await new Browser().get(`${t.url}/login?connection=${connection.id}`);
     expect(page.status).toBe(403);
-    expect((await t.api('DELETE', `/api/v1/organizations/${org.id}/connections/${connection.id}`)).status).toBe(204);
-    expect((await t.api('GET', `/api/v1/organizations/${org.id}/connections/${connection.id}`)).status).toBe(404);
-    expect((await t.api('POST', `/api/v1/organizations/${org.id}/connections`, { key: t.readKey, body: { name: 'x', protocol: 'saml', testIdp: true } })).status).toBe(403);
+    expect(
+      (await t.api('DELETE', `/api/v1/organizations/${org.id}/connections/${connection.id}`)).status,
+    ).toBe(204);
+    expect((await t.api('GET', `/api/v1/organizations/${org.id}/connections/${connection.id}`)).status).toBe(
+      404,
+    );
+    expect(
+      (
+        await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
+          key: t.readKey,
+          body: { name: 'x', protocol: 'saml', testIdp: true },
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it('login traces: list with filters and cursor', async () => {
@@ -156,17 +268,30 @@ describe('SSO connections API', () => {
       const form = await browser.get(`${t.url}/login?connection=${connection.id}`);
       await browser.submit(form, { email });
     }
-    const all = await t.api('GET', `/api/v1/organizations/${org.id}/login-traces?connection=${connection.id}`, { key: t.readKey });
+    const all = await t.api(
+      'GET',
+      `/api/v1/organizations/${org.id}/login-traces?connection=${connection.id}`,
+      { key: t.readKey },
+    );
     expect(all.status, all.text).toBe(200);
     expect(all.body.data.length).toBeGreaterThanOrEqual(3);
     const byEmail = await t.api('GET', `/api/v1/organizations/${org.id}/login-traces?email=T1@${org.domain}`);
     expect(byEmail.body.data).toHaveLength(1);
     expect(byEmail.body.data[0].status).toBe('succeeded');
-    const failed = await t.api('GET', `/api/v1/organizations/${org.id}/login-traces?connection=${connection.id}&status=failed`);
+    const failed = await t.api(
+      'GET',
+      `/api/v1/organizations/${org.id}/login-traces?connection=${connection.id}&status=failed`,
+    );
     expect(failed.body.data.length).toBeGreaterThanOrEqual(1);
-    const page1 = await t.api('GET', `/api/v1/organizations/${org.id}/login-traces?connection=${connection.id}&limit=1`);
+    const page1 = await t.api(
+      'GET',
+      `/api/v1/organizations/${org.id}/login-traces?connection=${connection.id}&limit=1`,
+    );
     expect(page1.body.nextCursor).toBeTruthy();
-    const page2 = await t.api('GET', `/api/v1/organizations/${org.id}/login-traces?connection=${connection.id}&limit=1&after=${page1.body.nextCursor}`);
+    const page2 = await t.api(
+      'GET',
+      `/api/v1/organizations/${org.id}/login-traces?connection=${connection.id}&limit=1&after=${page1.body.nextCursor}`,
+    );
     expect(page2.body.data[0].id).not.toBe(page1.body.data[0].id);
   });
 
@@ -181,7 +306,9 @@ describe('SSO connections API', () => {
     const known = await browser.submit(form, { email: `someone@${bare.domain}` });
     expect(unknown.status).toBe(known.status);
     expect(unknown.html.replace(/value="[^"]*"/g, '')).toBe(known.html.replace(/value="[^"]*"/g, ''));
-    const xss = await browser.get(`${t.url}/login?login_hint=${encodeURIComponent('"><script>alert(1)</script>@x.example')}`);
+    const xss = await browser.get(
+      `${t.url}/login?login_hint=${encodeURIComponent('"><script>alert(1)</script>@x.example')}`,
+    );
     expect(xss.html).not.toContain('<script>alert(1)</script>');
   });
 

@@ -1,4 +1,4 @@
-/** Shared set-up for SSO tests: a listening hub, a sandbox organization with a verified domain. */
+import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { createTestHub, type TestHub, type TestHubOptions } from '../support/hub.ts';
 
@@ -11,7 +11,11 @@ let counter = 0;
 /** An organization with a verified domain (verified directly in the database: DNS is not under test here). */
 export async function createOrganization(
   t: TestHub,
-  options: { environment?: 'production' | 'sandbox'; domain?: string; policies?: Record<string, unknown> } = {},
+  options: {
+    environment?: 'production' | 'sandbox';
+    domain?: string;
+    policies?: Record<string, unknown>;
+  } = {},
 ) {
   const domain = options.domain ?? `acme${++counter}-${process.pid}.test`;
   const response = await t.api('POST', '/api/v1/organizations', {
@@ -24,8 +28,7 @@ export async function createOrganization(
   });
   expect(response.status, response.text).toBe(201);
   await t.hub.database.db.execute(
-    // biome-ignore lint/suspicious/noExplicitAny: raw SQL in a test helper
-    (await import('drizzle-orm')).sql`update organization_domains set verified = true, verified_at = now() where domain = ${domain}` as any,
+    sql`update organization_domains set verified = true, verified_at = now() where domain = ${domain}`,
   );
   return { id: response.body.id as string, slug: response.body.slug as string, domain };
 }
@@ -33,11 +36,24 @@ export async function createOrganization(
 export async function createConnection(t: TestHub, orgId: string, body: Record<string, unknown>) {
   const response = await t.api('POST', `/api/v1/organizations/${orgId}/connections`, { body });
   expect(response.status, response.text).toBe(201);
-  return response.body as { id: string; saml?: { spMetadataUrl: string; acsUrl: string; spEntityId: string }; oidc?: { redirectUri: string }; loginUrl: string; warnings: unknown[] };
+  return response.body as {
+    id: string;
+    saml?: { spMetadataUrl: string; acsUrl: string; spEntityId: string };
+    oidc?: { redirectUri: string };
+    loginUrl: string;
+    warnings: unknown[];
+  };
 }
 
 export async function traceOf(t: TestHub, orgId: string, traceId: string) {
   const response = await t.api('GET', `/api/v1/organizations/${orgId}/login-traces/${traceId}`);
   expect(response.status, response.text).toBe(200);
-  return response.body as { status: string; errorCode: string | null; reason: string | null; steps: Array<{ step: string; ok: boolean; message: string; data?: Record<string, unknown> }>; userId: string | null; email: string | null };
+  return response.body as {
+    status: string;
+    errorCode: string | null;
+    reason: string | null;
+    steps: Array<{ step: string; ok: boolean; message: string; data?: Record<string, unknown> }>;
+    userId: string | null;
+    email: string | null;
+  };
 }

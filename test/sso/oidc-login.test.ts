@@ -19,11 +19,22 @@ describe('OIDC RP against oidc-provider', () => {
     await t?.close();
   });
 
-  async function setup(options: { preset?: string; extraClaims?: string[]; responseMode?: 'query' | 'form_post'; scopes?: string[]; policies?: Record<string, unknown> } = {}) {
+  async function setup(
+    options: {
+      preset?: string;
+      extraClaims?: string[];
+      responseMode?: 'query' | 'form_post';
+      scopes?: string[];
+      policies?: Record<string, unknown>;
+    } = {},
+  ) {
     const org = await createOrganization(t, options.policies ? { policies: options.policies } : {});
     // The redirect URI is per connection: create the connection, then register it at the IdP.
     const redirectUris: string[] = [];
-    const idp = await startOidcIdp({ redirectUris, ...(options.extraClaims ? { extraClaims: options.extraClaims } : {}) });
+    const idp = await startOidcIdp({
+      redirectUris,
+      ...(options.extraClaims ? { extraClaims: options.extraClaims } : {}),
+    });
     idps.push(idp);
     const connection = await createConnection(t, org.id, {
       name: `OIDC ${options.preset ?? 'generic'}`,
@@ -49,7 +60,13 @@ describe('OIDC RP against oidc-provider', () => {
 
   it('code flow with PKCE through /login; secret encrypted at rest and never returned', async () => {
     const { org, idp, connection } = await setup();
-    idp.accounts.set('ada', { email: `ada@${org.domain}`, email_verified: true, given_name: 'Ada', family_name: 'Lovelace', groups: ['Analysts'] });
+    idp.accounts.set('ada', {
+      email: `ada@${org.domain}`,
+      email_verified: true,
+      given_name: 'Ada',
+      family_name: 'Lovelace',
+      groups: ['Analysts'],
+    });
     const browser = new Browser();
     const page = await signIn(browser, `${t.url}/login?login_hint=ada@${org.domain}`, 'ada');
     expect(page.status, page.html).toBe(200);
@@ -60,8 +77,12 @@ describe('OIDC RP against oidc-provider', () => {
     const view = await t.api('GET', `/api/v1/organizations/${org.id}/connections/${connection.id}`);
     expect(view.body.oidc.clientSecretSet).toBe(true);
     expect(view.text).not.toContain(idp.clientSecret);
-    const rows = await t.hub.database.db.execute((await import('drizzle-orm')).sql`select client_secret_sealed from sso_connections where id = ${connection.id}`);
-    const sealed = (rows as unknown as { rows: Array<{ client_secret_sealed: string }> }).rows[0]?.client_secret_sealed;
+    const rows = await t.hub.database.db.execute(
+      (await import('drizzle-orm'))
+        .sql`select client_secret_sealed from sso_connections where id = ${connection.id}`,
+    );
+    const sealed = (rows as unknown as { rows: Array<{ client_secret_sealed: string }> }).rows[0]
+      ?.client_secret_sealed;
     expect(sealed).toMatch(/^sb1\./);
     expect(sealed).not.toContain(idp.clientSecret);
   });
@@ -75,17 +96,91 @@ describe('OIDC RP against oidc-provider', () => {
   });
 
   const presets = [
-    { preset: 'entra', extraClaims: ['oid', 'preferred_username', 'roles'], claims: (email: string) => ({ oid: 'f00-oid', preferred_username: email, name: 'Erin Entra', given_name: 'Erin', family_name: 'Entra', groups: ['g-1'] }), expected: { displayName: 'Erin Entra', givenName: 'Erin' }, groups: ['g-1'] },
-    { preset: 'okta', claims: (email: string) => ({ email, email_verified: true, given_name: 'Otto', family_name: 'Okta', groups: ['Everyone', 'Staff'] }), expected: { givenName: 'Otto' }, groups: ['Everyone', 'Staff'] },
-    { preset: 'google', claims: (email: string) => ({ email, email_verified: true, given_name: 'Gia', family_name: 'Google', name: 'Gia Google' }), expected: { givenName: 'Gia', displayName: 'Gia Google' }, groups: [] },
-    { preset: 'ping', extraClaims: ['mail', 'givenName', 'sn', 'memberOf'], claims: (email: string) => ({ mail: email, givenName: 'Pia', sn: 'Ping', memberOf: ['Ops'] }), expected: { givenName: 'Pia', familyName: 'Ping' }, groups: ['Ops'] },
-    { preset: 'adfs', extraClaims: ['upn', 'unique_name', 'group'], claims: (email: string) => ({ upn: email, unique_name: 'ACME\\adfs', given_name: 'Al', family_name: 'Dfs', group: ['Domain Users'] }), expected: { givenName: 'Al' }, groups: ['Domain Users'] },
-    { preset: 'generic', extraClaims: ['department', 'title', 'employee_id'], claims: (email: string) => ({ email, given_name: 'Gen', family_name: 'Eric', department: 'R&D', title: 'Engineer', employee_id: 'E-42' }), expected: { givenName: 'Gen', profile: expect.objectContaining({ department: 'R&D', title: 'Engineer', employee_id: 'E-42' }), externalIds: { employee_id: 'E-42' } }, groups: [] },
+    {
+      preset: 'entra',
+      extraClaims: ['oid', 'preferred_username', 'roles'],
+      claims: (email: string) => ({
+        oid: 'f00-oid',
+        preferred_username: email,
+        name: 'Erin Entra',
+        given_name: 'Erin',
+        family_name: 'Entra',
+        groups: ['g-1'],
+      }),
+      expected: { displayName: 'Erin Entra', givenName: 'Erin' },
+      groups: ['g-1'],
+    },
+    {
+      preset: 'okta',
+      claims: (email: string) => ({
+        email,
+        email_verified: true,
+        given_name: 'Otto',
+        family_name: 'Okta',
+        groups: ['Everyone', 'Staff'],
+      }),
+      expected: { givenName: 'Otto' },
+      groups: ['Everyone', 'Staff'],
+    },
+    {
+      preset: 'google',
+      claims: (email: string) => ({
+        email,
+        email_verified: true,
+        given_name: 'Gia',
+        family_name: 'Google',
+        name: 'Gia Google',
+      }),
+      expected: { givenName: 'Gia', displayName: 'Gia Google' },
+      groups: [],
+    },
+    {
+      preset: 'ping',
+      extraClaims: ['mail', 'givenName', 'sn', 'memberOf'],
+      claims: (email: string) => ({ mail: email, givenName: 'Pia', sn: 'Ping', memberOf: ['Ops'] }),
+      expected: { givenName: 'Pia', familyName: 'Ping' },
+      groups: ['Ops'],
+    },
+    {
+      preset: 'adfs',
+      extraClaims: ['upn', 'unique_name', 'group'],
+      claims: (email: string) => ({
+        upn: email,
+        unique_name: 'ACME\\adfs',
+        given_name: 'Al',
+        family_name: 'Dfs',
+        group: ['Domain Users'],
+      }),
+      expected: { givenName: 'Al' },
+      groups: ['Domain Users'],
+    },
+    {
+      preset: 'generic',
+      extraClaims: ['department', 'title', 'employee_id'],
+      claims: (email: string) => ({
+        email,
+        given_name: 'Gen',
+        family_name: 'Eric',
+        department: 'R&D',
+        title: 'Engineer',
+        employee_id: 'E-42',
+      }),
+      expected: {
+        givenName: 'Gen',
+        profile: expect.objectContaining({ department: 'R&D', title: 'Engineer', employee_id: 'E-42' }),
+        externalIds: { employee_id: 'E-42' },
+      },
+      groups: [],
+    },
   ];
 
   for (const preset of presets) {
     it(`preset ${preset.preset}: default mapping of what that IdP sends`, async () => {
-      const { org, idp, connection } = await setup({ preset: preset.preset, ...(preset.extraClaims ? { extraClaims: preset.extraClaims } : {}), scopes: ['openid', 'email', 'profile', 'groups'] });
+      const { org, idp, connection } = await setup({
+        preset: preset.preset,
+        ...(preset.extraClaims ? { extraClaims: preset.extraClaims } : {}),
+        scopes: ['openid', 'email', 'profile', 'groups'],
+      });
       const email = `${preset.preset}@${org.domain}`;
       idp.accounts.set('person', preset.claims(email));
       const page = await signIn(new Browser(), `${t.url}/login?connection=${connection.id}`, 'person');

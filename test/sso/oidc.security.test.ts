@@ -33,7 +33,15 @@ describe('OIDC callback refuses forged or misdirected answers', () => {
   const defaultForge = idp_default();
   function idp_default() {
     return async ({ nonce, clientId, issuer, sign }: Parameters<ForgingOidcIdp['forge']>[0]) =>
-      sign({ iss: issuer, aud: clientId, sub: 'user-1', nonce, email: `forged@${org.domain}`, iat: now(), exp: now() + 300 });
+      sign({
+        iss: issuer,
+        aud: clientId,
+        sub: 'user-1',
+        nonce,
+        email: `forged@${org.domain}`,
+        iat: now(),
+        exp: now() + 300,
+      });
   }
 
   async function login(browser = new Browser()) {
@@ -60,7 +68,18 @@ describe('OIDC callback refuses forged or misdirected answers', () => {
 
   it('alg: none', async () => {
     idp.forge = async ({ nonce, clientId, issuer, sign }) =>
-      sign({ iss: issuer, aud: clientId, sub: 'user-1', nonce, email: `none@${org.domain}`, iat: now(), exp: now() + 300 }, { alg: 'none' });
+      sign(
+        {
+          iss: issuer,
+          aud: clientId,
+          sub: 'user-1',
+          nonce,
+          email: `none@${org.domain}`,
+          iat: now(),
+          exp: now() + 300,
+        },
+        { alg: 'none' },
+      );
     await expectRefused(await login(), /oidc_signature_invalid|oidc_token_exchange_failed/);
   });
 
@@ -68,7 +87,15 @@ describe('OIDC callback refuses forged or misdirected answers', () => {
     const { generateKeyPair, SignJWT } = await import('jose');
     const { privateKey } = await generateKeyPair('RS256');
     idp.forge = async ({ nonce, clientId, issuer }) =>
-      new SignJWT({ iss: issuer, aud: clientId, sub: 'user-1', nonce, email: `forged@${org.domain}`, iat: now(), exp: now() + 300 })
+      new SignJWT({
+        iss: issuer,
+        aud: clientId,
+        sub: 'user-1',
+        nonce,
+        email: `forged@${org.domain}`,
+        iat: now(),
+        exp: now() + 300,
+      })
         .setProtectedHeader({ alg: 'RS256', kid: 'forge-1' })
         .sign(privateKey);
     await expectRefused(await login(), 'oidc_signature_invalid');
@@ -76,31 +103,72 @@ describe('OIDC callback refuses forged or misdirected answers', () => {
 
   it('wrong iss', async () => {
     idp.forge = async ({ nonce, clientId, sign }) =>
-      sign({ iss: 'https://evil.example.com', aud: clientId, sub: 'user-1', nonce, email: `forged@${org.domain}`, iat: now(), exp: now() + 300 });
+      sign({
+        iss: 'https://evil.example.com',
+        aud: clientId,
+        sub: 'user-1',
+        nonce,
+        email: `forged@${org.domain}`,
+        iat: now(),
+        exp: now() + 300,
+      });
     await expectRefused(await login(), 'oidc_issuer_mismatch');
   });
 
   it('wrong aud', async () => {
     idp.forge = async ({ nonce, issuer, sign }) =>
-      sign({ iss: issuer, aud: 'another-client', sub: 'user-1', nonce, email: `forged@${org.domain}`, iat: now(), exp: now() + 300 });
+      sign({
+        iss: issuer,
+        aud: 'another-client',
+        sub: 'user-1',
+        nonce,
+        email: `forged@${org.domain}`,
+        iat: now(),
+        exp: now() + 300,
+      });
     await expectRefused(await login(), 'oidc_audience_mismatch');
   });
 
   it('expired token', async () => {
     idp.forge = async ({ nonce, clientId, issuer, sign }) =>
-      sign({ iss: issuer, aud: clientId, sub: 'user-1', nonce, email: `forged@${org.domain}`, iat: now() - 3600, exp: now() - 1800 });
+      sign({
+        iss: issuer,
+        aud: clientId,
+        sub: 'user-1',
+        nonce,
+        email: `forged@${org.domain}`,
+        iat: now() - 3600,
+        exp: now() - 1800,
+      });
     await expectRefused(await login(), 'oidc_token_expired');
   });
 
   it('not yet valid (issued in the future)', async () => {
     idp.forge = async ({ nonce, clientId, issuer, sign }) =>
-      sign({ iss: issuer, aud: clientId, sub: 'user-1', nonce, email: `forged@${org.domain}`, iat: now() + 3600, exp: now() + 7200, nbf: now() + 3600 });
+      sign({
+        iss: issuer,
+        aud: clientId,
+        sub: 'user-1',
+        nonce,
+        email: `forged@${org.domain}`,
+        iat: now() + 3600,
+        exp: now() + 7200,
+        nbf: now() + 3600,
+      });
     await expectRefused(await login(), /oidc_token_not_yet_valid|oidc_token_expired/);
   });
 
   it('nonce mismatch (a token minted for another login)', async () => {
     idp.forge = async ({ clientId, issuer, sign }) =>
-      sign({ iss: issuer, aud: clientId, sub: 'user-1', nonce: 'someone-elses-nonce', email: `forged@${org.domain}`, iat: now(), exp: now() + 300 });
+      sign({
+        iss: issuer,
+        aud: clientId,
+        sub: 'user-1',
+        nonce: 'someone-elses-nonce',
+        email: `forged@${org.domain}`,
+        iat: now(),
+        exp: now() + 300,
+      });
     await expectRefused(await login(), 'oidc_nonce_mismatch');
   });
 

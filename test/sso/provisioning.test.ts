@@ -17,7 +17,12 @@ describe('JIT provisioning and account linking', () => {
 
   async function setup(policies?: Record<string, unknown>, mapping?: Record<string, unknown>) {
     const org = await createOrganization(t, policies ? { policies } : {});
-    const connection = await createConnection(t, org.id, { name: 'Test IdP', protocol: 'saml', testIdp: true, ...(mapping ? { mapping } : {}) });
+    const connection = await createConnection(t, org.id, {
+      name: 'Test IdP',
+      protocol: 'saml',
+      testIdp: true,
+      ...(mapping ? { mapping } : {}),
+    });
     return { org, connection };
   }
 
@@ -38,26 +43,40 @@ describe('JIT provisioning and account linking', () => {
 
   it('linking "verified_domain": links an existing user on a verified domain, refuses another domain', async () => {
     const { org, connection } = await setup({ accountLinking: 'verified_domain' });
-    const existing = await t.api('POST', `/api/v1/organizations/${org.id}/users`, { body: { email: `linda@${org.domain}` } });
+    const existing = await t.api('POST', `/api/v1/organizations/${org.id}/users`, {
+      body: { email: `linda@${org.domain}` },
+    });
     const page = await loginAs(connection.id, { email: `linda@${org.domain}` });
     expect(page.html).toContain('Signed in');
     expect(textById(page.html, 'user-id')).toBe(existing.body.id);
     const identities = await t.api('GET', `/api/v1/users/${existing.body.id}/identities`);
-    expect(identities.body.data[0]).toMatchObject({ providerType: 'connection', providerId: connection.id, subject: `linda@${org.domain}` });
+    expect(identities.body.data[0]).toMatchObject({
+      providerType: 'connection',
+      providerId: connection.id,
+      subject: `linda@${org.domain}`,
+    });
 
-    await t.api('POST', `/api/v1/organizations/${org.id}/users`, { body: { email: 'outsider@unverified.example' } });
+    await t.api('POST', `/api/v1/organizations/${org.id}/users`, {
+      body: { email: 'outsider@unverified.example' },
+    });
     const refused = await loginAs(connection.id, { email: 'outsider@unverified.example' });
     expect(refused.status).toBe(403);
-    expect((await traceOf(t, org.id, textById(refused.html, 'trace-id') as string)).errorCode).toBe('account_linking_refused');
+    expect((await traceOf(t, org.id, textById(refused.html, 'trace-id') as string)).errorCode).toBe(
+      'account_linking_refused',
+    );
   });
 
   it('linking "never" refuses; "any_email" links any domain', async () => {
     const never = await setup({ accountLinking: 'never' });
-    await t.api('POST', `/api/v1/organizations/${never.org.id}/users`, { body: { email: `nell@${never.org.domain}` } });
+    await t.api('POST', `/api/v1/organizations/${never.org.id}/users`, {
+      body: { email: `nell@${never.org.domain}` },
+    });
     const refused = await loginAs(never.connection.id, { email: `nell@${never.org.domain}` });
     expect(refused.status).toBe(403);
     const any = await setup({ accountLinking: 'any_email' });
-    await t.api('POST', `/api/v1/organizations/${any.org.id}/users`, { body: { email: 'anya@elsewhere.example' } });
+    await t.api('POST', `/api/v1/organizations/${any.org.id}/users`, {
+      body: { email: 'anya@elsewhere.example' },
+    });
     const linked = await loginAs(any.connection.id, { email: 'anya@elsewhere.example' });
     expect(linked.html).toContain('Signed in');
   });
@@ -67,12 +86,17 @@ describe('JIT provisioning and account linking', () => {
     const first = await loginAs(connection.id, { email: `sam@${org.domain}` });
     const userId = textById(first.html, 'user-id') as string;
     for (const status of ['suspended', 'deprovisioned'] as const) {
-      const changed = await t.api('POST', `/api/v1/users/${userId}/${status === 'suspended' ? 'suspend' : 'deprovision'}`);
+      const changed = await t.api(
+        'POST',
+        `/api/v1/users/${userId}/${status === 'suspended' ? 'suspend' : 'deprovision'}`,
+      );
       expect(changed.status, changed.text).toBe(200);
       const page = await loginAs(connection.id, { email: `sam@${org.domain}` });
       expect(page.status).toBe(403);
       expect(page.html).toMatch(status === 'suspended' ? /suspended/ : /deactivated/);
-      expect((await traceOf(t, org.id, textById(page.html, 'trace-id') as string)).errorCode).toBe(status === 'suspended' ? 'user_suspended' : 'user_deprovisioned');
+      expect((await traceOf(t, org.id, textById(page.html, 'trace-id') as string)).errorCode).toBe(
+        status === 'suspended' ? 'user_suspended' : 'user_deprovisioned',
+      );
     }
   });
 
@@ -91,11 +115,26 @@ describe('JIT provisioning and account linking', () => {
     await loginAs(connection.id, { email: `eve@${org.domain}` });
     await t.api('POST', `/api/v1/organizations/${org.id}/connections/${connection.id}/disable`);
     await t.api('POST', `/api/v1/organizations/${org.id}/connections/${connection.id}/enable`);
-    await t.hub.sso.connections.update(org.id, connection.id, { mapping: { email: 'nothing' } }, { type: 'system' });
+    await t.hub.sso.connections.update(
+      org.id,
+      connection.id,
+      { mapping: { email: 'nothing' } },
+      { type: 'system' },
+    );
     await loginAs(connection.id, { email: `eve@${org.domain}` });
     const events = await t.api('GET', `/api/v1/events?organization=${org.id}&limit=100`);
     expect(events.status, events.text).toBe(200);
     const types = events.body.data.map((event: { type: string }) => event.type);
-    expect(types).toEqual(expect.arrayContaining(['user.created', 'identity.linked', 'login.succeeded', 'login.failed', 'connection.created', 'connection.disabled', 'connection.enabled']));
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'user.created',
+        'identity.linked',
+        'login.succeeded',
+        'login.failed',
+        'connection.created',
+        'connection.disabled',
+        'connection.enabled',
+      ]),
+    );
   });
 });

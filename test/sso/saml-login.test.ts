@@ -10,9 +10,21 @@ import { createConnection, createOrganization, startHub, traceOf } from './helpe
 
 const CLAIMS = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims';
 
-async function samlSetup(t: TestHub, options: { preset?: string; encrypt?: boolean; allowIdpInitiated?: boolean; user?: SamlUser; requireEncryptedAssertions?: boolean } = {}) {
+async function samlSetup(
+  t: TestHub,
+  options: {
+    preset?: string;
+    encrypt?: boolean;
+    allowIdpInitiated?: boolean;
+    user?: SamlUser;
+    requireEncryptedAssertions?: boolean;
+  } = {},
+) {
   const org = await createOrganization(t);
-  const idp = await startSamlIdp({ encryptAssertions: options.encrypt ?? false, ...(options.user ? { user: options.user } : {}) });
+  const idp = await startSamlIdp({
+    encryptAssertions: options.encrypt ?? false,
+    ...(options.user ? { user: options.user } : {}),
+  });
   const connection = await createConnection(t, org.id, {
     name: `SAML ${options.preset ?? 'generic'}`,
     protocol: 'saml',
@@ -43,7 +55,15 @@ describe('SAML SP against samlify', () => {
   it('SP-initiated: /login -> AuthnRequest -> signed response -> user created', async () => {
     const setup = await samlSetup(t);
     idps.push(setup.idp);
-    setup.idp.user = { nameId: `grace@${setup.org.domain}`, attributes: { email: `grace@${setup.org.domain}`, firstName: 'Grace', lastName: 'Hopper', groups: ['Navy', 'COBOL'] } };
+    setup.idp.user = {
+      nameId: `grace@${setup.org.domain}`,
+      attributes: {
+        email: `grace@${setup.org.domain}`,
+        firstName: 'Grace',
+        lastName: 'Hopper',
+        groups: ['Navy', 'COBOL'],
+      },
+    };
     const browser = new Browser();
     const page = await browser.get(`${t.url}/login?login_hint=grace@${setup.org.domain}`);
     expect(page.status, page.html).toBe(200);
@@ -62,13 +82,18 @@ describe('SAML SP against samlify', () => {
     const page = await new Browser().get(`${t.url}/login?connection=${setup.connection.id}`);
     expect(page.html).toContain('Signed in');
     const trace = await traceOf(t, setup.org.id, textById(page.html, 'trace-id') as string);
-    expect(trace.steps.find((step) => step.step === 'signature_check')?.data).toMatchObject({ encrypted: true });
+    expect(trace.steps.find((step) => step.step === 'signature_check')?.data).toMatchObject({
+      encrypted: true,
+    });
   });
 
   it('refuses a plain assertion when encryption is required', async () => {
     const setup = await samlSetup(t, { encrypt: false, requireEncryptedAssertions: true });
     idps.push(setup.idp);
-    setup.idp.user = { nameId: `plain@${setup.org.domain}`, attributes: { email: `plain@${setup.org.domain}` } };
+    setup.idp.user = {
+      nameId: `plain@${setup.org.domain}`,
+      attributes: { email: `plain@${setup.org.domain}` },
+    };
     const page = await new Browser().get(`${t.url}/login?connection=${setup.connection.id}`);
     expect(page.status).toBe(400);
     const trace = await traceOf(t, setup.org.id, textById(page.html, 'trace-id') as string);
@@ -87,23 +112,43 @@ describe('SAML SP against samlify', () => {
 
     const off = await samlSetup(t, { allowIdpInitiated: false });
     idps.push(off.idp);
-    const refused = await browser.post(off.connection.saml?.acsUrl as string, { SAMLResponse: await off.idp.createResponse() });
+    const refused = await browser.post(off.connection.saml?.acsUrl as string, {
+      SAMLResponse: await off.idp.createResponse(),
+    });
     expect(refused.status).toBe(400);
     const trace = await traceOf(t, off.org.id, textById(refused.html, 'trace-id') as string);
     expect(trace.errorCode).toBe('saml_idp_initiated_disabled');
   });
 
-  const presets: Array<{ preset: string; attributes: (email: string) => Record<string, string | string[]>; nameId?: (email: string) => string; expected: Record<string, unknown>; groups: string[] }> = [
+  const presets: Array<{
+    preset: string;
+    attributes: (email: string) => Record<string, string | string[]>;
+    nameId?: (email: string) => string;
+    expected: Record<string, unknown>;
+    groups: string[];
+  }> = [
     {
       preset: 'ping',
-      attributes: (email) => ({ mail: email, givenName: 'Pat', sn: 'Ping', memberOf: ['cn=Sales', 'cn=EMEA'], title: 'Rep', department: 'Sales' }),
+      attributes: (email) => ({
+        mail: email,
+        givenName: 'Pat',
+        sn: 'Ping',
+        memberOf: ['cn=Sales', 'cn=EMEA'],
+        title: 'Rep',
+        department: 'Sales',
+      }),
       nameId: () => 'pat.ping',
       expected: { givenName: 'Pat', familyName: 'Ping' },
       groups: ['cn=EMEA', 'cn=Sales'],
     },
     {
       preset: 'adfs',
-      attributes: (email) => ({ [`${CLAIMS}/emailaddress`]: email, [`${CLAIMS}/givenname`]: 'Ada', [`${CLAIMS}/surname`]: 'Fs', 'http://schemas.xmlsoap.org/claims/Group': ['Domain Users'] }),
+      attributes: (email) => ({
+        [`${CLAIMS}/emailaddress`]: email,
+        [`${CLAIMS}/givenname`]: 'Ada',
+        [`${CLAIMS}/surname`]: 'Fs',
+        'http://schemas.xmlsoap.org/claims/Group': ['Domain Users'],
+      }),
       nameId: () => 'S-1-5-21-1004',
       expected: { givenName: 'Ada', familyName: 'Fs' },
       groups: ['Domain Users'],
@@ -136,7 +181,11 @@ describe('SAML SP against samlify', () => {
     },
     {
       preset: 'generic',
-      attributes: (email) => ({ 'urn:oid:0.9.2342.19200300.100.1.3': email, 'urn:oid:2.5.4.42': 'Gene', 'urn:oid:2.5.4.4': 'Eric' }),
+      attributes: (email) => ({
+        'urn:oid:0.9.2342.19200300.100.1.3': email,
+        'urn:oid:2.5.4.42': 'Gene',
+        'urn:oid:2.5.4.4': 'Eric',
+      }),
       nameId: () => 'opaque-1',
       expected: { givenName: 'Gene', familyName: 'Eric' },
       groups: [],

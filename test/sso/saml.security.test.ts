@@ -44,7 +44,19 @@ describe('SAML ACS refuses forged responses', () => {
   const victim = () => `victim@${org.domain}`;
 
   /** A response signed (assertion) by the real IdP key, with content we choose. */
-  function signedByIdp(options: { nameId?: string; email?: string; audience?: string; recipient?: string; destination?: string; issuer?: string; notOnOrAfter?: Date; notBefore?: Date; algorithm?: 'sha1' } = {}) {
+  function signedByIdp(
+    options: {
+      nameId?: string;
+      email?: string;
+      audience?: string;
+      recipient?: string;
+      destination?: string;
+      issuer?: string;
+      notOnOrAfter?: Date;
+      notBefore?: Date;
+      algorithm?: 'sha1';
+    } = {},
+  ) {
     const email = options.email ?? victim();
     let { xml } = samlResponseXml({
       issuer: options.issuer ?? idp.entityId,
@@ -55,13 +67,17 @@ describe('SAML ACS refuses forged responses', () => {
       ...(options.notBefore ? { notBefore: options.notBefore } : {}),
     });
     if (options.recipient) xml = xml.replace(`Recipient="${acsUrl}"`, `Recipient="${options.recipient}"`);
-    if (options.destination) xml = xml.replace(`Destination="${acsUrl}"`, `Destination="${options.destination}"`);
+    if (options.destination)
+      xml = xml.replace(`Destination="${acsUrl}"`, `Destination="${options.destination}"`);
     return signSamlXml(xml, {
       target: 'assertion',
       privateKeyPem: idp.privateKeyPem,
       certificatePem: idp.certificatePem,
       ...(options.algorithm === 'sha1'
-        ? { signatureAlgorithm: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1', digestAlgorithm: 'http://www.w3.org/2000/09/xmldsig#sha1' }
+        ? {
+            signatureAlgorithm: 'http://www.w3.org/2000/09/xmldsig#rsa-sha1',
+            digestAlgorithm: 'http://www.w3.org/2000/09/xmldsig#sha1',
+          }
         : {}),
     });
   }
@@ -95,7 +111,12 @@ describe('SAML ACS refuses forged responses', () => {
 
   it('XSW1: an unsigned evil assertion placed before the signed one', async () => {
     const genuine = signedByIdp({ email: `attacker@${org.domain}` });
-    const evil = samlResponseXml({ issuer: idp.entityId, acsUrl, audience, user: { nameId: victim(), attributes: { email: victim() } } }).xml;
+    const evil = samlResponseXml({
+      issuer: idp.entityId,
+      acsUrl,
+      audience,
+      user: { nameId: victim(), attributes: { email: victim() } },
+    }).xml;
     const evilAssertion = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(evil)?.[0] as string;
     const forged = genuine.replace('<saml:Assertion', `${evilAssertion}<saml:Assertion`);
     await expectRefused(await post(forged), 'saml_multiple_assertions');
@@ -104,7 +125,9 @@ describe('SAML ACS refuses forged responses', () => {
   it('XSW2: the signed assertion hidden in Extensions, an evil one in its place', async () => {
     const genuine = signedByIdp({ email: `attacker@${org.domain}` });
     const signedAssertion = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(genuine)?.[0] as string;
-    const evilAssertion = signedAssertion.replace(/attacker@/g, 'victim@').replace(/<ds:Signature[\s\S]*<\/ds:Signature>/, '');
+    const evilAssertion = signedAssertion
+      .replace(/attacker@/g, 'victim@')
+      .replace(/<ds:Signature[\s\S]*<\/ds:Signature>/, '');
     const forged = genuine
       .replace(signedAssertion, evilAssertion)
       .replace('</saml:Issuer>', `</saml:Issuer><samlp:Extensions>${signedAssertion}</samlp:Extensions>`);
@@ -115,10 +138,18 @@ describe('SAML ACS refuses forged responses', () => {
     const genuine = signedByIdp({ email: `attacker@${org.domain}` });
     const signedAssertion = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(genuine)?.[0] as string;
     const id = /ID="([^"]+)"/.exec(signedAssertion)?.[1] as string;
-    const evil = signedAssertion.replace(/attacker@/g, 'victim@').replace(/<ds:Signature[\s\S]*<\/ds:Signature>/, '');
-    const wrapped = evil.replace('</saml:Subject>', `</saml:Subject><saml:Advice>${signedAssertion}</saml:Advice>`);
+    const evil = signedAssertion
+      .replace(/attacker@/g, 'victim@')
+      .replace(/<ds:Signature[\s\S]*<\/ds:Signature>/, '');
+    const wrapped = evil.replace(
+      '</saml:Subject>',
+      `</saml:Subject><saml:Advice>${signedAssertion}</saml:Advice>`,
+    );
     expect(wrapped).toContain(`ID="${id}"`);
-    await expectRefused(await post(genuine.replace(signedAssertion, wrapped)), /saml_signature_invalid|saml_response_invalid/);
+    await expectRefused(
+      await post(genuine.replace(signedAssertion, wrapped)),
+      /saml_signature_invalid|saml_response_invalid/,
+    );
   });
 
   it('XSW4: content changed after signing (digest no longer matches)', async () => {
@@ -129,47 +160,82 @@ describe('SAML ACS refuses forged responses', () => {
   it('comment injection in NameID and email (victim@x<!---->.evil)', async () => {
     const attackerEmail = `victim@${org.domain}.evil.test`;
     const genuine = signedByIdp({ email: attackerEmail });
-    const injected = genuine.replaceAll(`victim@${org.domain}.evil.test`, `victim@${org.domain}<!---->.evil.test`);
+    const injected = genuine.replaceAll(
+      `victim@${org.domain}.evil.test`,
+      `victim@${org.domain}<!---->.evil.test`,
+    );
     await expectRefused(await post(injected), 'saml_comment_in_assertion');
   });
 
   it('an unsigned response and assertion', async () => {
-    const { xml } = samlResponseXml({ issuer: idp.entityId, acsUrl, audience, user: { nameId: victim(), attributes: { email: victim() } } });
+    const { xml } = samlResponseXml({
+      issuer: idp.entityId,
+      acsUrl,
+      audience,
+      user: { nameId: victim(), attributes: { email: victim() } },
+    });
     await expectRefused(await post(xml), 'saml_signature_invalid');
   });
 
   it('signed with another key whose certificate is embedded in the message', async () => {
     const attacker = await createKeyAndCertificate({ commonName: idp.entityId, validDays: 30 });
-    const { xml } = samlResponseXml({ issuer: idp.entityId, acsUrl, audience, user: { nameId: victim(), attributes: { email: victim() } } });
-    const forged = signSamlXml(xml, { target: 'assertion', privateKeyPem: attacker.privateKeyPem, certificatePem: attacker.certificatePem });
+    const { xml } = samlResponseXml({
+      issuer: idp.entityId,
+      acsUrl,
+      audience,
+      user: { nameId: victim(), attributes: { email: victim() } },
+    });
+    const forged = signSamlXml(xml, {
+      target: 'assertion',
+      privateKeyPem: attacker.privateKeyPem,
+      certificatePem: attacker.certificatePem,
+    });
     expect(forged).toContain('X509Certificate');
     await expectRefused(await post(forged), 'saml_signature_invalid');
   });
 
   it('expired assertion', async () => {
-    const forged = signedByIdp({ notOnOrAfter: new Date(Date.now() - 10 * 60_000), notBefore: new Date(Date.now() - 20 * 60_000) });
+    const forged = signedByIdp({
+      notOnOrAfter: new Date(Date.now() - 10 * 60_000),
+      notBefore: new Date(Date.now() - 20 * 60_000),
+    });
     await expectRefused(await post(forged), /saml_expired|saml_subject_confirmation_invalid/);
   });
 
   it('not yet valid assertion', async () => {
-    const forged = signedByIdp({ notBefore: new Date(Date.now() + 30 * 60_000), notOnOrAfter: new Date(Date.now() + 40 * 60_000) });
+    const forged = signedByIdp({
+      notBefore: new Date(Date.now() + 30 * 60_000),
+      notOnOrAfter: new Date(Date.now() + 40 * 60_000),
+    });
     await expectRefused(await post(forged), /saml_not_yet_valid|saml_subject_confirmation_invalid/);
   });
 
   it('wrong audience', async () => {
-    await expectRefused(await post(signedByIdp({ audience: 'https://other-sp.example.com' })), 'saml_audience_mismatch');
+    await expectRefused(
+      await post(signedByIdp({ audience: 'https://other-sp.example.com' })),
+      'saml_audience_mismatch',
+    );
   });
 
   it('wrong Recipient', async () => {
-    await expectRefused(await post(signedByIdp({ recipient: 'https://other-sp.example.com/acs' })), 'saml_subject_confirmation_invalid');
+    await expectRefused(
+      await post(signedByIdp({ recipient: 'https://other-sp.example.com/acs' })),
+      'saml_subject_confirmation_invalid',
+    );
   });
 
   it('wrong Destination', async () => {
-    await expectRefused(await post(signedByIdp({ destination: 'https://other-sp.example.com/acs' })), 'saml_destination_mismatch');
+    await expectRefused(
+      await post(signedByIdp({ destination: 'https://other-sp.example.com/acs' })),
+      'saml_destination_mismatch',
+    );
   });
 
   it('wrong Issuer (signed by the right key)', async () => {
-    await expectRefused(await post(signedByIdp({ issuer: 'https://evil-idp.example.com' })), 'saml_issuer_mismatch');
+    await expectRefused(
+      await post(signedByIdp({ issuer: 'https://evil-idp.example.com' })),
+      'saml_issuer_mismatch',
+    );
   });
 
   it('SHA-1 signature', async () => {
@@ -226,7 +292,11 @@ describe('SAML ACS refuses forged responses', () => {
   });
 
   it('the response carried by a genuine login cannot be used on another connection', async () => {
-    const other = await createConnection(t, org.id, { name: 'Other', protocol: 'saml', saml: { metadataXml: idp.metadataXml, allowIdpInitiated: true } });
+    const other = await createConnection(t, org.id, {
+      name: 'Other',
+      protocol: 'saml',
+      saml: { metadataXml: idp.metadataXml, allowIdpInitiated: true },
+    });
     const page = await new Browser().post(other.saml?.acsUrl as string, { SAMLResponse: b64(signedByIdp()) });
     expect(page.status).toBe(400);
     expect(page.html).not.toContain('Signed in');

@@ -51,7 +51,9 @@ export class Browser {
 
   /** Fills and submits the page's first form (or the one whose action contains `formAction`). */
   async submit(page: Page, values: Record<string, string> = {}, formAction?: string): Promise<Page> {
-    const form = parseForms(page.html, page.url).find((candidate) => !formAction || candidate.action.includes(formAction));
+    const form = parseForms(page.html, page.url).find(
+      (candidate) => !formAction || candidate.action.includes(formAction),
+    );
     if (!form) throw new Error(`no form on ${page.url}:\n${page.html.slice(0, 500)}`);
     const fields = { ...form.fields, ...values };
     if (form.method === 'GET') {
@@ -80,7 +82,12 @@ export class Browser {
       const cookieHeader = this.#cookieHeader(url);
       if (cookieHeader) headers.cookie = cookieHeader;
       if (request.body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
-      const response = await fetch(url, { method: request.method, headers, body: request.body, redirect: 'manual' });
+      const response = await fetch(url, {
+        method: request.method,
+        headers,
+        body: request.body,
+        redirect: 'manual',
+      });
       this.#store(url, response.headers);
       const html = await response.text();
       if (response.status >= 300 && response.status < 400 && response.headers.get('location')) {
@@ -118,7 +125,9 @@ export class Browser {
     return this.cookies
       .filter(
         (cookie) =>
-          cookie.host === target.host && target.pathname.startsWith(cookie.path) && (!cookie.expires || cookie.expires > now),
+          cookie.host === target.host &&
+          target.pathname.startsWith(cookie.path) &&
+          (!cookie.expires || cookie.expires > now),
       )
       .map((cookie) => `${cookie.name}=${cookie.value}`)
       .join('; ');
@@ -139,7 +148,9 @@ export class Browser {
         if (key.toLowerCase() === 'max-age') expires = Date.now() + Number(attributeValue) * 1000;
         if (key.toLowerCase() === 'expires' && expires === undefined) expires = Date.parse(attributeValue);
       }
-      const existing = this.cookies.findIndex((cookie) => cookie.name === name && cookie.host === host && cookie.path === path);
+      const existing = this.cookies.findIndex(
+        (cookie) => cookie.name === name && cookie.host === host && cookie.path === path,
+      );
       if (existing >= 0) this.cookies.splice(existing, 1);
       if (expires !== undefined && expires <= Date.now()) continue;
       this.cookies.push({ name, value, host, path, ...(expires !== undefined ? { expires } : {}) });
@@ -185,7 +196,9 @@ export function parseForms(html: string, base: string): Form[] {
 
 function parseAttributes(source: string): Record<string, string> {
   const attributes: Record<string, string> = {};
-  for (const match of source.matchAll(/([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?/g)) {
+  for (const match of source.matchAll(
+    /([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?/g,
+  )) {
     const name = (match[1] ?? '').toLowerCase();
     attributes[name] = decodeEntities(match[2] ?? match[3] ?? match[4] ?? '');
   }

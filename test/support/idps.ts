@@ -12,7 +12,9 @@ import Provider from 'oidc-provider';
 import * as samlify from 'samlify';
 import { createKeyAndCertificate } from '../../src/modules/sso/certificates.ts';
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -51,40 +53,40 @@ export async function startOidcIdp(options: {
   let provider: Provider | undefined;
   const { server, url } = await listen((req, res) => provider?.callback()(req, res));
   const cookieKey = randomBytes(16).toString('hex');
-  const build = (redirectUris: string[]) => new Provider(url, {
-    clients: [
-      {
-        client_id: clientId,
-        client_secret: clientSecret,
-        redirect_uris: redirectUris.length ? redirectUris : ['http://127.0.0.1/unset'],
-        response_types: ['code'],
-        grant_types: ['authorization_code'],
-        token_endpoint_auth_method: options.tokenEndpointAuthMethod ?? 'client_secret_basic',
-      },
-    ],
-    jwks: { keys: [jwk] },
-    cookies: { keys: [cookieKey] },
-    claims: {
-      openid: ['sub', ...(options.extraClaims ?? [])],
-      email: ['email', 'email_verified'],
-      profile: ['name', 'given_name', 'family_name'],
-      groups: ['groups'],
-    },
-    scopes: ['openid', 'offline_access', 'email', 'profile', 'groups', 'allatclaims'],
-    conformIdTokenClaims: false,
-    responseModes: ['query', 'form_post'],
-    features: { devInteractions: { enabled: true } },
-    async findAccount(_ctx, id) {
-      const claims = accounts.get(id) ?? { email: `${id}@unknown.test` };
-      return {
-        accountId: id,
-        async claims() {
-          const all: Record<string, unknown> = { sub: id, ...claims };
-          return all as { sub: string };
+  const build = (redirectUris: string[]) =>
+    new Provider(url, {
+      clients: [
+        {
+          client_id: clientId,
+          client_secret: clientSecret,
+          redirect_uris: redirectUris.length ? redirectUris : ['http://127.0.0.1/unset'],
+          response_types: ['code'],
+          grant_types: ['authorization_code'],
+          token_endpoint_auth_method: options.tokenEndpointAuthMethod ?? 'client_secret_basic',
         },
-      };
-    },
-  });
+      ],
+      jwks: { keys: [jwk] },
+      cookies: { keys: [cookieKey] },
+      claims: {
+        openid: ['sub', ...(options.extraClaims ?? [])],
+        email: ['email', 'email_verified'],
+        profile: ['name', 'given_name', 'family_name'],
+        groups: ['groups'],
+      },
+      scopes: ['openid', 'offline_access', 'email', 'profile', 'groups', 'allatclaims'],
+      conformIdTokenClaims: false,
+      features: { devInteractions: { enabled: true } },
+      async findAccount(_ctx, id) {
+        const claims = accounts.get(id) ?? { email: `${id}@unknown.test` };
+        return {
+          accountId: id,
+          async claims() {
+            const all: Record<string, unknown> = { sub: id, ...claims };
+            return all as { sub: string };
+          },
+        };
+      },
+    });
   provider = build(options.redirectUris);
   return {
     issuer: url,
@@ -108,7 +110,12 @@ export interface ForgingOidcIdp {
   clientId: string;
   clientSecret: string;
   /** Builds the ID token for a code request; the nonce and client id come from the authorization request. */
-  forge: (input: { nonce: string; clientId: string; issuer: string; sign: (claims: Record<string, unknown>, header?: Record<string, unknown>) => Promise<string> }) => Promise<string>;
+  forge: (input: {
+    nonce: string;
+    clientId: string;
+    issuer: string;
+    sign: (claims: Record<string, unknown>, header?: Record<string, unknown>) => Promise<string>;
+  }) => Promise<string>;
   /** When set, the IdP ignores the browser's state and returns this one. */
   overrideState?: string;
   /** Code verifiers received at the token endpoint (to see PKCE was sent). */
@@ -129,7 +136,15 @@ export async function startForgingOidcIdp(): Promise<ForgingOidcIdp> {
     codeVerifiers: [],
     enforcePkce: true,
     forge: async ({ nonce, clientId, issuer, sign }) =>
-      sign({ iss: issuer, aud: clientId, sub: 'user-1', nonce, email: 'forged@acme.test', iat: now(), exp: now() + 300 }),
+      sign({
+        iss: issuer,
+        aud: clientId,
+        sub: 'user-1',
+        nonce,
+        email: 'forged@acme.test',
+        iat: now(),
+        exp: now() + 300,
+      }),
     close: async () => {},
   };
   const sign = async (claims: Record<string, unknown>, header: Record<string, unknown> = {}) => {
@@ -137,7 +152,9 @@ export async function startForgingOidcIdp(): Promise<ForgingOidcIdp> {
       const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
       return `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`;
     }
-    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'forge-1', ...header }).sign(privateKey);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'forge-1', ...header })
+      .sign(privateKey);
   };
   const { server, url } = await listen(async (req, res) => {
     const requestUrl = new URL(req.url ?? '/', idp.issuer);
@@ -164,7 +181,10 @@ export async function startForgingOidcIdp(): Promise<ForgingOidcIdp> {
     if (requestUrl.pathname === '/authorize') {
       const code = randomBytes(16).toString('hex');
       const challenge = requestUrl.searchParams.get('code_challenge') ?? undefined;
-      codes.set(code, { nonce: requestUrl.searchParams.get('nonce') ?? '', ...(challenge ? { challenge } : {}) });
+      codes.set(code, {
+        nonce: requestUrl.searchParams.get('nonce') ?? '',
+        ...(challenge ? { challenge } : {}),
+      });
       const redirect = new URL(requestUrl.searchParams.get('redirect_uri') ?? '');
       redirect.searchParams.set('code', code);
       redirect.searchParams.set('state', idp.overrideState ?? requestUrl.searchParams.get('state') ?? '');
@@ -183,15 +203,33 @@ export async function startForgingOidcIdp(): Promise<ForgingOidcIdp> {
       idp.codeVerifiers.push(verifier);
       res.setHeader('content-type', 'application/json');
       const { createHash } = await import('node:crypto');
-      const pkceOk = !entry?.challenge || createHash('sha256').update(verifier).digest('base64url') === entry.challenge;
+      const pkceOk =
+        !entry?.challenge || createHash('sha256').update(verifier).digest('base64url') === entry.challenge;
       if (!entry || (idp.enforcePkce && !pkceOk)) {
         res.statusCode = 400;
-        res.end(JSON.stringify({ error: 'invalid_grant', error_description: entry ? 'PKCE verification failed' : 'unknown code' }));
+        res.end(
+          JSON.stringify({
+            error: 'invalid_grant',
+            error_description: entry ? 'PKCE verification failed' : 'unknown code',
+          }),
+        );
         return;
       }
       codes.delete(form.get('code') ?? '');
-      const idToken = await idp.forge({ nonce: entry.nonce, clientId: idp.clientId, issuer: idp.issuer, sign });
-      res.end(JSON.stringify({ access_token: randomBytes(16).toString('hex'), token_type: 'Bearer', expires_in: 300, id_token: idToken }));
+      const idToken = await idp.forge({
+        nonce: entry.nonce,
+        clientId: idp.clientId,
+        issuer: idp.issuer,
+        sign,
+      });
+      res.end(
+        JSON.stringify({
+          access_token: randomBytes(16).toString('hex'),
+          token_type: 'Bearer',
+          expires_in: 300,
+          id_token: idToken,
+        }),
+      );
       return;
     }
     res.statusCode = 404;
@@ -208,7 +246,9 @@ export function now(): number {
 
 // SAML: samlify
 
-samlify.setSchemaValidator({ validate: async () => 'skipped: the test IdP trusts the hub’s AuthnRequest schema' });
+samlify.setSchemaValidator({
+  validate: async () => 'skipped: the test IdP trusts the hub’s AuthnRequest schema',
+});
 
 export interface SamlUser {
   nameId: string;
@@ -231,7 +271,9 @@ export interface SamlIdp {
   close(): Promise<void>;
 }
 
-export async function startSamlIdp(options: { encryptAssertions?: boolean; user?: SamlUser } = {}): Promise<SamlIdp> {
+export async function startSamlIdp(
+  options: { encryptAssertions?: boolean; user?: SamlUser } = {},
+): Promise<SamlIdp> {
   const keys = await createKeyAndCertificate({ commonName: 'samlify test IdP', validDays: 365 });
   let sp: ReturnType<typeof samlify.ServiceProvider> | undefined;
   let idp: ReturnType<typeof samlify.IdentityProvider> | undefined;
@@ -247,20 +289,32 @@ export async function startSamlIdp(options: { encryptAssertions?: boolean; user?
     },
     async createResponse(responseOptions = {}) {
       if (!sp || !idp) throw new Error('call trustServiceProvider first');
-      const requestInfo = responseOptions.inResponseTo ? { extract: { request: { id: responseOptions.inResponseTo } } } : {};
-      const result = await idp.createLoginResponse(sp, requestInfo, 'post', { email: state.user.nameId }, {
-        customTagReplacement: () => {
-          const meta = (sp as unknown as { entityMeta: { getAssertionConsumerService(binding: string): string; getEntityID(): string } }).entityMeta;
-          const { id, xml } = samlResponseXml({
-            issuer: state.entityId,
-            acsUrl: meta.getAssertionConsumerService('post'),
-            audience: meta.getEntityID(),
-            inResponseTo: responseOptions.inResponseTo,
-            user: state.user,
-          });
-          return { id, context: xml };
+      const requestInfo = responseOptions.inResponseTo
+        ? { extract: { request: { id: responseOptions.inResponseTo } } }
+        : ({} as never);
+      const result = await idp.createLoginResponse(
+        sp,
+        requestInfo,
+        'post',
+        { email: state.user.nameId },
+        {
+          customTagReplacement: () => {
+            const meta = (
+              sp as unknown as {
+                entityMeta: { getAssertionConsumerService(binding: string): string; getEntityID(): string };
+              }
+            ).entityMeta;
+            const { id, xml } = samlResponseXml({
+              issuer: state.entityId,
+              acsUrl: meta.getAssertionConsumerService('post'),
+              audience: meta.getEntityID(),
+              inResponseTo: responseOptions.inResponseTo,
+              user: state.user,
+            });
+            return { id, context: xml };
+          },
         },
-      });
+      );
       return (result as { context: string }).context;
     },
     close: async () => {},
@@ -277,7 +331,9 @@ export async function startSamlIdp(options: { encryptAssertions?: boolean; user?
       const parsed = await idp.parseLoginRequest(sp, 'redirect', { query, octetString: '' } as never);
       const requestId = (parsed.extract as { request?: { id?: string } }).request?.id;
       const samlResponse = await state.createResponse(requestId ? { inResponseTo: requestId } : {});
-      const action = (sp as unknown as { entityMeta: { getAssertionConsumerService(binding: string): string } }).entityMeta.getAssertionConsumerService('post');
+      const action = (
+        sp as unknown as { entityMeta: { getAssertionConsumerService(binding: string): string } }
+      ).entityMeta.getAssertionConsumerService('post');
       res.setHeader('content-type', 'text/html');
       res.end(
         `<!DOCTYPE html><html><body onload="document.forms[0].submit()"><form method="post" action="${action}"><input type="hidden" name="SAMLResponse" value="${samlResponse}"><input type="hidden" name="RelayState" value="${(query.RelayState ?? '').replace(/"/g, '&quot;')}"><button>Continue</button></form></body></html>`,
@@ -294,8 +350,12 @@ export async function startSamlIdp(options: { encryptAssertions?: boolean; user?
     privateKey: keys.privateKeyPem,
     signingCert: keys.certificatePem,
     isAssertionEncrypted: options.encryptAssertions ?? false,
-    singleSignOnService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: state.ssoUrl }],
-    singleLogoutService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: `${url}/slo` }],
+    singleSignOnService: [
+      { Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: state.ssoUrl },
+    ],
+    singleLogoutService: [
+      { Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: `${url}/slo` },
+    ],
     nameIDFormat: ['urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress'],
   } as never);
   state.metadataXml = idp.getMetadata();
@@ -313,22 +373,30 @@ export function samlResponseXml(input: {
   notOnOrAfter?: Date;
   notBefore?: Date;
 }): { id: string; xml: string } {
-  const escape = (value: string) =>
+  const escapeXml = (value: string) =>
     value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
   const id = `_${randomBytes(16).toString('hex')}`;
   const assertionId = `_${randomBytes(16).toString('hex')}`;
   const issued = new Date().toISOString();
   const notBefore = (input.notBefore ?? new Date(Date.now() - 30_000)).toISOString();
   const notOnOrAfter = (input.notOnOrAfter ?? new Date(Date.now() + 300_000)).toISOString();
-  const irt = input.inResponseTo ? ` InResponseTo="${escape(input.inResponseTo)}"` : '';
+  const irt = input.inResponseTo ? ` InResponseTo="${escapeXml(input.inResponseTo)}"` : '';
   const attributes = Object.entries(input.user.attributes)
     .map(
       ([name, value]) =>
-        `<saml:Attribute Name="${escape(name)}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic">${(Array.isArray(value) ? value : [value])
-          .map((item) => `<saml:AttributeValue xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">${escape(item)}</saml:AttributeValue>`)
+        `<saml:Attribute Name="${escapeXml(name)}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic">${(Array.isArray(
+          value,
+        )
+          ? value
+          : [value]
+        )
+          .map(
+            (item) =>
+              `<saml:AttributeValue xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">${escapeXml(item)}</saml:AttributeValue>`,
+          )
           .join('')}</saml:Attribute>`,
     )
     .join('');
-  const xml = `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" IssueInstant="${issued}" Destination="${escape(input.acsUrl)}"${irt}><saml:Issuer>${escape(input.issuer)}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status><saml:Assertion ID="${assertionId}" Version="2.0" IssueInstant="${issued}"><saml:Issuer>${escape(input.issuer)}</saml:Issuer><saml:Subject><saml:NameID Format="${escape(input.user.nameIdFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress')}">${escape(input.user.nameId)}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="${notOnOrAfter}" Recipient="${escape(input.acsUrl)}"${irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="${notBefore}" NotOnOrAfter="${notOnOrAfter}"><saml:AudienceRestriction><saml:Audience>${escape(input.audience)}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="${issued}" SessionIndex="${assertionId}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>${attributes ? `<saml:AttributeStatement>${attributes}</saml:AttributeStatement>` : ''}</saml:Assertion></samlp:Response>`;
+  const xml = `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" IssueInstant="${issued}" Destination="${escapeXml(input.acsUrl)}"${irt}><saml:Issuer>${escapeXml(input.issuer)}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status><saml:Assertion ID="${assertionId}" Version="2.0" IssueInstant="${issued}"><saml:Issuer>${escapeXml(input.issuer)}</saml:Issuer><saml:Subject><saml:NameID Format="${escapeXml(input.user.nameIdFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress')}">${escapeXml(input.user.nameId)}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="${notOnOrAfter}" Recipient="${escapeXml(input.acsUrl)}"${irt}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="${notBefore}" NotOnOrAfter="${notOnOrAfter}"><saml:AudienceRestriction><saml:Audience>${escapeXml(input.audience)}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="${issued}" SessionIndex="${assertionId}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>${attributes ? `<saml:AttributeStatement>${attributes}</saml:AttributeStatement>` : ''}</saml:Assertion></samlp:Response>`;
   return { id, xml };
 }

@@ -149,7 +149,7 @@ export class LoginService {
   async findLoginRequest(handle: string | undefined): Promise<FlowRow | undefined> {
     if (!handle) return undefined;
     const flow = await findFlow(this.#deps.database.db, hashHandle(handle));
-    if (!flow || flow.stage !== 'pending' || flow.expiresAt.getTime() < Date.now()) return undefined;
+    if (flow?.stage !== 'pending' || flow.expiresAt.getTime() < Date.now()) return undefined;
     return flow;
   }
 
@@ -1033,7 +1033,13 @@ function classifyOidcError(error: unknown): LoginFailure {
   const parts: string[] = [];
   let current: unknown = error;
   for (let depth = 0; current && depth < 4; depth++) {
-    const item = current as { message?: unknown; code?: unknown; error?: unknown; error_description?: unknown; claim?: unknown };
+    const item = current as {
+      message?: unknown;
+      code?: unknown;
+      error?: unknown;
+      error_description?: unknown;
+      claim?: unknown;
+    };
     for (const value of [item.message, item.code, item.error, item.error_description, item.claim]) {
       if (typeof value === 'string') parts.push(value);
     }
@@ -1053,10 +1059,20 @@ function classifyOidcError(error: unknown): LoginFailure {
   const detail = parts.slice(0, 3).join(': ');
   for (const [pattern, code] of rules) {
     if (pattern.test(text)) {
-      return new LoginFailure({ code, step: 'token_exchange', reason: `The IdP's answer was refused: ${detail}.`, cause: error });
+      return new LoginFailure({
+        code,
+        step: 'token_exchange',
+        reason: `The IdP's answer was refused: ${detail}.`,
+        cause: error,
+      });
     }
   }
-  return new LoginFailure({ code: 'oidc_token_exchange_failed', step: 'token_exchange', reason: `The code exchange failed: ${detail}.`, cause: error });
+  return new LoginFailure({
+    code: 'oidc_token_exchange_failed',
+    step: 'token_exchange',
+    reason: `The code exchange failed: ${detail}.`,
+    cause: error,
+  });
 }
 
 function callbackParams(request: FastifyRequest): URLSearchParams {

@@ -36,7 +36,7 @@ export class TestIdentityProvider {
 
   async #load(reply: FastifyReply, connectionId: string) {
     const found = await this.#login.findConnection(connectionId);
-    if (!found || !found.connection.settings.testIdp) {
+    if (!found?.connection.settings.testIdp) {
       sendPage(
         reply,
         404,
@@ -157,15 +157,13 @@ export class TestIdentityProvider {
     const found = await this.#load(reply, connectionId);
     if (!found) return reply;
     const u = urls(this.#config, connectionId);
-    return reply
-      .type('application/samlmetadata+xml; charset=utf-8')
-      .send(
-        renderIdpMetadata({
-          entityId: u.testIdpEntityId,
-          ssoUrl: u.testIdpSsoUrl,
-          certificatePem: found.connection.row.certificate ?? '',
-        }),
-      );
+    return reply.type('application/samlmetadata+xml; charset=utf-8').send(
+      renderIdpMetadata({
+        entityId: u.testIdpEntityId,
+        ssoUrl: u.testIdpSsoUrl,
+        certificatePem: found.connection.row.certificate ?? '',
+      }),
+    );
   }
 }
 

@@ -187,7 +187,7 @@ export function loginRoutes(
       { schema: { hide: true, ...connectionParam } },
       async (request, reply) => {
         const found = await login.findConnection((request.params as { id: string }).id);
-        if (!found || found.connection.protocol !== 'saml' || !found.connection.row.certificate) {
+        if (found?.connection.protocol !== 'saml' || !found.connection.row.certificate) {
           return reply.status(404).type('text/plain').send('No SAML connection here.');
         }
         const { connection } = found;
