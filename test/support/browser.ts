@@ -40,6 +40,8 @@ export class Browser {
   stopAt: string[] = [];
   autoSubmit = true;
   maxSteps = 25;
+  /** Called after each HTTP exchange with its URL and duration (benchmarks time the hub's share). */
+  onExchange: ((url: string, ms: number) => void) | undefined;
 
   async get(url: string, history: string[] = []): Promise<Page> {
     return this.#navigate(url, { method: 'GET' }, history);

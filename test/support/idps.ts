@@ -264,10 +264,12 @@ export interface SamlIdp {
   privateKeyPem: string;
   /** Who the IdP signs in next. */
   user: SamlUser;
+  /** When set, picks the user for each SSO request instead of `user` (concurrent logins). */
+  nextUser?: () => SamlUser;
   /** Points the IdP at the hub's SP metadata (after the connection exists). */
   trustServiceProvider(spMetadataXml: string): void;
   /** A signed response for the current user, IdP-initiated unless `inResponseTo` is given. */
-  createResponse(options?: { inResponseTo?: string }): Promise<string>;
+  createResponse(options?: { inResponseTo?: string; user?: SamlUser }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -287,8 +289,9 @@ export async function startSamlIdp(
     trustServiceProvider(spMetadataXml) {
       sp = samlify.ServiceProvider({ metadata: spMetadataXml });
     },
-    async createResponse(responseOptions = {}) {
+    async createResponse(responseOptions: { inResponseTo?: string; user?: SamlUser } = {}) {
       if (!sp || !idp) throw new Error('call trustServiceProvider first');
+      const user = responseOptions.user ?? state.user;
       const requestInfo = responseOptions.inResponseTo
         ? { extract: { request: { id: responseOptions.inResponseTo } } }
         : ({} as never);
@@ -296,7 +299,7 @@ export async function startSamlIdp(
         sp,
         requestInfo,
         'post',
-        { email: state.user.nameId },
+        { email: user.nameId },
         {
           customTagReplacement: () => {
             const meta = (
@@ -330,7 +333,8 @@ export async function startSamlIdp(
       const query = Object.fromEntries(requestUrl.searchParams);
       const parsed = await idp.parseLoginRequest(sp, 'redirect', { query, octetString: '' } as never);
       const requestId = (parsed.extract as { request?: { id?: string } }).request?.id;
-      const samlResponse = await state.createResponse(requestId ? { inResponseTo: requestId } : {});
+      const user = state.nextUser?.() ?? state.user;
+      const samlResponse = await state.createResponse(requestId ? { inResponseTo: requestId, user } : { user });
       const action = (
         sp as unknown as { entityMeta: { getAssertionConsumerService(binding: string): string } }
       ).entityMeta.getAssertionConsumerService('post');
