@@ -178,7 +178,8 @@ export async function createBenchHub(
   const role = options.role ?? 'all';
   const app = await buildApp(hub, { role });
   await startBackgroundWork(hub, options.workers === false ? 'web' : role);
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  // A scenario whose URLs must be right before start (SSO redirect URIs) passes PORT and PUBLIC_URL.
+  await app.listen({ port: Number(options.env?.PORT ?? 0), host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const adminKey = (
     await hub.apiKeys.create({ name: 'bench', scopes: ['admin'], via: 'bench' }, { type: 'system' })

@@ -12,6 +12,7 @@
  * Sizes: BENCH_SSO_LOGINS (default 300 per protocol), BENCH_SSO_CONCURRENCY (default 4),
  * BENCH_SSO_USERS (default 50).
  */
+import { createServer } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { Browser } from '../../test/support/browser.ts';
 import { startOidcIdp, startSamlIdp } from '../../test/support/idps.ts';
@@ -20,15 +21,26 @@ import { type BenchHub, defineScenario, round, runLoad, summarize } from '../har
 const LOGINS = Number(process.env.BENCH_SSO_LOGINS ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_SSO_CONCURRENCY ?? 4);
 const USERS = Number(process.env.BENCH_SSO_USERS ?? 50);
-const DOMAIN = 'bench-sso.example.com';
+const DOMAIN = 'bench-saml.example.com';
+const OIDC_DOMAIN = 'bench-oidc.example.com';
 
-async function organization(bench: BenchHub): Promise<string> {
-  const org = await bench.request<{ id: string }>('POST', '/api/v1/organizations', {
-    name: 'Bench SSO',
-    environment: 'sandbox',
-    domains: [DOMAIN],
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
   });
-  await bench.hub.database.db.execute(sql`update organization_domains set verified = true where domain = ${DOMAIN}`);
+}
+
+async function organization(bench: BenchHub, domain: string): Promise<string> {
+  const org = await bench.request<{ id: string }>('POST', '/api/v1/organizations', {
+    name: `Bench ${domain}`,
+    environment: 'sandbox',
+    domains: [domain],
+  });
+  await bench.hub.database.db.execute(sql`update organization_domains set verified = true where domain = ${domain}`);
   return org.body.id;
 }
 
@@ -61,12 +73,15 @@ export default defineScenario({
   name: 'sso-login',
   description: `${LOGINS} SP-initiated SAML and ${LOGINS} OIDC (code + PKCE) logins through /login against in-process samlify and oidc-provider IdPs, concurrency ${CONCURRENCY}, ${USERS} distinct users`,
   async run(context) {
-    const bench = await context.startHub({ workers: false });
+    // The hub's redirect URI and ACS URL derive from PUBLIC_URL: it must name the real port.
+    const port = await freePort();
+    const bench = await context.startHub({ workers: false, env: { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` } });
     const saml = await startSamlIdp();
     const redirectUris: string[] = [];
     const oidc = await startOidcIdp({ redirectUris });
     try {
-      const orgId = await organization(bench);
+      const orgId = await organization(bench, DOMAIN);
+      const oidcOrgId = await organization(bench, OIDC_DOMAIN);
       const samlConnection = await bench.request<{ id: string; saml: { spMetadataUrl: string } }>(
         'POST',
         `/api/v1/organizations/${orgId}/connections`,
@@ -75,7 +90,7 @@ export default defineScenario({
       saml.trustServiceProvider(await (await fetch(samlConnection.body.saml.spMetadataUrl)).text());
       const oidcConnection = await bench.request<{ id: string; oidc: { redirectUri: string } }>(
         'POST',
-        `/api/v1/organizations/${orgId}/connections`,
+        `/api/v1/organizations/${oidcOrgId}/connections`,
         {
           name: 'OIDC',
           protocol: 'oidc',
@@ -86,7 +101,7 @@ export default defineScenario({
       oidc.setRedirectUris([oidcConnection.body.oidc.redirectUri]);
       for (let i = 0; i < USERS; i++) {
         oidc.accounts.set(`user${i}`, {
-          email: `oidc.user${i}@${DOMAIN}`,
+          email: `user${i}@${OIDC_DOMAIN}`,
           email_verified: true,
           given_name: 'Bench',
           family_name: `User ${i}`,
@@ -103,12 +118,12 @@ export default defineScenario({
       };
       const samlLogin = async (browser: Browser, index: number) => {
         const email = `saml.user${index % USERS}@${DOMAIN}`;
-        const page = await browser.get(`${bench.url}/login?connection=${samlConnection.body.id}&login_hint=${email}`);
+        const page = await browser.get(`${bench.url}/login?login_hint=${email}`);
         return page.html;
       };
       const oidcLogin = async (browser: Browser, index: number) => {
         const user = `user${index % USERS}`;
-        const form = await browser.get(`${bench.url}/login?login_hint=oidc.${user}@${DOMAIN}`);
+        const form = await browser.get(`${bench.url}/login?login_hint=${user}@${OIDC_DOMAIN}`);
         const page = await browser.submit(form, { login: user, password: 'bench' });
         return page.html;
       };
@@ -125,8 +140,10 @@ export default defineScenario({
       const oidcRun = await measure(bench, 'OIDC', oidcLogin);
       context.record('OIDC login (hub handling)', oidcRun.hub);
       context.record('OIDC login (end-to-end)', oidcRun.endToEnd);
-      const traces = await bench.request<{ data: unknown[] }>('GET', `/api/v1/organizations/${orgId}/login-traces?status=failed&limit=10`);
-      if (traces.body.data.length) throw new Error(`${traces.body.data.length} logins failed during the run`);
+      for (const id of [orgId, oidcOrgId]) {
+        const traces = await bench.request<{ data: unknown[] }>('GET', `/api/v1/organizations/${id}/login-traces?status=failed&limit=10`);
+        if (traces.body.data.length) throw new Error(`${traces.body.data.length} logins failed during the run`);
+      }
       context.note(
         `hub handling = the hub's HTTP exchanges per login; SAML hub p50 ${round(samlRun.hub.p50 ?? 0)} ms, OIDC hub p50 ${round(oidcRun.hub.p50 ?? 0)} ms (OIDC includes the back-channel token exchange with the IdP)`,
       );

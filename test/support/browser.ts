@@ -84,6 +84,7 @@ export class Browser {
       const cookieHeader = this.#cookieHeader(url);
       if (cookieHeader) headers.cookie = cookieHeader;
       if (request.body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+      const started = performance.now();
       const response = await fetch(url, {
         method: request.method,
         headers,
@@ -92,6 +93,7 @@ export class Browser {
       });
       this.#store(url, response.headers);
       const html = await response.text();
+      this.onExchange?.(url, performance.now() - started);
       if (response.status >= 300 && response.status < 400 && response.headers.get('location')) {
         const next = new URL(response.headers.get('location') as string, url).href;
         if (this.stopAt.some((prefix) => next.startsWith(prefix))) {
