@@ -40,7 +40,9 @@ async function organization(bench: BenchHub, domain: string): Promise<string> {
     environment: 'sandbox',
     domains: [domain],
   });
-  await bench.hub.database.db.execute(sql`update organization_domains set verified = true where domain = ${domain}`);
+  await bench.hub.database.db.execute(
+    sql`update organization_domains set verified = true where domain = ${domain}`,
+  );
   return org.body.id;
 }
 
@@ -60,7 +62,8 @@ async function measure(
         if (url.startsWith(bench.url)) hubMs += ms;
       };
       const html = await login(browser, index);
-      if (!html.includes('Signed in')) throw new Error(`${label} login ${index} failed:\n${html.slice(0, 600)}`);
+      if (!html.includes('Signed in'))
+        throw new Error(`${label} login ${index} failed:\n${html.slice(0, 600)}`);
       hubLatencies.push(hubMs);
     },
   });
@@ -75,7 +78,10 @@ export default defineScenario({
   async run(context) {
     // The hub's redirect URI and ACS URL derive from PUBLIC_URL: it must name the real port.
     const port = await freePort();
-    const bench = await context.startHub({ workers: false, env: { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` } });
+    const bench = await context.startHub({
+      workers: false,
+      env: { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` },
+    });
     const saml = await startSamlIdp();
     const redirectUris: string[] = [];
     const oidc = await startOidcIdp({ redirectUris });
@@ -114,7 +120,15 @@ export default defineScenario({
       saml.nextUser = () => {
         const i = next++ % USERS;
         const email = `saml.user${i}@${DOMAIN}`;
-        return { nameId: email, attributes: { email, firstName: 'Bench', lastName: `User ${i}`, groups: ['Everyone', `Team ${i % 5}`] } };
+        return {
+          nameId: email,
+          attributes: {
+            email,
+            firstName: 'Bench',
+            lastName: `User ${i}`,
+            groups: ['Everyone', `Team ${i % 5}`],
+          },
+        };
       };
       const samlLogin = async (browser: Browser, index: number) => {
         const email = `saml.user${index % USERS}@${DOMAIN}`;
@@ -141,8 +155,12 @@ export default defineScenario({
       context.record('OIDC login (hub handling)', oidcRun.hub);
       context.record('OIDC login (end-to-end)', oidcRun.endToEnd);
       for (const id of [orgId, oidcOrgId]) {
-        const traces = await bench.request<{ data: unknown[] }>('GET', `/api/v1/organizations/${id}/login-traces?status=failed&limit=10`);
-        if (traces.body.data.length) throw new Error(`${traces.body.data.length} logins failed during the run`);
+        const traces = await bench.request<{ data: unknown[] }>(
+          'GET',
+          `/api/v1/organizations/${id}/login-traces?status=failed&limit=10`,
+        );
+        if (traces.body.data.length)
+          throw new Error(`${traces.body.data.length} logins failed during the run`);
       }
       context.note(
         `hub handling = the hub's HTTP exchanges per login; SAML hub p50 ${round(samlRun.hub.p50 ?? 0)} ms, OIDC hub p50 ${round(oidcRun.hub.p50 ?? 0)} ms (OIDC includes the back-channel token exchange with the IdP)`,

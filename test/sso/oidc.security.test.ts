@@ -2,7 +2,7 @@
  * OIDC callback refusals. A malicious IdP (its token endpoint returns the ID token each test
  * forges) stands in for a compromised or misconfigured IdP, or a network attacker.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Browser, textById } from '../support/browser.ts';
 import type { TestHub } from '../support/hub.ts';
 import { type ForgingOidcIdp, now, startForgingOidcIdp } from '../support/idps.ts';
@@ -214,5 +214,27 @@ describe('OIDC callback refuses forged or misdirected answers', () => {
     const first = await browser.get(callback.url);
     expect(first.html).toContain('Signed in');
     await expectRefused(await browser.get(callback.url), 'flow_already_used');
+  });
+
+  it('JWKS rotation: a new kid refetches the JWKS, at most once a minute', async () => {
+    idp.forge = defaultForge;
+    expect((await login()).html).toContain('Signed in');
+    const fetchesBefore = idp.jwksFetches;
+    await idp.rotateKey();
+    // Within a minute of the last fetch, an unknown kid does not hammer the IdP: refused, no refetch.
+    const early = await login();
+    expect(early.html).not.toContain('Signed in');
+    expect(idp.jwksFetches).toBe(fetchesBefore);
+    // A minute later the unknown kid triggers one refetch and the rotated key is accepted.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 61_000);
+      const later = await login();
+      expect(later.status, later.html.slice(0, 300)).toBe(200);
+      expect(later.html).toContain('Signed in');
+      expect(idp.jwksFetches).toBe(fetchesBefore + 1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -122,12 +122,18 @@ export interface ForgingOidcIdp {
   codeVerifiers: string[];
   /** Require a PKCE code_verifier whose challenge matches (RFC 7636 §4.6). */
   enforcePkce: boolean;
+  /** Replaces the signing key with a new one under a new `kid` (the old one leaves the JWKS). */
+  rotateKey(): Promise<string>;
+  /** How many times the JWKS was fetched. */
+  jwksFetches: number;
   close(): Promise<void>;
 }
 
 export async function startForgingOidcIdp(): Promise<ForgingOidcIdp> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  const publicJwk = { ...(await exportJWK(publicKey)), kid: 'forge-1', alg: 'RS256', use: 'sig' };
+  const first = await generateKeyPair('RS256', { extractable: true });
+  let privateKey = first.privateKey;
+  let kid = 'forge-1';
+  let publicJwk: JWK = { ...(await exportJWK(first.publicKey)), kid, alg: 'RS256', use: 'sig' };
   const codes = new Map<string, { nonce: string; challenge?: string }>();
   const idp: ForgingOidcIdp = {
     issuer: '',
@@ -135,6 +141,14 @@ export async function startForgingOidcIdp(): Promise<ForgingOidcIdp> {
     clientSecret: 'forged-secret',
     codeVerifiers: [],
     enforcePkce: true,
+    jwksFetches: 0,
+    async rotateKey() {
+      const next = await generateKeyPair('RS256', { extractable: true });
+      privateKey = next.privateKey;
+      kid = `forge-${Date.now()}`;
+      publicJwk = { ...(await exportJWK(next.publicKey)), kid, alg: 'RS256', use: 'sig' };
+      return kid;
+    },
     forge: async ({ nonce, clientId, issuer, sign }) =>
       sign({
         iss: issuer,
@@ -152,9 +166,7 @@ export async function startForgingOidcIdp(): Promise<ForgingOidcIdp> {
       const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
       return `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`;
     }
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: 'RS256', kid: 'forge-1', ...header })
-      .sign(privateKey);
+    return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid, ...header }).sign(privateKey);
   };
   const { server, url } = await listen(async (req, res) => {
     const requestUrl = new URL(req.url ?? '/', idp.issuer);
@@ -174,6 +186,7 @@ export async function startForgingOidcIdp(): Promise<ForgingOidcIdp> {
       return;
     }
     if (requestUrl.pathname === '/jwks') {
+      idp.jwksFetches++;
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ keys: [publicJwk] }));
       return;
@@ -334,7 +347,9 @@ export async function startSamlIdp(
       const parsed = await idp.parseLoginRequest(sp, 'redirect', { query, octetString: '' } as never);
       const requestId = (parsed.extract as { request?: { id?: string } }).request?.id;
       const user = state.nextUser?.() ?? state.user;
-      const samlResponse = await state.createResponse(requestId ? { inResponseTo: requestId, user } : { user });
+      const samlResponse = await state.createResponse(
+        requestId ? { inResponseTo: requestId, user } : { user },
+      );
       const action = (
         sp as unknown as { entityMeta: { getAssertionConsumerService(binding: string): string } }
       ).entityMeta.getAssertionConsumerService('post');
