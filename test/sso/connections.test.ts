@@ -322,3 +322,45 @@ describe('SSO connections API', () => {
     expect(page.html).toContain('Contractors');
   });
 });
+
+describe('signed AuthnRequests', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startHub();
+  });
+  afterAll(async () => t?.close());
+
+  it('signs the HTTP-Redirect AuthnRequest with the connection key when asked (SAML Bindings §3.4.4.1)', async () => {
+    const { createVerify } = await import('node:crypto');
+    const org = await createOrganization(t);
+    const idp = await startSamlIdp();
+    try {
+      const connection = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
+        body: {
+          name: 'Signed',
+          protocol: 'saml',
+          saml: { metadataXml: idp.metadataXml, signAuthnRequests: true },
+        },
+      });
+      expect(connection.status, connection.text).toBe(201);
+      expect(connection.body.saml.signAuthnRequests).toBe(true);
+      const browser = new Browser();
+      browser.stopAt = [idp.ssoUrl];
+      const atIdp = await browser.get(`${t.url}/login?connection=${connection.body.id}`);
+      const query = new URL(atIdp.url).search.slice(1);
+      const params = new URLSearchParams(query);
+      expect(params.get('SigAlg')).toBe('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+      // The signature covers the query string as sent, up to and including SigAlg.
+      const signed = query.slice(0, query.indexOf('&Signature='));
+      const verifier = createVerify('RSA-SHA256');
+      verifier.update(signed);
+      expect(
+        verifier.verify(connection.body.saml.spCertificate, params.get('Signature') as string, 'base64'),
+      ).toBe(true);
+      const metadata = await (await fetch(connection.body.saml.spMetadataUrl)).text();
+      expect(metadata).toContain('AuthnRequestsSigned="true"');
+    } finally {
+      await idp.close();
+    }
+  });
+});

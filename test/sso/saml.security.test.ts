@@ -3,7 +3,6 @@
  * The IdP is samlify; forgeries are made from its real signed output, or signed with its key where
  * the attack needs a valid signature over hostile content.
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyAndCertificate } from '../../src/modules/sso/certificates.ts';
 import { signSamlXml } from '../../src/modules/sso/saml/identity-provider.ts';
@@ -13,7 +12,6 @@ import { type SamlIdp, samlResponseXml, startSamlIdp } from '../support/idps.ts'
 import { createConnection, createOrganization, startHub, traceOf } from './helpers.ts';
 
 const b64 = (xml: string) => Buffer.from(xml).toString('base64');
-const unb64 = (value: string) => Buffer.from(value, 'base64').toString('utf8');
 
 describe('SAML ACS refuses forged responses', () => {
   let t: TestHub;
@@ -284,8 +282,6 @@ describe('SAML ACS refuses forged responses', () => {
       expect(replay.status).toBe(400);
       const trace = await traceOf(t, org.id, textById(replay.html, 'trace-id') as string);
       expect(trace.errorCode).toBe('saml_assertion_replayed');
-      const assertionId = /<saml:Assertion ID="([^"]+)"/.exec(response)?.[1] as string;
-      expect(createHash('sha256').update(assertionId).digest('hex')).toBeTruthy();
     } finally {
       await second.close();
     }
@@ -300,6 +296,5 @@ describe('SAML ACS refuses forged responses', () => {
     const page = await new Browser().post(other.saml?.acsUrl as string, { SAMLResponse: b64(signedByIdp()) });
     expect(page.status).toBe(400);
     expect(page.html).not.toContain('Signed in');
-    void unb64;
   });
 });

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { App } from '../../../platform/http/types.ts';
 import { EMAIL_PATTERN } from '../../directory/index.ts';
 import type { OrganizationService } from '../../orgs/index.ts';
-import { type ConnectionService, connectionUrls, privateKeyContext } from '../connections.ts';
+import { type ConnectionService, connectionUrls } from '../connections.ts';
 import { type LoginService, sendPage } from '../login.ts';
 import { errorPage, loginPage } from '../pages.ts';
 import { renderSpMetadata } from '../saml/metadata.ts';
@@ -192,7 +192,6 @@ export function loginRoutes(
         }
         const { connection } = found;
         const urls = connectionUrls(deps.publicUrl, connection.id);
-        void privateKeyContext;
         return reply
           .header('content-disposition', `inline; filename="switchboard-${connection.id}-metadata.xml"`)
           .type('application/samlmetadata+xml; charset=utf-8')
