@@ -306,6 +306,10 @@ describe('SSO connections API', () => {
     const known = await browser.submit(form, { email: `someone@${bare.domain}` });
     expect(unknown.status).toBe(known.status);
     expect(unknown.html.replace(/value="[^"]*"/g, '')).toBe(known.html.replace(/value="[^"]*"/g, ''));
+    const unknownOrg = await browser.get(`${t.url}/login?organization=no-such-org`);
+    const orgWithoutSso = await browser.get(`${t.url}/login?organization=${bare.id}`);
+    expect(unknownOrg.status).toBe(200);
+    expect(orgWithoutSso.html).toBe(unknownOrg.html);
     const xss = await browser.get(
       `${t.url}/login?login_hint=${encodeURIComponent('"><script>alert(1)</script>@x.example')}`,
     );

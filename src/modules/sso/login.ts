@@ -31,7 +31,7 @@ import {
 } from './connections.ts';
 import { applyMapping, type MappedProfile, NAMEID_SOURCE, summarizeClaims } from './mapping.ts';
 import { client, type RelyingPartyCache } from './oidc/relying-party.ts';
-import { autoPostPage, errorPage, pickerPage, signedInPage } from './pages.ts';
+import { autoPostPage, errorPage, loginPage, NOT_ROUTABLE, pickerPage, signedInPage } from './pages.ts';
 import {
   consumeFlow,
   type FlowRow,
@@ -186,13 +186,11 @@ export class LoginService {
   ) {
     const connections = await this.usableConnections(organization);
     if (connections.length === 0) {
+      // Same page as for an unknown domain or organization: nothing tells which organizations exist.
       return sendPage(
         reply,
-        403,
-        errorPage({
-          title: 'Single sign-on is not available',
-          message: 'Your organization has not set up single sign-on yet. Contact your IT administrator.',
-        }),
+        200,
+        loginPage({ email: options.loginHint, request: options.requestHandle, message: NOT_ROUTABLE }),
       );
     }
     if (connections.length === 1) {

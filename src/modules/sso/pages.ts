@@ -61,6 +61,10 @@ export function hiddenInputs(fields: Record<string, string | undefined>): string
     .join('\n');
 }
 
+/** The only message for a login we cannot route: the same whether or not the organization exists. */
+export const NOT_ROUTABLE =
+  'We could not find single sign-on for that email address. Check it, or ask your IT administrator how to sign in.';
+
 /** The email form of `/login`. */
 export function loginPage(options: {
   email?: string | undefined;

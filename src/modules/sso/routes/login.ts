@@ -11,7 +11,7 @@ import { EMAIL_PATTERN } from '../../directory/index.ts';
 import type { OrganizationService } from '../../orgs/index.ts';
 import { type ConnectionService, connectionUrls } from '../connections.ts';
 import { type LoginService, sendPage } from '../login.ts';
-import { errorPage, loginPage } from '../pages.ts';
+import { errorPage, loginPage, NOT_ROUTABLE } from '../pages.ts';
 import { renderSpMetadata } from '../saml/metadata.ts';
 import type { TestIdentityProvider } from '../test-idp.ts';
 
@@ -24,10 +24,6 @@ const loginQuery = z
     request: z.string().max(100).optional(),
   })
   .passthrough();
-
-/** The only message for an email we cannot route: the same whether or not an organization exists. */
-const NOT_ROUTABLE =
-  'We could not find single sign-on for that email address. Check it, or ask your IT administrator how to sign in.';
 
 export function loginRoutes(
   app: App,
@@ -98,12 +94,14 @@ export function loginRoutes(
       }
       if (organizationKey) {
         const organization = await deps.orgs.require(organizationKey).catch(() => undefined);
-        if (!organization)
+        // An unknown organization gets the same page as one without SSO: no enumeration by slug.
+        if (!organization) {
           return sendPage(
             reply,
-            404,
-            errorPage({ title: 'Sign-in', message: 'This sign-in link is not valid.' }),
+            200,
+            loginPage({ email: hint, request: input.request, message: NOT_ROUTABLE }),
           );
+        }
         return login.sendToOrganization(request, reply, organization, {
           requestHandle: input.request,
           loginHint: hint,
