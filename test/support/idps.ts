@@ -20,6 +20,14 @@ async function listen(
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
+/**
+ * Upstream IdPs' keys, made once per test process: RSA key generation is the costliest thing these
+ * suites do, and sharing one key between unrelated IdPs changes nothing the tests check (each
+ * connection still trusts only the certificate from its IdP's metadata).
+ */
+let samlIdpKeys: Promise<{ privateKeyPem: string; certificatePem: string }> | undefined;
+let oidcIdpKey: ReturnType<typeof generateKeyPair> | undefined;
+
 function close(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
@@ -48,7 +56,8 @@ export async function startOidcIdp(options: {
   const accounts = new Map<string, Record<string, unknown>>();
   const clientId = `client-${randomBytes(4).toString('hex')}`;
   const clientSecret = randomBytes(24).toString('base64url');
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  oidcIdpKey ??= generateKeyPair('RS256', { extractable: true });
+  const { privateKey } = await oidcIdpKey;
   const jwk = { ...(await exportJWK(privateKey)), kid: 'k1', alg: 'RS256', use: 'sig' } as JWK;
   let provider: Provider | undefined;
   const { server, url } = await listen((req, res) => provider?.callback()(req, res));
@@ -289,7 +298,8 @@ export interface SamlIdp {
 export async function startSamlIdp(
   options: { encryptAssertions?: boolean; user?: SamlUser } = {},
 ): Promise<SamlIdp> {
-  const keys = await createKeyAndCertificate({ commonName: 'samlify test IdP', validDays: 365 });
+  samlIdpKeys ??= createKeyAndCertificate({ commonName: 'samlify test IdP', validDays: 365 });
+  const keys = await samlIdpKeys;
   let sp: ReturnType<typeof samlify.ServiceProvider> | undefined;
   let idp: ReturnType<typeof samlify.IdentityProvider> | undefined;
   const state: SamlIdp = {
