@@ -124,7 +124,7 @@ afterAll(async () => {
 });
 
 describe('switchboard process', () => {
-  it('stops on bad configuration with one line naming the variable', async () => {
+  it('stops on bad configuration with one line naming the variable', { timeout: 120_000 }, async () => {
     const run = await cli(['start'], { PORT: 'eighty' });
     expect(run.code).toBe(2);
     expect(run.stderr.trim()).toBe('Invalid configuration: PORT is invalid: expected number (got "eighty")');
@@ -140,7 +140,7 @@ describe('switchboard process', () => {
     expect(run.stdout).toContain('DATABASE_URL');
   });
 
-  it('migrates an empty database, idempotently', async () => {
+  it('migrates an empty database, idempotently', { timeout: 120_000 }, async () => {
     const first = await cli(['migrate'], dbEnv);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('Migrations applied.');
@@ -152,7 +152,11 @@ describe('switchboard process', () => {
     }
   });
 
-  it('creates an admin key from the CLI that the running hub accepts, then drains on SIGTERM', async () => {
+  // Several real processes start here; on a loaded machine that takes a while. The limit guards
+  // against a hang, it does not measure anything.
+  it('creates an admin key from the CLI that the running hub accepts, then drains on SIGTERM', {
+    timeout: 120_000,
+  }, async () => {
     const created = await cli(['admin-keys', 'create', '--name', 'ops'], dbEnv);
     expect(created.code, created.stderr).toBe(0);
     const key = created.stdout.trim().split('\n').at(-1) as string;
