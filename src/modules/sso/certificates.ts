@@ -101,7 +101,8 @@ export function selfSignedCertificate(options: {
   const sha256WithRsa = sequence(oid('1.2.840.113549.1.1.11'), Buffer.from([0x05, 0x00]));
   const name = sequence(set(sequence(oid('2.5.4.3'), tlv(0x0c, Buffer.from(options.commonName, 'utf8')))));
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f; // positive INTEGER
+  // DER INTEGER: positive (top bit clear) and minimal (no leading zero byte), RFC 5280 §4.1.2.2.
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x40;
   const tbs = sequence(
     tlv(0xa0, integer(Buffer.from([2]))), // [0] EXPLICIT version v3
     integer(serial),
