@@ -17,6 +17,7 @@ export const ID_PREFIXES = {
   event: 'evt',
   connection: 'conn',
   directory: 'dir',
+  directoryToken: 'dtk',
   application: 'app',
   destination: 'dst',
   rule: 'rul',

@@ -135,3 +135,68 @@ export const identities = pgTable(
     }).onDelete('cascade'),
   ],
 );
+
+/**
+ * Inbound user sources of an organization: a SCIM endpoint today; HR systems, directory pulls and
+ * file imports later. `kind` says which; `provider` which product is on the other side (its quirks).
+ */
+export const directories = pgTable(
+  'directories',
+  {
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    id: text('id').notNull(),
+    /** `scim` (pushed to us). Later: `hris`, `google_workspace`, `microsoft_graph`, `file`. */
+    kind: text('kind').notNull(),
+    /** `entra`, `okta` or `generic`. */
+    provider: text('provider').notNull(),
+    name: text('name').notNull(),
+    /** `active` or `disabled` (a disabled directory refuses every request). */
+    status: text('status').notNull().default('active'),
+    /** Kind-specific settings (SCIM: the custom attribute extension). No secrets. */
+    settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+    /** Sealed credentials for pull kinds (HR API keys, OAuth client secrets); SecretBox envelope. */
+    credentials: text('credentials'),
+    /** Pull kinds: cursors, last run, last error. */
+    syncState: jsonb('sync_state').$type<Record<string, unknown>>().notNull().default({}),
+    lastActivityAt: timestamp('last_activity_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ name: 'directories_pkey', columns: [table.organizationId, table.id] }),
+    uniqueIndex('directories_id_key').on(table.id),
+  ],
+);
+
+/**
+ * Bearer tokens of a directory (SCIM). Only the SHA-256 is stored. Rotation issues a new token and
+ * gives the previous ones an `expires_at` (the overlap period), so the IdP can be updated without
+ * a failed sync; revocation is immediate.
+ */
+export const directoryTokens = pgTable(
+  'directory_tokens',
+  {
+    organizationId: text('organization_id').notNull(),
+    id: text('id').notNull(),
+    directoryId: text('directory_id').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    /** First characters of the token, to tell tokens apart. */
+    tokenPrefix: text('token_prefix').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ name: 'directory_tokens_pkey', columns: [table.organizationId, table.id] }),
+    uniqueIndex('directory_tokens_hash_key').on(table.tokenHash),
+    index('directory_tokens_directory_idx').on(table.organizationId, table.directoryId),
+    foreignKey({
+      name: 'directory_tokens_directory_fkey',
+      columns: [table.organizationId, table.directoryId],
+      foreignColumns: [directories.organizationId, directories.id],
+    }).onDelete('cascade'),
+  ],
+);
