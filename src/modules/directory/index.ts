@@ -8,3 +8,6 @@ export {
   type UserChangeOptions,
   type WriteContext,
 } from './service.ts';
+export * from './directories-contracts.ts';
+export { type DirectoryPrincipal, DirectoriesService } from './directories-service.ts';
+export { directoryRoutes } from './routes/directories.ts';

@@ -1,0 +1,438 @@
+/**
+ * Directories: the inbound user sources of an organization (SCIM today). Owns their bearer tokens:
+ * a token is shown once, stored as a SHA-256, rotated with an overlap period and revoked at once.
+ */
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Database, Tx } from '../../platform/db/client.ts';
+import { preparedSql, runPrepared } from '../../platform/db/prepared.ts';
+import { NotFound } from '../../platform/errors.ts';
+import { newId } from '../../platform/ids.ts';
+import { hashToken, newToken } from '../../platform/secret-box.ts';
+import type { Actor } from '../events/contracts.ts';
+import type { EventLog } from '../events/service.ts';
+import type { OrganizationService } from '../orgs/service.ts';
+import {
+  type CreateDirectoryInput,
+  createDirectoryBody,
+  type DirectoryProvider,
+  type DirectorySettings,
+  type DirectoryStatus,
+  type DirectoryTokenView,
+  type DirectoryView,
+  directorySettingsSchema,
+  type UpdateDirectoryInput,
+  updateDirectoryBody,
+} from './directories-contracts.ts';
+import { directories, directoryTokens } from './schema.ts';
+
+type DirectoryRow = typeof directories.$inferSelect;
+type TokenRow = typeof directoryTokens.$inferSelect;
+
+/** The directory a SCIM bearer token belongs to. */
+export interface DirectoryPrincipal {
+  directoryId: string;
+  organizationId: string;
+  tokenId: string;
+  name: string;
+  provider: DirectoryProvider;
+  status: DirectoryStatus;
+  organizationStatus: string;
+  settings: DirectorySettings;
+}
+
+/** How often `last_used_at` is written for a busy token. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+const AUTHENTICATE = preparedSql(
+  'directory_token_authenticate',
+  `select t.id as token_id, t.organization_id, t.directory_id, d.name, d.provider, d.status, d.settings,
+          o.status as organization_status
+     from directory_tokens t
+     join directories d on d.organization_id = t.organization_id and d.id = t.directory_id
+     join organizations o on o.id = t.organization_id
+    where t.token_hash = $1 and t.revoked_at is null and (t.expires_at is null or t.expires_at > now())
+      and d.kind = 'scim'`,
+);
+
+export class DirectoriesService {
+  readonly #database: Database;
+  readonly #events: EventLog;
+  readonly #orgs: OrganizationService;
+  readonly #publicUrl: string;
+  readonly #lastUsedWrites = new Map<string, number>();
+  readonly #settingsCache = new Map<string, { raw: unknown; parsed: DirectorySettings }>();
+
+  constructor(database: Database, events: EventLog, orgs: OrganizationService, publicUrl: string) {
+    this.#database = database;
+    this.#events = events;
+    this.#orgs = orgs;
+    this.#publicUrl = publicUrl;
+  }
+
+  /** The SCIM base URL (Entra's "tenant URL", Okta's "SCIM connector base URL") of a directory. */
+  scimBaseUrl(directoryId: string): string {
+    return `${this.#publicUrl}/scim/v2/${directoryId}`;
+  }
+
+  async create(
+    organizationIdOrSlug: string,
+    input: CreateDirectoryInput,
+    actor: Actor,
+  ): Promise<{ directory: DirectoryView; token: string; tokenId: string }> {
+    const parsed = createDirectoryBody.parse(input);
+    return this.#database.transaction(async (tx) => {
+      const org = await this.#orgs.require(organizationIdOrSlug, tx);
+      const [row] = await tx
+        .insert(directories)
+        .values({
+          organizationId: org.id,
+          id: newId('directory'),
+          kind: parsed.kind,
+          provider: parsed.provider,
+          name: parsed.name,
+          settings: parsed.settings ?? {},
+        })
+        .returning();
+      const directory = row as DirectoryRow;
+      const { token, row: tokenRow } = await this.#issueToken(tx, directory);
+      const view = this.#toView(directory, [tokenRow]);
+      await this.#events.append(tx, {
+        organizationId: org.id,
+        type: 'directory.created',
+        actor,
+        subjectType: 'directory',
+        subjectId: directory.id,
+        data: { directory: redactForEvent(view) },
+      });
+      return { directory: view, token, tokenId: tokenRow.id };
+    });
+  }
+
+  async list(organizationIdOrSlug: string): Promise<DirectoryView[]> {
+    const org = await this.#orgs.require(organizationIdOrSlug);
+    const rows = await this.#database.db
+      .select()
+      .from(directories)
+      .where(eq(directories.organizationId, org.id))
+      .orderBy(asc(directories.id));
+    const tokens = rows.length
+      ? await this.#database.db
+          .select()
+          .from(directoryTokens)
+          .where(
+            and(
+              eq(directoryTokens.organizationId, org.id),
+              inArray(
+                directoryTokens.directoryId,
+                rows.map((row) => row.id),
+              ),
+            ),
+          )
+          .orderBy(asc(directoryTokens.id))
+      : [];
+    return rows.map((row) =>
+      this.#toView(
+        row,
+        tokens.filter((token) => token.directoryId === row.id),
+      ),
+    );
+  }
+
+  async get(organizationIdOrSlug: string, id: string): Promise<DirectoryView> {
+    const org = await this.#orgs.require(organizationIdOrSlug);
+    const row = await this.#find(this.#database.db as unknown as Tx, org.id, id);
+    return this.#toView(row, await this.#tokensOf(this.#database.db as unknown as Tx, row));
+  }
+
+  async update(
+    organizationIdOrSlug: string,
+    id: string,
+    input: UpdateDirectoryInput,
+    actor: Actor,
+  ): Promise<DirectoryView> {
+    const parsed = updateDirectoryBody.parse(input);
+    return this.#database.transaction(async (tx) => {
+      const org = await this.#orgs.require(organizationIdOrSlug, tx);
+      const before = await this.#find(tx, org.id, id, true);
+      const changes: Partial<DirectoryRow> = {};
+      if (parsed.name !== undefined && parsed.name !== before.name) changes.name = parsed.name;
+      if (parsed.status !== undefined && parsed.status !== before.status) changes.status = parsed.status;
+      if (parsed.settings !== undefined && JSON.stringify(parsed.settings) !== JSON.stringify(before.settings))
+        changes.settings = parsed.settings;
+      const tokens = await this.#tokensOf(tx, before);
+      if (Object.keys(changes).length === 0) return this.#toView(before, tokens);
+      const [after] = await tx
+        .update(directories)
+        .set({ ...changes, updatedAt: sql`now()` })
+        .where(and(eq(directories.organizationId, org.id), eq(directories.id, id)))
+        .returning();
+      const view = this.#toView(after as DirectoryRow, tokens);
+      const diff: Record<string, { from: unknown; to: unknown }> = {};
+      for (const key of Object.keys(changes) as Array<keyof DirectoryRow>) {
+        diff[key] = { from: before[key], to: changes[key] };
+      }
+      await this.#events.append(tx, {
+        organizationId: org.id,
+        type: 'directory.updated',
+        actor,
+        subjectType: 'directory',
+        subjectId: id,
+        data: { directory: redactForEvent(view), changes: diff },
+      });
+      return view;
+    });
+  }
+
+  /**
+   * Deletes a directory, its tokens and its SCIM links. The users and groups it provisioned stay
+   * (with their memberships); they are no longer managed by any directory.
+   */
+  async delete(organizationIdOrSlug: string, id: string, actor: Actor): Promise<void> {
+    await this.#database.transaction(async (tx) => {
+      const org = await this.#orgs.require(organizationIdOrSlug, tx);
+      const before = await this.#find(tx, org.id, id, true);
+      const view = this.#toView(before, []);
+      await tx.delete(directories).where(and(eq(directories.organizationId, org.id), eq(directories.id, id)));
+      await this.#events.append(tx, {
+        organizationId: org.id,
+        type: 'directory.deleted',
+        actor,
+        subjectType: 'directory',
+        subjectId: id,
+        data: { directory: redactForEvent(view) },
+      });
+    });
+  }
+
+  /**
+   * Issues a new token. Tokens issued before keep working for `overlapSeconds` (their `expiresAt`
+   * is set, or shortened), then stop; 0 ends them at once.
+   */
+  async rotateToken(
+    organizationIdOrSlug: string,
+    id: string,
+    overlapSeconds: number,
+    actor: Actor,
+  ): Promise<{ directory: DirectoryView; token: string; tokenId: string }> {
+    return this.#database.transaction(async (tx) => {
+      const org = await this.#orgs.require(organizationIdOrSlug, tx);
+      const directory = await this.#find(tx, org.id, id, true);
+      const until = new Date(Date.now() + overlapSeconds * 1000);
+      await tx
+        .update(directoryTokens)
+        .set({ expiresAt: sql`least(coalesce(${directoryTokens.expiresAt}, ${until}), ${until})` })
+        .where(
+          and(
+            eq(directoryTokens.organizationId, org.id),
+            eq(directoryTokens.directoryId, id),
+            isNull(directoryTokens.revokedAt),
+          ),
+        );
+      const { token, row } = await this.#issueToken(tx, directory);
+      const view = this.#toView(directory, await this.#tokensOf(tx, directory));
+      await this.#events.append(tx, {
+        organizationId: org.id,
+        type: 'directory.token_rotated',
+        actor,
+        subjectType: 'directory',
+        subjectId: id,
+        data: { tokenId: row.id, prefix: row.tokenPrefix, previousTokensExpireAt: until.toISOString() },
+      });
+      return { directory: view, token, tokenId: row.id };
+    });
+  }
+
+  /** Revokes one token at once. */
+  async revokeToken(
+    organizationIdOrSlug: string,
+    id: string,
+    tokenId: string,
+    actor: Actor,
+  ): Promise<DirectoryView> {
+    return this.#database.transaction(async (tx) => {
+      const org = await this.#orgs.require(organizationIdOrSlug, tx);
+      const directory = await this.#find(tx, org.id, id, true);
+      const [revoked] = await tx
+        .update(directoryTokens)
+        .set({ revokedAt: sql`coalesce(${directoryTokens.revokedAt}, now())` })
+        .where(
+          and(
+            eq(directoryTokens.organizationId, org.id),
+            eq(directoryTokens.directoryId, id),
+            eq(directoryTokens.id, tokenId),
+          ),
+        )
+        .returning();
+      if (!revoked) {
+        throw new NotFound({
+          code: 'directory_token_not_found',
+          detail: `Directory ${id} has no token ${tokenId}.`,
+          fix: "Get the directory to see its tokens' ids.",
+        });
+      }
+      await this.#events.append(tx, {
+        organizationId: org.id,
+        type: 'directory.token_revoked',
+        actor,
+        subjectType: 'directory',
+        subjectId: id,
+        data: { tokenId, prefix: revoked.tokenPrefix },
+      });
+      return this.#toView(directory, await this.#tokensOf(tx, directory));
+    });
+  }
+
+  /**
+   * The directory a SCIM bearer token belongs to; undefined for an unknown, expired or revoked
+   * token. One indexed lookup (a prepared statement: this runs on every SCIM request).
+   */
+  async authenticateScimToken(token: string): Promise<DirectoryPrincipal | undefined> {
+    if (token.length < 16 || token.length > 512) return undefined;
+    const [row] = await runPrepared<{
+      token_id: string;
+      organization_id: string;
+      directory_id: string;
+      name: string;
+      provider: DirectoryProvider;
+      status: DirectoryStatus;
+      settings: unknown;
+      organization_status: string;
+    }>(this.#database, AUTHENTICATE, [hashToken(token)]);
+    if (!row) return undefined;
+    this.#noteUse(row.organization_id, row.directory_id, row.token_id);
+    return {
+      directoryId: row.directory_id,
+      organizationId: row.organization_id,
+      tokenId: row.token_id,
+      name: row.name,
+      provider: row.provider,
+      status: row.status,
+      organizationStatus: row.organization_status,
+      settings: this.#parseSettings(row.directory_id, row.settings),
+    };
+  }
+
+  #parseSettings(directoryId: string, raw: unknown): DirectorySettings {
+    const cached = this.#settingsCache.get(directoryId);
+    const key = JSON.stringify(raw);
+    if (cached && cached.raw === key) return cached.parsed;
+    const parsed = directorySettingsSchema.parse(raw ?? {});
+    if (this.#settingsCache.size > 10_000) this.#settingsCache.clear();
+    this.#settingsCache.set(directoryId, { raw: key, parsed });
+    return parsed;
+  }
+
+  /** Writes last_used_at (and the directory's last activity) at most once a minute, off the request path. */
+  #noteUse(organizationId: string, directoryId: string, tokenId: string): void {
+    const now = Date.now();
+    if (now - (this.#lastUsedWrites.get(tokenId) ?? 0) < LAST_USED_RESOLUTION_MS) return;
+    if (this.#lastUsedWrites.size > 10_000) this.#lastUsedWrites.clear();
+    this.#lastUsedWrites.set(tokenId, now);
+    const at = new Date(now);
+    Promise.all([
+      this.#database.db
+        .update(directoryTokens)
+        .set({ lastUsedAt: at })
+        .where(and(eq(directoryTokens.organizationId, organizationId), eq(directoryTokens.id, tokenId))),
+      this.#database.db
+        .update(directories)
+        .set({ lastActivityAt: at })
+        .where(and(eq(directories.organizationId, organizationId), eq(directories.id, directoryId))),
+    ]).then(
+      () => {},
+      () => {},
+    );
+  }
+
+  async #issueToken(tx: Tx, directory: DirectoryRow): Promise<{ token: string; row: TokenRow }> {
+    const token = newToken('sbscim');
+    const [row] = await tx
+      .insert(directoryTokens)
+      .values({
+        organizationId: directory.organizationId,
+        id: newId('directoryToken'),
+        directoryId: directory.id,
+        tokenHash: hashToken(token),
+        tokenPrefix: token.slice(0, 14),
+      })
+      .returning();
+    return { token, row: row as TokenRow };
+  }
+
+  async #find(tx: Tx, organizationId: string, id: string, lock = false): Promise<DirectoryRow> {
+    const query = tx
+      .select()
+      .from(directories)
+      .where(and(eq(directories.organizationId, organizationId), eq(directories.id, id)))
+      .limit(1);
+    const [row] = lock ? await query.for('update') : await query;
+    if (!row) {
+      throw new NotFound({
+        code: 'directory_not_found',
+        detail: `No directory with id "${id}" in this organization.`,
+        fix: "Check the id; list the organization's directories to find it.",
+      });
+    }
+    return row;
+  }
+
+  async #tokensOf(tx: Tx, directory: DirectoryRow): Promise<TokenRow[]> {
+    return tx
+      .select()
+      .from(directoryTokens)
+      .where(
+        and(
+          eq(directoryTokens.organizationId, directory.organizationId),
+          eq(directoryTokens.directoryId, directory.id),
+        ),
+      )
+      .orderBy(asc(directoryTokens.id));
+  }
+
+  #toView(row: DirectoryRow, tokens: readonly TokenRow[]): DirectoryView {
+    const baseUrl = this.scimBaseUrl(row.id);
+    return {
+      id: row.id,
+      organizationId: row.organizationId,
+      kind: row.kind as DirectoryView['kind'],
+      provider: row.provider as DirectoryProvider,
+      name: row.name,
+      status: row.status as DirectoryStatus,
+      settings: directorySettingsSchema.parse(row.settings ?? {}),
+      scim: {
+        baseUrl,
+        ...(row.provider === 'entra' ? { entraTenantUrl: `${baseUrl}?aadOptscim062020` } : {}),
+      },
+      tokens: tokens.map(toTokenView),
+      lastActivityAt: row.lastActivityAt?.toISOString() ?? null,
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+    };
+  }
+}
+
+function toTokenView(row: TokenRow): DirectoryTokenView {
+  const now = Date.now();
+  const status = row.revokedAt
+    ? 'revoked'
+    : row.expiresAt && row.expiresAt.getTime() <= now
+      ? 'expired'
+      : row.expiresAt
+        ? 'expiring'
+        : 'active';
+  return {
+    id: row.id,
+    prefix: row.tokenPrefix,
+    status,
+    expiresAt: row.expiresAt?.toISOString() ?? null,
+    revokedAt: row.revokedAt?.toISOString() ?? null,
+    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** Events carry the directory without its token list (prefixes only live on the token events). */
+function redactForEvent(view: DirectoryView): Omit<DirectoryView, 'tokens'> {
+  const { tokens: _tokens, ...rest } = view;
+  return rest;
+}
