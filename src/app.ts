@@ -16,10 +16,11 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Hub, Role } from './hub.ts';
 import { apiKeyRoutes } from './modules/admin/index.ts';
-import { groupRoutes, userRoutes } from './modules/directory/index.ts';
+import { directoryRoutes, groupRoutes, userRoutes } from './modules/directory/index.ts';
 import { eventRoutes } from './modules/events/index.ts';
 import { organizationRoutes } from './modules/orgs/index.ts';
 import { connectionRoutes, loginRoutes } from './modules/sso/index.ts';
+import { scimRoutes } from './modules/scim/index.ts';
 import { createScopeGuard } from './platform/http/auth.ts';
 import { instrumentRequests } from './platform/http/metrics.ts';
 import { PROBLEM_CONTENT_TYPE, problemErrorHandler, problemType } from './platform/http/problem.ts';
@@ -146,6 +147,13 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
       orgs: hub.orgs,
       testIdp: hub.sso.testIdp,
       publicUrl: hub.config.PUBLIC_URL,
+    });
+    directoryRoutes(app, { directories: hub.directories, requireScope });
+    await app.register(scimRoutes, {
+      prefix: '/scim/v2/:directoryId',
+      scim: hub.scim,
+      directories: hub.directories,
+      bodyLimit: hub.config.BODY_LIMIT_BYTES,
     });
   }
 

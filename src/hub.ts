@@ -6,10 +6,11 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { Config } from './config.ts';
 import { ApiKeyService } from './modules/admin/index.ts';
-import { DirectoryService } from './modules/directory/index.ts';
+import { DirectoriesService, DirectoryService } from './modules/directory/index.ts';
 import { EventLog } from './modules/events/index.ts';
 import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
 import { SsoModule } from './modules/sso/index.ts';
+import { ScimService } from './modules/scim/index.ts';
 import { type Database, openDatabase } from './platform/db/client.ts';
 import { migrateDatabase } from './platform/db/migrate.ts';
 import { createMetrics, type Metrics } from './platform/http/metrics.ts';
@@ -30,6 +31,10 @@ export interface Hub {
   readonly events: EventLog;
   readonly orgs: OrganizationService;
   readonly directory: DirectoryService;
+  /** Inbound user sources (SCIM directories) and their tokens. */
+  readonly directories: DirectoriesService;
+  /** The SCIM 2.0 server. */
+  readonly scim: ScimService;
   readonly apiKeys: ApiKeyService;
   /** Inbound SSO: connections, login flows, traces, test IdP. */
   readonly sso: SsoModule;
@@ -82,6 +87,8 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     orgs.addUpdateGuard(async (tx, before, changes) => {
       if (changes.environment === 'production') await sso.connections.assertNoTestIdp(tx, before.id);
     });
+    const directories = new DirectoriesService(database, events, orgs, config.PUBLIC_URL);
+    const scim = new ScimService(database, directory, orgs);
     const hub: Hub = {
       config,
       logger,
@@ -91,6 +98,8 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       events,
       orgs,
       directory,
+      directories,
+      scim,
       apiKeys,
       sso,
       metrics: createMetrics(),

@@ -1,0 +1,2 @@
+export { scimRoutes } from './routes/scim.ts';
+export { ScimService } from './service.ts';

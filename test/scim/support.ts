@@ -1,0 +1,95 @@
+/**
+ * SCIM test client: a directory of a fresh organization and a `scim()` call that sends what IdPs
+ * send (`application/scim+json`, the directory's bearer token) to the real app.
+ */
+import type { TestHub } from '../support/hub.ts';
+
+export const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+export const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+export const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+export const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
+export const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+
+export interface ScimResponse<T = any> {
+  status: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  body: T;
+  text: string;
+}
+
+export interface ScimDirectory {
+  organizationId: string;
+  directoryId: string;
+  token: string;
+  /** Path prefix of the SCIM endpoints, e.g. /scim/v2/dir_... */
+  base: string;
+  scim<T = any>(
+    method: string,
+    path: string,
+    options?: { body?: unknown; payload?: string; headers?: Record<string, string>; token?: string | null },
+  ): Promise<ScimResponse<T>>;
+}
+
+let counter = 0;
+
+export async function createScimDirectory(
+  t: TestHub,
+  options: { provider?: 'entra' | 'okta' | 'generic'; organizationId?: string; settings?: unknown; orgPolicies?: unknown } = {},
+): Promise<ScimDirectory> {
+  let organizationId = options.organizationId;
+  if (!organizationId) {
+    const org = await t.api('POST', '/api/v1/organizations', {
+      body: { name: `SCIM Org ${++counter}`, ...(options.orgPolicies ? { policies: options.orgPolicies } : {}) },
+    });
+    if (org.status !== 201) throw new Error(`organization: ${org.status} ${org.text}`);
+    organizationId = org.body.id as string;
+  }
+  const created = await t.api('POST', `/api/v1/organizations/${organizationId}/directories`, {
+    body: { name: `${options.provider ?? 'generic'} directory`, provider: options.provider ?? 'generic', ...(options.settings ? { settings: options.settings } : {}) },
+  });
+  if (created.status !== 201) throw new Error(`directory: ${created.status} ${created.text}`);
+  const directoryId = created.body.directory.id as string;
+  const token = created.body.token as string;
+  const base = `/scim/v2/${directoryId}`;
+  return {
+    organizationId,
+    directoryId,
+    token,
+    base,
+    async scim(method, path, requestOptions = {}) {
+      const headers: Record<string, string> = { ...requestOptions.headers };
+      const bearer = requestOptions.token === undefined ? token : requestOptions.token;
+      if (bearer) headers.authorization = `Bearer ${bearer}`;
+      let payload: string | undefined = requestOptions.payload;
+      if (payload === undefined && requestOptions.body !== undefined) payload = JSON.stringify(requestOptions.body);
+      if (payload !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
+        headers['content-type'] = 'application/scim+json';
+      }
+      const response = await t.app.inject({
+        method: method as 'GET',
+        url: path.startsWith('/scim/') ? path : `${base}${path}`,
+        headers,
+        ...(payload !== undefined ? { payload } : {}),
+      });
+      let body: unknown = response.body;
+      if (String(response.headers['content-type'] ?? '').includes('json') && response.body) body = JSON.parse(response.body);
+      return { status: response.statusCode, headers: response.headers, body: body as never, text: response.body };
+    },
+  };
+}
+
+/** `filter=` query string, encoded as IdPs send it (`%20` for spaces). */
+export function filterQuery(filter: string): string {
+  return `filter=${encodeURIComponent(filter)}`;
+}
+
+/** Events of an organization, oldest first. */
+export async function eventsOf(t: TestHub, organizationId: string, types?: string): Promise<any[]> {
+  const response = await t.api(
+    'GET',
+    `/api/v1/events?organization=${organizationId}&limit=500${types ? `&types=${encodeURIComponent(types)}` : ''}`,
+  );
+  if (response.status !== 200) throw new Error(`events: ${response.status} ${response.text}`);
+  return response.body.data ?? response.body.events;
+}
