@@ -40,6 +40,14 @@ export interface DirectoryPrincipal {
   settings: DirectorySettings;
 }
 
+/**
+ * How long a checked token is remembered by this process. SCIM clients send thousands of requests
+ * a minute and each check was a round trip on the hot path (see bench/scenarios/scim.ts). Changes
+ * made through this process (revoke, rotate, disable, delete) clear it at once; another hub process
+ * sees them within this time.
+ */
+const AUTH_CACHE_MS = 1000;
+
 /** How often `last_used_at` is written for a busy token. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
@@ -61,6 +69,7 @@ export class DirectoriesService {
   readonly #publicUrl: string;
   readonly #lastUsedWrites = new Map<string, number>();
   readonly #settingsCache = new Map<string, { raw: unknown; parsed: DirectorySettings }>();
+  readonly #authCache = new Map<string, { principal: DirectoryPrincipal; expiresAt: number }>();
 
   constructor(database: Database, events: EventLog, orgs: OrganizationService, publicUrl: string) {
     this.#database = database;
@@ -151,36 +160,44 @@ export class DirectoriesService {
     actor: Actor,
   ): Promise<DirectoryView> {
     const parsed = updateDirectoryBody.parse(input);
-    return this.#database.transaction(async (tx) => {
-      const org = await this.#orgs.require(organizationIdOrSlug, tx);
-      const before = await this.#find(tx, org.id, id, true);
-      const changes: Partial<DirectoryRow> = {};
-      if (parsed.name !== undefined && parsed.name !== before.name) changes.name = parsed.name;
-      if (parsed.status !== undefined && parsed.status !== before.status) changes.status = parsed.status;
-      if (parsed.settings !== undefined && JSON.stringify(parsed.settings) !== JSON.stringify(before.settings))
-        changes.settings = parsed.settings;
-      const tokens = await this.#tokensOf(tx, before);
-      if (Object.keys(changes).length === 0) return this.#toView(before, tokens);
-      const [after] = await tx
-        .update(directories)
-        .set({ ...changes, updatedAt: sql`now()` })
-        .where(and(eq(directories.organizationId, org.id), eq(directories.id, id)))
-        .returning();
-      const view = this.#toView(after as DirectoryRow, tokens);
-      const diff: Record<string, { from: unknown; to: unknown }> = {};
-      for (const key of Object.keys(changes) as Array<keyof DirectoryRow>) {
-        diff[key] = { from: before[key], to: changes[key] };
-      }
-      await this.#events.append(tx, {
-        organizationId: org.id,
-        type: 'directory.updated',
-        actor,
-        subjectType: 'directory',
-        subjectId: id,
-        data: { directory: redactForEvent(view), changes: diff },
+    try {
+      return await this.#database.transaction(async (tx) => {
+        const org = await this.#orgs.require(organizationIdOrSlug, tx);
+        const before = await this.#find(tx, org.id, id, true);
+        const changes: Partial<DirectoryRow> = {};
+        if (parsed.name !== undefined && parsed.name !== before.name) changes.name = parsed.name;
+        if (parsed.status !== undefined && parsed.status !== before.status) changes.status = parsed.status;
+        if (
+          parsed.settings !== undefined &&
+          JSON.stringify(parsed.settings) !== JSON.stringify(before.settings)
+        )
+          changes.settings = parsed.settings;
+        const tokens = await this.#tokensOf(tx, before);
+        if (Object.keys(changes).length === 0) return this.#toView(before, tokens);
+        const [after] = await tx
+          .update(directories)
+          .set({ ...changes, updatedAt: sql`now()` })
+          .where(and(eq(directories.organizationId, org.id), eq(directories.id, id)))
+          .returning();
+        const view = this.#toView(after as DirectoryRow, tokens);
+        const diff: Record<string, { from: unknown; to: unknown }> = {};
+        for (const key of Object.keys(changes) as Array<keyof DirectoryRow>) {
+          diff[key] = { from: before[key], to: changes[key] };
+        }
+        await this.#events.append(tx, {
+          organizationId: org.id,
+          type: 'directory.updated',
+          actor,
+          subjectType: 'directory',
+          subjectId: id,
+          data: { directory: redactForEvent(view), changes: diff },
+        });
+        return view;
       });
-      return view;
-    });
+    } finally {
+      // Also after commit: a check made meanwhile may have cached the state before the change.
+      this.#forget(id);
+    }
   }
 
   /**
@@ -188,20 +205,27 @@ export class DirectoriesService {
    * (with their memberships); they are no longer managed by any directory.
    */
   async delete(organizationIdOrSlug: string, id: string, actor: Actor): Promise<void> {
-    await this.#database.transaction(async (tx) => {
-      const org = await this.#orgs.require(organizationIdOrSlug, tx);
-      const before = await this.#find(tx, org.id, id, true);
-      const view = this.#toView(before, []);
-      await tx.delete(directories).where(and(eq(directories.organizationId, org.id), eq(directories.id, id)));
-      await this.#events.append(tx, {
-        organizationId: org.id,
-        type: 'directory.deleted',
-        actor,
-        subjectType: 'directory',
-        subjectId: id,
-        data: { directory: redactForEvent(view) },
+    try {
+      await this.#database.transaction(async (tx) => {
+        const org = await this.#orgs.require(organizationIdOrSlug, tx);
+        const before = await this.#find(tx, org.id, id, true);
+        const view = this.#toView(before, []);
+        await tx
+          .delete(directories)
+          .where(and(eq(directories.organizationId, org.id), eq(directories.id, id)));
+        await this.#events.append(tx, {
+          organizationId: org.id,
+          type: 'directory.deleted',
+          actor,
+          subjectType: 'directory',
+          subjectId: id,
+          data: { directory: redactForEvent(view) },
+        });
       });
-    });
+    } finally {
+      // Also after commit: a check made meanwhile may have cached the state before the change.
+      this.#forget(id);
+    }
   }
 
   /**
@@ -214,32 +238,37 @@ export class DirectoriesService {
     overlapSeconds: number,
     actor: Actor,
   ): Promise<{ directory: DirectoryView; token: string; tokenId: string }> {
-    return this.#database.transaction(async (tx) => {
-      const org = await this.#orgs.require(organizationIdOrSlug, tx);
-      const directory = await this.#find(tx, org.id, id, true);
-      const until = new Date(Date.now() + overlapSeconds * 1000);
-      await tx
-        .update(directoryTokens)
-        .set({ expiresAt: sql`least(coalesce(${directoryTokens.expiresAt}, ${until}), ${until})` })
-        .where(
-          and(
-            eq(directoryTokens.organizationId, org.id),
-            eq(directoryTokens.directoryId, id),
-            isNull(directoryTokens.revokedAt),
-          ),
-        );
-      const { token, row } = await this.#issueToken(tx, directory);
-      const view = this.#toView(directory, await this.#tokensOf(tx, directory));
-      await this.#events.append(tx, {
-        organizationId: org.id,
-        type: 'directory.token_rotated',
-        actor,
-        subjectType: 'directory',
-        subjectId: id,
-        data: { tokenId: row.id, prefix: row.tokenPrefix, previousTokensExpireAt: until.toISOString() },
+    try {
+      return await this.#database.transaction(async (tx) => {
+        const org = await this.#orgs.require(organizationIdOrSlug, tx);
+        const directory = await this.#find(tx, org.id, id, true);
+        const until = new Date(Date.now() + overlapSeconds * 1000);
+        await tx
+          .update(directoryTokens)
+          .set({ expiresAt: sql`least(coalesce(${directoryTokens.expiresAt}, ${until}), ${until})` })
+          .where(
+            and(
+              eq(directoryTokens.organizationId, org.id),
+              eq(directoryTokens.directoryId, id),
+              isNull(directoryTokens.revokedAt),
+            ),
+          );
+        const { token, row } = await this.#issueToken(tx, directory);
+        const view = this.#toView(directory, await this.#tokensOf(tx, directory));
+        await this.#events.append(tx, {
+          organizationId: org.id,
+          type: 'directory.token_rotated',
+          actor,
+          subjectType: 'directory',
+          subjectId: id,
+          data: { tokenId: row.id, prefix: row.tokenPrefix, previousTokensExpireAt: until.toISOString() },
+        });
+        return { directory: view, token, tokenId: row.id };
       });
-      return { directory: view, token, tokenId: row.id };
-    });
+    } finally {
+      // Also after commit: a check made meanwhile may have cached the state before the change.
+      this.#forget(id);
+    }
   }
 
   /** Revokes one token at once. */
@@ -249,37 +278,42 @@ export class DirectoriesService {
     tokenId: string,
     actor: Actor,
   ): Promise<DirectoryView> {
-    return this.#database.transaction(async (tx) => {
-      const org = await this.#orgs.require(organizationIdOrSlug, tx);
-      const directory = await this.#find(tx, org.id, id, true);
-      const [revoked] = await tx
-        .update(directoryTokens)
-        .set({ revokedAt: sql`coalesce(${directoryTokens.revokedAt}, now())` })
-        .where(
-          and(
-            eq(directoryTokens.organizationId, org.id),
-            eq(directoryTokens.directoryId, id),
-            eq(directoryTokens.id, tokenId),
-          ),
-        )
-        .returning();
-      if (!revoked) {
-        throw new NotFound({
-          code: 'directory_token_not_found',
-          detail: `Directory ${id} has no token ${tokenId}.`,
-          fix: "Get the directory to see its tokens' ids.",
+    try {
+      return await this.#database.transaction(async (tx) => {
+        const org = await this.#orgs.require(organizationIdOrSlug, tx);
+        const directory = await this.#find(tx, org.id, id, true);
+        const [revoked] = await tx
+          .update(directoryTokens)
+          .set({ revokedAt: sql`coalesce(${directoryTokens.revokedAt}, now())` })
+          .where(
+            and(
+              eq(directoryTokens.organizationId, org.id),
+              eq(directoryTokens.directoryId, id),
+              eq(directoryTokens.id, tokenId),
+            ),
+          )
+          .returning();
+        if (!revoked) {
+          throw new NotFound({
+            code: 'directory_token_not_found',
+            detail: `Directory ${id} has no token ${tokenId}.`,
+            fix: "Get the directory to see its tokens' ids.",
+          });
+        }
+        await this.#events.append(tx, {
+          organizationId: org.id,
+          type: 'directory.token_revoked',
+          actor,
+          subjectType: 'directory',
+          subjectId: id,
+          data: { tokenId, prefix: revoked.tokenPrefix },
         });
-      }
-      await this.#events.append(tx, {
-        organizationId: org.id,
-        type: 'directory.token_revoked',
-        actor,
-        subjectType: 'directory',
-        subjectId: id,
-        data: { tokenId, prefix: revoked.tokenPrefix },
+        return this.#toView(directory, await this.#tokensOf(tx, directory));
       });
-      return this.#toView(directory, await this.#tokensOf(tx, directory));
-    });
+    } finally {
+      // Also after commit: a check made meanwhile may have cached the state before the change.
+      this.#forget(id);
+    }
   }
 
   /**
@@ -288,6 +322,13 @@ export class DirectoriesService {
    */
   async authenticateScimToken(token: string): Promise<DirectoryPrincipal | undefined> {
     if (token.length < 16 || token.length > 512) return undefined;
+    const hash = hashToken(token);
+    const now = Date.now();
+    const cached = this.#authCache.get(hash);
+    if (cached && cached.expiresAt > now) {
+      this.#noteUse(cached.principal.organizationId, cached.principal.directoryId, cached.principal.tokenId);
+      return cached.principal;
+    }
     const [row] = await runPrepared<{
       token_id: string;
       organization_id: string;
@@ -297,10 +338,13 @@ export class DirectoriesService {
       status: DirectoryStatus;
       settings: unknown;
       organization_status: string;
-    }>(this.#database, AUTHENTICATE, [hashToken(token)]);
-    if (!row) return undefined;
+    }>(this.#database, AUTHENTICATE, [hash]);
+    if (!row) {
+      this.#authCache.delete(hash);
+      return undefined;
+    }
     this.#noteUse(row.organization_id, row.directory_id, row.token_id);
-    return {
+    const principal: DirectoryPrincipal = {
       directoryId: row.directory_id,
       organizationId: row.organization_id,
       tokenId: row.token_id,
@@ -310,6 +354,16 @@ export class DirectoriesService {
       organizationStatus: row.organization_status,
       settings: this.#parseSettings(row.directory_id, row.settings),
     };
+    if (this.#authCache.size >= 10_000) this.#authCache.clear();
+    this.#authCache.set(hash, { principal, expiresAt: now + AUTH_CACHE_MS });
+    return principal;
+  }
+
+  /** Forgets cached token checks of a directory (after a change to it or its tokens). */
+  #forget(directoryId: string): void {
+    for (const [hash, entry] of this.#authCache) {
+      if (entry.principal.directoryId === directoryId) this.#authCache.delete(hash);
+    }
   }
 
   #parseSettings(directoryId: string, raw: unknown): DirectorySettings {

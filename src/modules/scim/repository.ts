@@ -5,7 +5,7 @@
  * request and were measured: see bench/scenarios/scim.ts); compiled filters are parameterized SQL.
  */
 import type { Database, Tx } from '../../platform/db/client.ts';
-import { preparedSql, runPrepared, runSql } from '../../platform/db/prepared.ts';
+import { preparedSql, runPrepared, runShaped, runSql } from '../../platform/db/prepared.ts';
 import type { ResourceDocument } from './resource.ts';
 
 export interface ScimUserRow {
@@ -21,6 +21,8 @@ export interface ScimUserRow {
   version: number;
   created_at: Date;
   updated_at: Date;
+  /** Groups of this directory the user is in, when the query asked for them. */
+  groups?: Array<{ value: string; display: string }>;
 }
 
 export interface ScimGroupRow {
@@ -64,6 +66,12 @@ export interface NewScimUser {
 
 const USER_COLUMNS = `s.organization_id, s.directory_id, s.user_id, s.user_name, s.external_id, s.display_name,
   s.active, s.email_values, s.resource, s.version, s.created_at, s.updated_at`;
+
+/** The user's groups of the same directory, folded into the user query (no second round trip). */
+const USER_GROUPS_COLUMN = `(select coalesce(jsonb_agg(jsonb_build_object('value', g.group_id, 'display', g.display_name)
+     order by g.display_name), '[]'::jsonb)
+   from group_memberships m join scim_groups g on g.organization_id = m.organization_id and g.group_id = m.group_id
+  where m.organization_id = s.organization_id and m.user_id = s.user_id and g.directory_id = s.directory_id) as groups`;
 
 const INSERT_USER_WITH_RESOURCE = preparedSql(
   'scim_insert_user',
@@ -150,7 +158,7 @@ export async function insertScimUser(
 
 const FIND_USER = preparedSql(
   'scim_find_user',
-  `select ${USER_COLUMNS} from scim_users s where s.organization_id = $1 and s.directory_id = $2 and s.user_id = $3`,
+  `select ${USER_COLUMNS}, ${USER_GROUPS_COLUMN} from scim_users s where s.organization_id = $1 and s.directory_id = $2 and s.user_id = $3`,
 );
 const LOCK_USER = preparedSql(
   'scim_lock_user',
@@ -251,8 +259,12 @@ export interface ListQuery {
 }
 
 /** A page of users, and the total (counted only when the page does not tell it). */
-export async function listScimUsers(database: Database, query: ListQuery): Promise<{ rows: ScimUserRow[]; total: number }> {
-  return listPage<ScimUserRow>(database, 'scim_users', USER_COLUMNS, 's.user_id', query);
+export async function listScimUsers(
+  database: Database,
+  query: ListQuery & { withGroups: boolean },
+): Promise<{ rows: ScimUserRow[]; total: number }> {
+  const columns = query.withGroups ? `${USER_COLUMNS}, ${USER_GROUPS_COLUMN}` : USER_COLUMNS;
+  return listPage<ScimUserRow>(database, 'scim_users', columns, 's.user_id', query);
 }
 
 const GROUP_COLUMNS = `s.organization_id, s.directory_id, s.group_id, s.display_name, s.external_id, s.resource,
@@ -278,7 +290,7 @@ async function listPage<Row>(
     : `${idColumn} ${direction}`;
   let rows: Row[] = [];
   if (query.limit > 0) {
-    rows = await runSql<Row>(
+    rows = await runShaped<Row>(
       database,
       `select ${columns} from ${table} s where ${where} order by ${order} limit ${query.limit} offset ${query.offset}`,
       values,
@@ -286,7 +298,7 @@ async function listPage<Row>(
   }
   // The page tells the total when it is the first and not full: one round trip for most lookups.
   if (query.offset === 0 && rows.length < query.limit) return { rows, total: rows.length };
-  const [counted] = await runSql<{ n: number }>(
+  const [counted] = await runShaped<{ n: number }>(
     database,
     `select count(*)::int as n from ${table} s where ${where}`,
     values,
@@ -327,7 +339,7 @@ export async function insertScimGroup(
 ): Promise<ScimGroupRow> {
   const [row] = await runSql<ScimGroupRow>(
     database,
-    `insert into scim_groups s (organization_id, directory_id, group_id, display_name, external_id, resource)
+    `insert into scim_groups as s (organization_id, directory_id, group_id, display_name, external_id, resource)
      values ($1, $2, $3, $4, $5, $6::jsonb) returning ${GROUP_COLUMNS}`,
     [key.organizationId, key.directoryId, key.groupId, columns.displayName, columns.externalId, JSON.stringify(columns.resource)],
     tx,

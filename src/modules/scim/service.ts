@@ -252,9 +252,7 @@ export class ScimService {
     const key = keyOf(request);
     const row = await findScimUser(this.#database, key, id);
     if (!row) throw resourceNotFound('User', id);
-    const groups = isReturned(request.userModel, projection, 'groups')
-      ? ((await listUserGroups(this.#database, key, [id])).get(id) ?? [])
-      : [];
+    const groups = isReturned(request.userModel, projection, 'groups') ? (row.groups ?? []) : [];
     return { resource: project(request.userModel, this.#renderUser(request, row, groups), projection), version: row.version };
   }
 
@@ -264,13 +262,15 @@ export class ScimService {
     const page = pageOf(params);
     const projection = projectionOf(model, params);
     const query = buildQuery(model, params);
-    const { rows, total } = await listScimUsers(this.#database, { ...key, ...query, offset: page.startIndex - 1, limit: page.count });
-    const groups =
-      rows.length && isReturned(model, projection, 'groups')
-        ? await listUserGroups(this.#database, key, rows.map((row) => row.user_id))
-        : new Map<string, Array<{ value: string; display: string }>>();
+    const { rows, total } = await listScimUsers(this.#database, {
+      ...key,
+      ...query,
+      offset: page.startIndex - 1,
+      limit: page.count,
+      withGroups: isReturned(model, projection, 'groups'),
+    });
     return listResponse(
-      rows.map((row) => project(model, this.#renderUser(request, row, groups.get(row.user_id) ?? []), projection)),
+      rows.map((row) => project(model, this.#renderUser(request, row, row.groups ?? []), projection)),
       total,
       page.startIndex,
     );

@@ -53,3 +53,24 @@ export async function runSql<Row>(
   const result = await client.query(text, values as unknown[]);
   return result.rows as Row[];
 }
+
+/** Statement texts seen so far and their prepared-statement names (bounded: see runShaped). */
+const shapes = new Map<string, string>();
+const MAX_SHAPES = 500;
+
+/**
+ * Runs generated SQL (a compiled filter) as a named prepared statement when its text has been
+ * seen before: the same filter shape with other values (`userName eq "..."`) is then parsed and
+ * planned once per connection. Only the first MAX_SHAPES texts get names, so a client inventing
+ * endless shapes cannot grow every connection's statement cache.
+ */
+export async function runShaped<Row>(database: Database, text: string, values: readonly unknown[]): Promise<Row[]> {
+  if (database.kind !== 'postgres') return runSql<Row>(database, text, values);
+  let name = shapes.get(text);
+  if (!name && shapes.size < MAX_SHAPES) {
+    name = `shaped_${shapes.size + 1}`;
+    shapes.set(text, name);
+  }
+  if (!name) return runSql<Row>(database, text, values);
+  return runPrepared<Row>(database, { name, text }, values);
+}
