@@ -41,7 +41,9 @@ export default defineScenario({
   async run(context) {
     const bench = await context.startHub({ workers: false });
     try {
-      const org = await bench.request<{ id: string }>('POST', '/api/v1/organizations', { name: 'SCIM Bench Corp' });
+      const org = await bench.request<{ id: string }>('POST', '/api/v1/organizations', {
+        name: 'SCIM Bench Corp',
+      });
       const directory = await bench.request<{ directory: { id: string }; token: string }>(
         'POST',
         `/api/v1/organizations/${org.body.id}/directories`,
@@ -49,7 +51,12 @@ export default defineScenario({
       );
       const base = `/scim/v2/${directory.body.directory.id}`;
       const token = directory.body.token;
-      const scim = async <T = any>(method: string, path: string, body?: unknown, expect = [200, 201, 204]) => {
+      const scim = async <T = any>(
+        method: string,
+        path: string,
+        body?: unknown,
+        expect = [200, 201, 204],
+      ) => {
         const response = await bench.client.request({
           method: method as 'GET',
           path: `${base}${path}`,
@@ -96,12 +103,15 @@ export default defineScenario({
         task: async (i) => {
           // Half hit created users, half bulk-loaded ones; names in other case, as IdPs may send.
           const name =
-            i % 2 === 0 ? `USER${(i * 7919) % CREATES}@bench.example.com` : `Bulk${(i * 104729) % Math.max(bulk, 1)}@Bench.Example.com`;
+            i % 2 === 0
+              ? `USER${(i * 7919) % CREATES}@bench.example.com`
+              : `Bulk${(i * 104729) % Math.max(bulk, 1)}@Bench.Example.com`;
           const found = await scim<{ totalResults: number }>(
             'GET',
             `/Users?filter=${encodeURIComponent(`userName eq "${name}"`)}`,
           );
-          if (found.totalResults !== 1 && (i % 2 === 0 || bulk > 0)) throw new Error(`lookup of ${name} found ${found.totalResults}`);
+          if (found.totalResults !== 1 && (i % 2 === 0 || bulk > 0))
+            throw new Error(`lookup of ${name} found ${found.totalResults}`);
         },
       });
       context.record('userName eq lookup', summarize(lookups.latencies, lookups.durationMs));
@@ -136,7 +146,9 @@ export default defineScenario({
           displayName: `Bench Group ${g}`,
           members: [],
         });
-        const members = Array.from({ length: MEMBERS }, (_, k) => ({ value: ids[(g * MEMBERS + k) % CREATES] }));
+        const members = Array.from({ length: MEMBERS }, (_, k) => ({
+          value: ids[(g * MEMBERS + k) % CREATES],
+        }));
         const t0 = performance.now();
         await scim('PATCH', `/Groups/${group.id}`, {
           schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
@@ -147,9 +159,13 @@ export default defineScenario({
       const groupSummary = summarize(groupLatencies, performance.now() - groupsStarted);
       context.record(`group add of ${MEMBERS} members (one PATCH)`, {
         ...groupSummary,
-        extra: { membersPerSecond: round((MEMBERS * GROUPS) / (groupLatencies.reduce((a, b) => a + b, 0) / 1000)) },
+        extra: {
+          membersPerSecond: round((MEMBERS * GROUPS) / (groupLatencies.reduce((a, b) => a + b, 0) / 1000)),
+        },
       });
-      context.log(`${CREATES} creates, ${STORED} stored, ${LOOKUPS} lookups, ${PATCHES} patches, ${GROUPS} groups`);
+      context.log(
+        `${CREATES} creates, ${STORED} stored, ${LOOKUPS} lookups, ${PATCHES} patches, ${GROUPS} groups`,
+      );
     } finally {
       await bench.close();
     }
@@ -160,11 +176,18 @@ export default defineScenario({
  * Loads `count` users of the directory with set-based SQL (users and their SCIM resources), in
  * chunks: the figure that matters is the lookup against a large directory, not the load.
  */
-async function bulkLoad(hub: import('../../src/hub.ts').Hub, organizationId: string, directoryId: string, count: number) {
+async function bulkLoad(
+  hub: import('../../src/hub.ts').Hub,
+  organizationId: string,
+  directoryId: string,
+  count: number,
+) {
   const chunk = 20_000;
   for (let start = 0; start < count; start += chunk) {
     const end = Math.min(count, start + chunk) - 1;
-    const client = (hub.database.pool ?? hub.database.pglite) as { query(text: string, values: unknown[]): Promise<unknown> };
+    const client = (hub.database.pool ?? hub.database.pglite) as {
+      query(text: string, values: unknown[]): Promise<unknown>;
+    };
     await client.query(
       `with n as (select g as i, 'usr_bulk' || lpad(g::text, 20, '0') as id from generate_series($3::int, $4::int) g),
             u as (insert into users (organization_id, id, email, given_name, family_name, display_name, source)

@@ -5,7 +5,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestHub, type TestHub } from '../support/hub.ts';
-import { CORE_GROUP, CORE_USER, createScimDirectory, ERROR, eventsOf, filterQuery, PATCH_OP, type ScimDirectory } from './support.ts';
+import {
+  CORE_GROUP,
+  CORE_USER,
+  createScimDirectory,
+  ERROR,
+  eventsOf,
+  filterQuery,
+  PATCH_OP,
+  type ScimDirectory,
+} from './support.ts';
 
 let t: TestHub;
 let d: ScimDirectory;
@@ -16,10 +25,18 @@ beforeAll(async () => {
   t = await createTestHub({ env: { BODY_LIMIT_BYTES: '65536' } });
   d = await createScimDirectory(t, { provider: 'generic' });
   const created = await d.scim('POST', '/Users', {
-    body: { schemas: [CORE_USER], userName: 'grace@navy.example', emails: [{ value: 'grace@navy.example', primary: true }], active: true },
+    body: {
+      schemas: [CORE_USER],
+      userName: 'grace@navy.example',
+      emails: [{ value: 'grace@navy.example', primary: true }],
+      active: true,
+    },
   });
   userId = created.body.id;
-  baseline = { user: (await d.scim('GET', `/Users/${userId}`)).body, events: (await eventsOf(t, d.organizationId)).length };
+  baseline = {
+    user: (await d.scim('GET', `/Users/${userId}`)).body,
+    events: (await eventsOf(t, d.organizationId)).length,
+  };
 });
 afterAll(async () => t?.close());
 
@@ -29,7 +46,11 @@ async function expectNothingApplied() {
   expect((await eventsOf(t, d.organizationId)).length).toBe(baseline.events);
 }
 
-function expectScimError(res: { status: number; body: any; headers: Record<string, unknown> }, status: number, scimType?: string) {
+function expectScimError(
+  res: { status: number; body: any; headers: Record<string, unknown> },
+  status: number,
+  scimType?: string,
+) {
   expect(res.status).toBe(status);
   expect(String(res.headers['content-type'])).toContain('application/scim+json');
   expect(res.body).toMatchObject({ schemas: [ERROR], status: String(status), detail: expect.any(String) });
@@ -51,7 +72,10 @@ describe('request bodies', () => {
   it('wrong content type: 415; application/json is accepted like application/scim+json', async () => {
     const body = JSON.stringify({ schemas: [CORE_USER], userName: 'x@y.example' });
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
-      expectScimError(await d.scim('POST', '/Users', { payload: body, headers: { 'content-type': type } }), 415);
+      expectScimError(
+        await d.scim('POST', '/Users', { payload: body, headers: { 'content-type': type } }),
+        415,
+      );
     }
     const json = await d.scim('POST', '/Users', {
       payload: JSON.stringify({ schemas: [CORE_USER], userName: 'json@y.example' }),
@@ -64,20 +88,37 @@ describe('request bodies', () => {
 
   it('unknown schema URNs: 400 invalidValue; a missing core schema: 400 invalidSyntax', async () => {
     expectScimError(
-      await d.scim('POST', '/Users', { body: { schemas: [CORE_USER, 'urn:example:params:scim:schemas:unknown:2.0:User'], userName: 'u@x.example' } }),
+      await d.scim('POST', '/Users', {
+        body: {
+          schemas: [CORE_USER, 'urn:example:params:scim:schemas:unknown:2.0:User'],
+          userName: 'u@x.example',
+        },
+      }),
       400,
       'invalidValue',
     );
     expectScimError(
-      await d.scim('POST', '/Users', { body: { schemas: [CORE_USER], userName: 'u@x.example', 'urn:example:unknown:2.0:User': { a: 1 } } }),
+      await d.scim('POST', '/Users', {
+        body: { schemas: [CORE_USER], userName: 'u@x.example', 'urn:example:unknown:2.0:User': { a: 1 } },
+      }),
       400,
       'invalidValue',
     );
-    expectScimError(await d.scim('POST', '/Users', { body: { userName: 'u@x.example' } }), 400, 'invalidSyntax');
+    expectScimError(
+      await d.scim('POST', '/Users', { body: { userName: 'u@x.example' } }),
+      400,
+      'invalidSyntax',
+    );
     // A Group at the Users endpoint: its URN is not a User schema.
-    expectScimError(await d.scim('POST', '/Users', { body: { schemas: [CORE_GROUP], userName: 'u@x.example' } }), 400, 'invalidValue');
     expectScimError(
-      await d.scim('PATCH', `/Users/${userId}`, { body: { schemas: ['urn:example:unknown'], Operations: [{ op: 'add', path: 'title', value: 'x' }] } }),
+      await d.scim('POST', '/Users', { body: { schemas: [CORE_GROUP], userName: 'u@x.example' } }),
+      400,
+      'invalidValue',
+    );
+    expectScimError(
+      await d.scim('PATCH', `/Users/${userId}`, {
+        body: { schemas: ['urn:example:unknown'], Operations: [{ op: 'add', path: 'title', value: 'x' }] },
+      }),
       400,
       'invalidSyntax',
     );
@@ -89,7 +130,10 @@ describe('request bodies', () => {
     expectScimError(await d.scim('POST', '/Users', { body: huge }), 413);
     expectScimError(
       await d.scim('PATCH', `/Users/${userId}`, {
-        body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'x'.repeat(70_000) }] },
+        body: {
+          schemas: [PATCH_OP],
+          Operations: [{ op: 'replace', path: 'title', value: 'x'.repeat(70_000) }],
+        },
       }),
       413,
     );
@@ -98,27 +142,66 @@ describe('request bodies', () => {
 
   it('missing or invalid required values: 400 invalidValue', async () => {
     expectScimError(await d.scim('POST', '/Users', { body: { schemas: [CORE_USER] } }), 400, 'invalidValue');
-    expectScimError(await d.scim('POST', '/Users', { body: { schemas: [CORE_USER], userName: '  ' } }), 400, 'invalidValue');
-    expectScimError(await d.scim('POST', '/Users', { body: { schemas: [CORE_USER], userName: 'a@b.example', active: 'sometimes' } }), 400, 'invalidValue');
-    expectScimError(await d.scim('POST', '/Users', { body: { schemas: [CORE_USER], userName: 'a@b.example', name: 'Ada' } }), 400, 'invalidValue');
+    expectScimError(
+      await d.scim('POST', '/Users', { body: { schemas: [CORE_USER], userName: '  ' } }),
+      400,
+      'invalidValue',
+    );
     expectScimError(
       await d.scim('POST', '/Users', {
-        body: { schemas: [CORE_USER], userName: 'a@b.example', emails: [{ value: 'a@b.example', primary: true }, { value: 'c@b.example', primary: true }] },
+        body: { schemas: [CORE_USER], userName: 'a@b.example', active: 'sometimes' },
       }),
       400,
       'invalidValue',
     );
-    expectScimError(await d.scim('POST', '/Groups', { body: { schemas: [CORE_GROUP] } }), 400, 'invalidValue');
+    expectScimError(
+      await d.scim('POST', '/Users', {
+        body: { schemas: [CORE_USER], userName: 'a@b.example', name: 'Ada' },
+      }),
+      400,
+      'invalidValue',
+    );
+    expectScimError(
+      await d.scim('POST', '/Users', {
+        body: {
+          schemas: [CORE_USER],
+          userName: 'a@b.example',
+          emails: [
+            { value: 'a@b.example', primary: true },
+            { value: 'c@b.example', primary: true },
+          ],
+        },
+      }),
+      400,
+      'invalidValue',
+    );
+    expectScimError(
+      await d.scim('POST', '/Groups', { body: { schemas: [CORE_GROUP] } }),
+      400,
+      'invalidValue',
+    );
     await expectNothingApplied();
   });
 });
 
 describe('queries', () => {
   it('a filter that does not parse, or names what does not exist: 400 invalidFilter', async () => {
-    for (const filter of ['userName eq', 'userName eq "a" or', '((userName eq "a")', 'userName ~ "a"', 'nosuch eq "a"', 'emails[type eq "work"', 'active gt 1']) {
+    for (const filter of [
+      'userName eq',
+      'userName eq "a" or',
+      '((userName eq "a")',
+      'userName ~ "a"',
+      'nosuch eq "a"',
+      'emails[type eq "work"',
+      'active gt 1',
+    ]) {
       expectScimError(await d.scim('GET', `/Users?${filterQuery(filter)}`), 400, 'invalidFilter');
     }
-    expectScimError(await d.scim('GET', `/Groups?${filterQuery('members[display co "x"')}`), 400, 'invalidFilter');
+    expectScimError(
+      await d.scim('GET', `/Groups?${filterQuery('members[display co "x"')}`),
+      400,
+      'invalidFilter',
+    );
   });
 
   it('bad paging and sorting parameters: 400 invalidValue', async () => {
@@ -132,22 +215,42 @@ describe('queries', () => {
 });
 
 describe('PATCH', () => {
-  const patch = (operations: unknown[]) => d.scim('PATCH', `/Users/${userId}`, { body: { schemas: [PATCH_OP], Operations: operations } });
+  const patch = (operations: unknown[]) =>
+    d.scim('PATCH', `/Users/${userId}`, { body: { schemas: [PATCH_OP], Operations: operations } });
 
   it('to a read-only attribute: 400 mutability, and the operations before it are not applied', async () => {
     for (const path of ['id', 'meta.lastModified', 'groups']) {
-      expectScimError(await patch([{ op: 'replace', path: 'title', value: 'Admiral' }, { op: 'replace', path, value: 'x' }]), 400, 'mutability');
+      expectScimError(
+        await patch([
+          { op: 'replace', path: 'title', value: 'Admiral' },
+          { op: 'replace', path, value: 'x' },
+        ]),
+        400,
+        'mutability',
+      );
     }
-    expectScimError(await patch([{ op: 'replace', value: { title: 'Admiral', id: 'usr_other' } }]), 400, 'mutability');
+    expectScimError(
+      await patch([{ op: 'replace', value: { title: 'Admiral', id: 'usr_other' } }]),
+      400,
+      'mutability',
+    );
     await expectNothingApplied();
   });
 
   it('a path the schemas do not define: 400 invalidPath; a remove without path: 400 noTarget', async () => {
     expectScimError(await patch([{ op: 'replace', path: 'nosuch', value: 'x' }]), 400, 'invalidPath');
-    expectScimError(await patch([{ op: 'replace', path: 'urn:example:unknown:2.0:User:x', value: 'x' }]), 400, 'invalidPath');
+    expectScimError(
+      await patch([{ op: 'replace', path: 'urn:example:unknown:2.0:User:x', value: 'x' }]),
+      400,
+      'invalidPath',
+    );
     expectScimError(await patch([{ op: 'replace', path: 'emails[type eq', value: 'x' }]), 400, 'invalidPath');
     expectScimError(await patch([{ op: 'remove' }]), 400, 'noTarget');
-    expectScimError(await patch([{ op: 'replace', path: 'emails[value co "nobody"].type', value: 'home' }]), 400, 'noTarget');
+    expectScimError(
+      await patch([{ op: 'replace', path: 'emails[value co "nobody"].type', value: 'home' }]),
+      400,
+      'noTarget',
+    );
     expectScimError(await patch([{ op: 'merge', path: 'title', value: 'x' }]), 400, 'invalidSyntax');
     expectScimError(await patch([{ op: 'replace', path: 'active', value: 'perhaps' }]), 400, 'invalidValue');
     expectScimError(await patch([{ op: 'remove', path: 'userName' }]), 400, 'invalidValue');
@@ -174,7 +277,9 @@ describe('PATCH', () => {
   });
 
   it('a rename to a taken userName: 409 uniqueness, nothing applied', async () => {
-    const other = await d.scim('POST', '/Users', { body: { schemas: [CORE_USER], userName: 'ada@navy.example' } });
+    const other = await d.scim('POST', '/Users', {
+      body: { schemas: [CORE_USER], userName: 'ada@navy.example' },
+    });
     const before = (await d.scim('GET', `/Users/${other.body.id}`)).body;
     const events = (await eventsOf(t, d.organizationId)).length;
     const res = await d.scim('PATCH', `/Users/${other.body.id}`, {
@@ -196,7 +301,10 @@ describe('endpoints', () => {
   it('unknown resources and endpoints: 404 with a SCIM body; Bulk and Me: 501', async () => {
     expectScimError(await d.scim('GET', '/Users/usr_does_not_exist'), 404);
     expectScimError(await d.scim('GET', '/Groups/grp_does_not_exist'), 404);
-    expectScimError(await d.scim('PUT', '/Users/usr_does_not_exist', { body: { schemas: [CORE_USER], userName: 'x' } }), 404);
+    expectScimError(
+      await d.scim('PUT', '/Users/usr_does_not_exist', { body: { schemas: [CORE_USER], userName: 'x' } }),
+      404,
+    );
     expectScimError(await d.scim('GET', '/Nope'), 404);
     expectScimError(await d.scim('POST', '/Bulk', { body: {} }), 501);
     expectScimError(await d.scim('GET', '/Me'), 501);

@@ -5,7 +5,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestHub, type TestHub } from '../support/hub.ts';
-import { CORE_GROUP, CORE_USER, createScimDirectory, ENTERPRISE_USER, eventsOf, filterQuery, LIST_RESPONSE, PATCH_OP } from './support.ts';
+import {
+  CORE_GROUP,
+  CORE_USER,
+  createScimDirectory,
+  ENTERPRISE_USER,
+  eventsOf,
+  filterQuery,
+  LIST_RESPONSE,
+  PATCH_OP,
+} from './support.ts';
 
 const CUSTOM = 'urn:ietf:params:scim:schemas:extension:acme:2.0:User';
 
@@ -18,7 +27,15 @@ afterAll(async () => t?.close());
 describe('discovery', () => {
   it('ServiceProviderConfig, ResourceTypes and Schemas describe what the server does', async () => {
     const d = await createScimDirectory(t, {
-      settings: { customSchema: { id: CUSTOM, attributes: [{ name: 'costCode', type: 'string' }, { name: 'fte', type: 'decimal' }] } },
+      settings: {
+        customSchema: {
+          id: CUSTOM,
+          attributes: [
+            { name: 'costCode', type: 'string' },
+            { name: 'fte', type: 'decimal' },
+          ],
+        },
+      },
     });
     const config = await d.scim('GET', '/ServiceProviderConfig');
     expect(config.status).toBe(200);
@@ -34,14 +51,24 @@ describe('discovery', () => {
     const types = await d.scim('GET', '/ResourceTypes');
     expect(types.body.schemas).toEqual([LIST_RESPONSE]);
     const user = types.body.Resources.find((type: { id: string }) => type.id === 'User');
-    expect(user.schemaExtensions.map((extension: { schema: string }) => extension.schema)).toEqual([ENTERPRISE_USER, CUSTOM]);
+    expect(user.schemaExtensions.map((extension: { schema: string }) => extension.schema)).toEqual([
+      ENTERPRISE_USER,
+      CUSTOM,
+    ]);
     expect((await d.scim('GET', '/ResourceTypes/Group')).body.endpoint).toBe('/Groups');
     const schemas = await d.scim('GET', '/Schemas');
-    expect(schemas.body.Resources.map((schema: { id: string }) => schema.id)).toEqual([CORE_USER, ENTERPRISE_USER, CUSTOM, CORE_GROUP]);
+    expect(schemas.body.Resources.map((schema: { id: string }) => schema.id)).toEqual([
+      CORE_USER,
+      ENTERPRISE_USER,
+      CUSTOM,
+      CORE_GROUP,
+    ]);
     const core = (await d.scim('GET', `/Schemas/${CORE_USER}`)).body;
     const userName = core.attributes.find((attribute: { name: string }) => attribute.name === 'userName');
     expect(userName).toMatchObject({ required: true, caseExact: false, uniqueness: 'server' });
-    expect(core.attributes.find((attribute: { name: string }) => attribute.name === 'password')).toMatchObject({ returned: 'never' });
+    expect(
+      core.attributes.find((attribute: { name: string }) => attribute.name === 'password'),
+    ).toMatchObject({ returned: 'never' });
     expect((await d.scim('GET', '/Schemas/urn:nope')).status).toBe(404);
   });
 });
@@ -50,21 +77,42 @@ describe('the organization-defined extension', () => {
   it('stores custom attributes, filters on them, and copies them into the profile', async () => {
     const d = await createScimDirectory(t, {
       provider: 'entra',
-      settings: { customSchema: { id: CUSTOM, attributes: [{ name: 'costCode', type: 'string' }, { name: 'fte', type: 'decimal' }] } },
+      settings: {
+        customSchema: {
+          id: CUSTOM,
+          attributes: [
+            { name: 'costCode', type: 'string' },
+            { name: 'fte', type: 'decimal' },
+          ],
+        },
+      },
     });
     const created = await d.scim('POST', '/Users', {
-      body: { schemas: [CORE_USER, CUSTOM], userName: 'custom@acme.example', [CUSTOM]: { costCode: 'CC-1', fte: '0.8', unknown: 'dropped' } },
+      body: {
+        schemas: [CORE_USER, CUSTOM],
+        userName: 'custom@acme.example',
+        [CUSTOM]: { costCode: 'CC-1', fte: '0.8', unknown: 'dropped' },
+      },
     });
     expect(created.status).toBe(201);
     expect(created.body.schemas).toEqual([CORE_USER, CUSTOM]);
     expect(created.body[CUSTOM]).toEqual({ costCode: 'CC-1', fte: 0.8 });
     const patched = await d.scim('PATCH', `/Users/${created.body.id}`, {
-      body: { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: `${CUSTOM}:costCode`, value: 'CC-2' }] },
+      body: {
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'Replace', path: `${CUSTOM}:costCode`, value: 'CC-2' }],
+      },
     });
     expect(patched.body[CUSTOM].costCode).toBe('CC-2');
-    const found = await d.scim('GET', `/Users?${filterQuery(`${CUSTOM}:costCode eq "cc-2" and ${CUSTOM}:fte gt 0.5`)}`);
+    const found = await d.scim(
+      'GET',
+      `/Users?${filterQuery(`${CUSTOM}:costCode eq "cc-2" and ${CUSTOM}:fte gt 0.5`)}`,
+    );
     expect(found.body.totalResults).toBe(1);
-    expect((await t.api('GET', `/api/v1/users/${created.body.id}`)).body.profile).toMatchObject({ costCode: 'CC-2', fte: 0.8 });
+    expect((await t.api('GET', `/api/v1/users/${created.body.id}`)).body.profile).toMatchObject({
+      costCode: 'CC-2',
+      fte: 0.8,
+    });
     const refused = await d.scim('PATCH', `/Users/${created.body.id}`, {
       body: { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: `${CUSTOM}:fte`, value: 'full' }] },
     });
@@ -96,7 +144,11 @@ describe('users that already exist', () => {
     // A second directory of the same organization cannot take it over.
     const other = await createScimDirectory(t, { provider: 'generic', organizationId: d.organizationId });
     const clash = await other.scim('POST', '/Users', {
-      body: { schemas: [CORE_USER], userName: 'someone-else', emails: [{ value: 'linus@example.com', primary: true }] },
+      body: {
+        schemas: [CORE_USER],
+        userName: 'someone-else',
+        emails: [{ value: 'linus@example.com', primary: true }],
+      },
     });
     expect(clash.status).toBe(409);
     expect(clash.body.scimType).toBe('uniqueness');
@@ -104,28 +156,54 @@ describe('users that already exist', () => {
 
   it('adopts an admin-made group of the same name, not one another directory manages', async () => {
     const d = await createScimDirectory(t, { provider: 'entra' });
-    const group = await t.api('POST', `/api/v1/organizations/${d.organizationId}/groups`, { body: { name: 'Coaching Users' } });
-    const created = await d.scim('POST', '/Groups', { body: { schemas: [CORE_GROUP], displayName: 'Coaching Users' } });
+    const group = await t.api('POST', `/api/v1/organizations/${d.organizationId}/groups`, {
+      body: { name: 'Coaching Users' },
+    });
+    const created = await d.scim('POST', '/Groups', {
+      body: { schemas: [CORE_GROUP], displayName: 'Coaching Users' },
+    });
     expect(created.status).toBe(201);
     expect(created.body.id).toBe(group.body.id);
     const other = await createScimDirectory(t, { organizationId: d.organizationId });
-    expect((await other.scim('POST', '/Groups', { body: { schemas: [CORE_GROUP], displayName: 'Coaching Users' } })).status).toBe(409);
+    expect(
+      (
+        await other.scim('POST', '/Groups', {
+          body: { schemas: [CORE_GROUP], displayName: 'Coaching Users' },
+        })
+      ).status,
+    ).toBe(409);
   });
 });
 
 describe('DELETE and deactivation', () => {
   it('deprovision policy (default): user kept as deprovisioned, memberships of the directory removed', async () => {
     const d = await createScimDirectory(t, { provider: 'entra' });
-    const user = await d.scim('POST', '/Users', { body: { schemas: [CORE_USER], userName: 'leaver@corp.example' } });
-    const group = await d.scim('POST', '/Groups', { body: { schemas: [CORE_GROUP], displayName: 'Team', members: [{ value: user.body.id }] } });
+    const user = await d.scim('POST', '/Users', {
+      body: { schemas: [CORE_USER], userName: 'leaver@corp.example' },
+    });
+    const group = await d.scim('POST', '/Groups', {
+      body: { schemas: [CORE_GROUP], displayName: 'Team', members: [{ value: user.body.id }] },
+    });
     expect((await d.scim('DELETE', `/Users/${user.body.id}`)).status).toBe(204);
     expect((await t.api('GET', `/api/v1/users/${user.body.id}`)).body.status).toBe('deprovisioned');
     expect((await d.scim('GET', `/Groups/${group.body.id}`)).body.members).toEqual([]);
     const types = (await eventsOf(t, d.organizationId)).map((event) => event.type);
-    expect(types).toEqual(['organization.created', 'directory.created', 'user.created', 'group.created', 'group.member_added', 'group.member_removed', 'user.deactivated']);
+    expect(types).toEqual([
+      'organization.created',
+      'directory.created',
+      'user.created',
+      'group.created',
+      'group.member_added',
+      'group.member_removed',
+      'user.deactivated',
+    ]);
     // Re-provisioned later with the same userName: the same Switchboard user comes back.
     const back = await d.scim('POST', '/Users', {
-      body: { schemas: [CORE_USER], userName: 'leaver@corp.example', emails: [{ value: 'leaver@corp.example', primary: true }] },
+      body: {
+        schemas: [CORE_USER],
+        userName: 'leaver@corp.example',
+        emails: [{ value: 'leaver@corp.example', primary: true }],
+      },
     });
     expect(back.status).toBe(201);
     expect(back.body.id).toBe(user.body.id);
@@ -134,7 +212,9 @@ describe('DELETE and deactivation', () => {
 
   it('remove policy: the user is deleted, with user.deleted', async () => {
     const d = await createScimDirectory(t, { provider: 'generic', orgPolicies: { scimDelete: 'remove' } });
-    const user = await d.scim('POST', '/Users', { body: { schemas: [CORE_USER], userName: 'gone@corp.example' } });
+    const user = await d.scim('POST', '/Users', {
+      body: { schemas: [CORE_USER], userName: 'gone@corp.example' },
+    });
     expect((await d.scim('DELETE', `/Users/${user.body.id}`)).status).toBe(204);
     expect((await t.api('GET', `/api/v1/users/${user.body.id}`)).status).toBe(404);
     expect((await eventsOf(t, d.organizationId, 'user.deleted')).length).toBe(1);
@@ -142,9 +222,13 @@ describe('DELETE and deactivation', () => {
 
   it('an admin suspension is not lifted by SCIM re-activation', async () => {
     const d = await createScimDirectory(t);
-    const user = await d.scim('POST', '/Users', { body: { schemas: [CORE_USER], userName: 'held@corp.example', active: true } });
+    const user = await d.scim('POST', '/Users', {
+      body: { schemas: [CORE_USER], userName: 'held@corp.example', active: true },
+    });
     await t.api('POST', `/api/v1/users/${user.body.id}/suspend`);
-    await d.scim('PATCH', `/Users/${user.body.id}`, { body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'x' }] } });
+    await d.scim('PATCH', `/Users/${user.body.id}`, {
+      body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'x' }] },
+    });
     expect((await t.api('GET', `/api/v1/users/${user.body.id}`)).body.status).toBe('suspended');
   });
 });
@@ -159,35 +243,84 @@ describe('queries', () => {
       ['c@x.example', 'Cy'],
     ]) {
       ids.push(
-        (await d.scim('POST', '/Users', { body: { schemas: [CORE_USER, ENTERPRISE_USER], userName, name: { givenName: given, familyName: 'X' }, [ENTERPRISE_USER]: { department: 'Ops' } } })).body.id,
+        (
+          await d.scim('POST', '/Users', {
+            body: {
+              schemas: [CORE_USER, ENTERPRISE_USER],
+              userName,
+              name: { givenName: given, familyName: 'X' },
+              [ENTERPRISE_USER]: { department: 'Ops' },
+            },
+          })
+        ).body.id,
       );
     }
-    const group = (await d.scim('POST', '/Groups', { body: { schemas: [CORE_GROUP], displayName: 'Ops', members: [{ value: ids[0] }] } })).body;
-    const projected = await d.scim('GET', `/Users/${ids[0]}?attributes=name.givenName,${ENTERPRISE_USER}:department`);
-    expect(projected.body).toEqual({ schemas: [CORE_USER, ENTERPRISE_USER], id: ids[0], name: { givenName: 'Bea' }, [ENTERPRISE_USER]: { department: 'Ops' } });
+    const group = (
+      await d.scim('POST', '/Groups', {
+        body: { schemas: [CORE_GROUP], displayName: 'Ops', members: [{ value: ids[0] }] },
+      })
+    ).body;
+    const projected = await d.scim(
+      'GET',
+      `/Users/${ids[0]}?attributes=name.givenName,${ENTERPRISE_USER}:department`,
+    );
+    expect(projected.body).toEqual({
+      schemas: [CORE_USER, ENTERPRISE_USER],
+      id: ids[0],
+      name: { givenName: 'Bea' },
+      [ENTERPRISE_USER]: { department: 'Ops' },
+    });
     const excluded = await d.scim('GET', `/Users/${ids[0]}?excludedAttributes=meta,name`);
     expect(excluded.body).not.toHaveProperty('meta');
     expect(excluded.body).not.toHaveProperty('name');
-    expect(excluded.body.groups).toEqual([{ value: group.id, $ref: expect.stringContaining(`/Groups/${group.id}`), display: 'Ops', type: 'direct' }]);
+    expect(excluded.body.groups).toEqual([
+      {
+        value: group.id,
+        $ref: expect.stringContaining(`/Groups/${group.id}`),
+        display: 'Ops',
+        type: 'direct',
+      },
+    ]);
     const sorted = await d.scim('GET', '/Users?sortBy=name.givenName&attributes=userName');
-    expect(sorted.body.Resources.map((user: { userName: string }) => user.userName)).toEqual(['a@x.example', 'b@x.example', 'c@x.example']);
+    expect(sorted.body.Resources.map((user: { userName: string }) => user.userName)).toEqual([
+      'a@x.example',
+      'b@x.example',
+      'c@x.example',
+    ]);
     const searched = await d.scim('POST', '/Users/.search', {
-      body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName sw "C"', attributes: ['userName'], startIndex: 1, count: 10 },
+      body: {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'],
+        filter: 'userName sw "C"',
+        attributes: ['userName'],
+        startIndex: 1,
+        count: 10,
+      },
     });
     expect(searched.status).toBe(200);
     expect(searched.body).toMatchObject({ totalResults: 1, Resources: [{ userName: 'c@x.example' }] });
     const byGroup = await d.scim('GET', `/Users?${filterQuery(`groups.value eq "${group.id}"`)}`);
     expect(byGroup.body.Resources.map((user: { id: string }) => user.id)).toEqual([ids[0]]);
-    const complex = await d.scim('GET', `/Users?${filterQuery('(userName eq "a@x.example" or userName eq "c@x.example") and not (name.givenName eq "cy")')}`);
+    const complex = await d.scim(
+      'GET',
+      `/Users?${filterQuery('(userName eq "a@x.example" or userName eq "c@x.example") and not (name.givenName eq "cy")')}`,
+    );
     expect(complex.body.Resources.map((user: { id: string }) => user.id)).toEqual([ids[1]]);
   });
 
   it('a user POSTed with groups (Okta) is added to them', async () => {
     const d = await createScimDirectory(t, { provider: 'okta' });
-    const group = (await d.scim('POST', '/Groups', { body: { schemas: [CORE_GROUP], displayName: 'Joiners' } })).body;
-    const user = await d.scim('POST', '/Users', { body: { schemas: [CORE_USER], userName: 'joiner@x.example', groups: [{ value: group.id }] } });
+    const group = (
+      await d.scim('POST', '/Groups', { body: { schemas: [CORE_GROUP], displayName: 'Joiners' } })
+    ).body;
+    const user = await d.scim('POST', '/Users', {
+      body: { schemas: [CORE_USER], userName: 'joiner@x.example', groups: [{ value: group.id }] },
+    });
     expect(user.status).toBe(201);
     expect(user.body.groups).toEqual([expect.objectContaining({ value: group.id })]);
-    expect((await d.scim('GET', `/Groups/${group.id}`)).body.members.map((member: { value: string }) => member.value)).toEqual([user.body.id]);
+    expect(
+      (await d.scim('GET', `/Groups/${group.id}`)).body.members.map(
+        (member: { value: string }) => member.value,
+      ),
+    ).toEqual([user.body.id]);
   });
 });

@@ -43,7 +43,11 @@ function entraCreateUser(suffix: string) {
 }
 
 const MODES = [
-  { mode: 'default', op: (name: string) => name[0]?.toUpperCase() + name.slice(1), falseValue: 'False' as const },
+  {
+    mode: 'default',
+    op: (name: string) => name[0]?.toUpperCase() + name.slice(1),
+    falseValue: 'False' as const,
+  },
   { mode: 'aadOptscim062020', op: (name: string) => name, falseValue: false as const },
 ];
 
@@ -61,7 +65,13 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
     const res = await d.scim('GET', `/Users?${filterQuery('userName eq "non-existent user"')}`);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('application/scim+json');
-    expect(res.body).toEqual({ schemas: [LIST_RESPONSE], totalResults: 0, startIndex: 1, itemsPerPage: 0, Resources: [] });
+    expect(res.body).toEqual({
+      schemas: [LIST_RESPONSE],
+      totalResults: 0,
+      startIndex: 1,
+      itemsPerPage: 0,
+      Resources: [],
+    });
   });
 
   it('Create User: 201 with the resource as sent, id, meta and an ETag', async () => {
@@ -77,7 +87,11 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
       active: true,
       emails: body.emails,
       name: body.name,
-      meta: { resourceType: 'User', location: `${t.config.PUBLIC_URL}${d.base}/Users/${userId}`, version: 'W/"1"' },
+      meta: {
+        resourceType: 'User',
+        location: `${t.config.PUBLIC_URL}${d.base}/Users/${userId}`,
+        version: 'W/"1"',
+      },
     });
     expect(res.body).not.toHaveProperty('roles'); // an empty list is "unassigned"
     expect(res.headers.etag).toBe('W/"1"');
@@ -100,7 +114,9 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
       source: 'scim',
       externalIds: { [`scim:${d.directoryId}`]: `0a21f0f2-8d2a-4f8e-bf98-${mode}-1` },
     });
-    const created = (await eventsOf(t, d.organizationId, 'user.created')).filter((event) => event.subject.id === userId);
+    const created = (await eventsOf(t, d.organizationId, 'user.created')).filter(
+      (event) => event.subject.id === userId,
+    );
     expect(created).toHaveLength(1);
     expect(created[0].actor).toMatchObject({ type: 'scim', id: d.directoryId });
     expect(created[0].data.user).toEqual(user.body);
@@ -122,7 +138,10 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
       expect(res.body.totalResults, filter).toBe(1);
       expect(res.body.Resources[0].id, filter).toBe(userId);
     }
-    const wrongCaseExternalId = await d.scim('GET', `/Users?${filterQuery(`externalId eq "0A21F0F2-8D2A-4F8E-BF98-${mode}-1"`)}`);
+    const wrongCaseExternalId = await d.scim(
+      'GET',
+      `/Users?${filterQuery(`externalId eq "0A21F0F2-8D2A-4F8E-BF98-${mode}-1"`)}`,
+    );
     expect(wrongCaseExternalId.body.totalResults).toBe(0); // externalId is caseExact
   });
 
@@ -174,18 +193,27 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
               },
             },
           ];
-    const res = await d.scim('PATCH', `/Users/${userId}`, { body: { schemas: [PATCH_OP], Operations: operations } });
+    const res = await d.scim('PATCH', `/Users/${userId}`, {
+      body: { schemas: [PATCH_OP], Operations: operations },
+    });
     expect(res.status).toBe(200);
     expect(res.body.schemas).toEqual([CORE_USER, ENTERPRISE_USER]);
     expect(res.body[ENTERPRISE_USER]).toMatchObject({ employeeNumber: '1042', department: 'Research' });
     const user = await t.api('GET', `/api/v1/users/${userId}`);
-    expect(user.body.profile).toMatchObject({ employeeNumber: '1042', department: 'Research', title: 'Engineer' });
+    expect(user.body.profile).toMatchObject({
+      employeeNumber: '1042',
+      department: 'Research',
+      title: 'Engineer',
+    });
     if (mode !== 'default') expect(user.body.givenName).toBe('Grace');
   });
 
   it('Update User [add manager] with a bare id, then [remove manager]', async () => {
     const add = await d.scim('PATCH', `/Users/${userId}`, {
-      body: { schemas: [PATCH_OP], Operations: [{ op: op('add'), path: `${ENTERPRISE_USER}:manager`, value: managerId }] },
+      body: {
+        schemas: [PATCH_OP],
+        Operations: [{ op: op('add'), path: `${ENTERPRISE_USER}:manager`, value: managerId }],
+      },
     });
     expect(add.status).toBe(200);
     expect(add.body[ENTERPRISE_USER].manager.value).toBe(managerId);
@@ -203,11 +231,15 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
       mode === 'default'
         ? [{ op: 'Replace', path: 'active', value: falseValue }]
         : [{ op: 'replace', value: { active: falseValue } }];
-    const res = await d.scim('PATCH', `/Users/${userId}`, { body: { schemas: [PATCH_OP], Operations: operations } });
+    const res = await d.scim('PATCH', `/Users/${userId}`, {
+      body: { schemas: [PATCH_OP], Operations: operations },
+    });
     expect(res.status).toBe(200);
     expect(res.body.active).toBe(false);
     expect((await t.api('GET', `/api/v1/users/${userId}`)).body.status).toBe('deprovisioned');
-    const deactivated = (await eventsOf(t, d.organizationId, 'user.deactivated')).filter((event) => event.subject.id === userId);
+    const deactivated = (await eventsOf(t, d.organizationId, 'user.deactivated')).filter(
+      (event) => event.subject.id === userId,
+    );
     expect(deactivated).toHaveLength(1);
     const found = await d.scim('GET', `/Users?${filterQuery(`userName eq "5b50642d-${mode}@testuser.com"`)}`);
     expect(found.body.Resources[0]).toMatchObject({ id: userId, active: false });
@@ -226,11 +258,18 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
     });
     expect(res.status).toBe(201);
     groupId = res.body.id;
-    expect(res.body).toMatchObject({ schemas: [CORE_GROUP], displayName: `displayName-${mode}`, externalId: `8aa1a0c0-${mode}` });
+    expect(res.body).toMatchObject({
+      schemas: [CORE_GROUP],
+      displayName: `displayName-${mode}`,
+      externalId: `8aa1a0c0-${mode}`,
+    });
     const get = await d.scim('GET', `/Groups/${groupId}?excludedAttributes=members`);
     expect(get.status).toBe(200);
     expect(get.body).not.toHaveProperty('members');
-    const byName = await d.scim('GET', `/Groups?excludedAttributes=members&${filterQuery(`displayName eq "DISPLAYNAME-${mode}"`)}`);
+    const byName = await d.scim(
+      'GET',
+      `/Groups?excludedAttributes=members&${filterQuery(`displayName eq "DISPLAYNAME-${mode}"`)}`,
+    );
     expect(byName.body.totalResults).toBe(1);
     expect(byName.body.Resources[0]).toMatchObject({ id: groupId });
     expect(byName.body.Resources[0]).not.toHaveProperty('members');
@@ -238,7 +277,10 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
 
   it('Update Group [non-member attributes] answers 204', async () => {
     const res = await d.scim('PATCH', `/Groups/${groupId}`, {
-      body: { schemas: [PATCH_OP], Operations: [{ op: op('replace'), path: 'displayName', value: `renamed-${mode}` }] },
+      body: {
+        schemas: [PATCH_OP],
+        Operations: [{ op: op('replace'), path: 'displayName', value: `renamed-${mode}` }],
+      },
     });
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
@@ -249,12 +291,23 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
     const add = await d.scim('PATCH', `/Groups/${groupId}`, {
       body: {
         schemas: [PATCH_OP],
-        Operations: [{ op: op('add'), path: 'members', value: [{ $ref: null, value: userId }, { $ref: null, value: managerId }] }],
+        Operations: [
+          {
+            op: op('add'),
+            path: 'members',
+            value: [
+              { $ref: null, value: userId },
+              { $ref: null, value: managerId },
+            ],
+          },
+        ],
       },
     });
     expect(add.status).toBe(204);
     const withMembers = await d.scim('GET', `/Groups/${groupId}`);
-    expect(withMembers.body.members.map((member: { value: string }) => member.value).sort()).toEqual([userId, managerId].sort());
+    expect(withMembers.body.members.map((member: { value: string }) => member.value).sort()).toEqual(
+      [userId, managerId].sort(),
+    );
     expect((await d.scim('GET', `/Users/${userId}`)).body.groups).toEqual([
       expect.objectContaining({ value: groupId, display: `renamed-${mode}` }),
     ]);
@@ -262,7 +315,9 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
       mode === 'default'
         ? { op: 'Remove', path: 'members', value: [{ value: managerId }] }
         : { op: 'remove', path: `members[value eq "${managerId}"]` };
-    const remove = await d.scim('PATCH', `/Groups/${groupId}`, { body: { schemas: [PATCH_OP], Operations: [removal] } });
+    const remove = await d.scim('PATCH', `/Groups/${groupId}`, {
+      body: { schemas: [PATCH_OP], Operations: [removal] },
+    });
     expect(remove.status).toBe(204);
     const after = await d.scim('GET', `/Groups/${groupId}`);
     expect(after.body.members.map((member: { value: string }) => member.value)).toEqual([userId]);
@@ -273,7 +328,10 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
       ...[userId, managerId].sort().map((id) => ['group.member_added', id]),
       ['group.member_removed', managerId],
     ]);
-    const byMember = await d.scim('GET', `/Groups?${filterQuery(`members[value eq "${userId}"]`)}&excludedAttributes=members`);
+    const byMember = await d.scim(
+      'GET',
+      `/Groups?${filterQuery(`members[value eq "${userId}"]`)}&excludedAttributes=members`,
+    );
     expect(byMember.body.Resources.map((group: { id: string }) => group.id)).toEqual([groupId]);
   });
 
@@ -291,7 +349,9 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
     const res = await d.scim('DELETE', `/Groups/${groupId}`);
     expect(res.status).toBe(204);
     expect((await d.scim('GET', `/Groups/${groupId}`)).status).toBe(404);
-    const deleted = (await eventsOf(t, d.organizationId, 'group.deleted')).filter((event) => event.subject.id === groupId);
+    const deleted = (await eventsOf(t, d.organizationId, 'group.deleted')).filter(
+      (event) => event.subject.id === groupId,
+    );
     expect(deleted).toHaveLength(1);
     expect((await d.scim('DELETE', `/Groups/${groupId}`)).status).toBe(404);
   });

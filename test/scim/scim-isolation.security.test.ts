@@ -5,7 +5,14 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestHub, type TestHub } from '../support/hub.ts';
-import { CORE_GROUP, CORE_USER, createScimDirectory, filterQuery, PATCH_OP, type ScimDirectory } from './support.ts';
+import {
+  CORE_GROUP,
+  CORE_USER,
+  createScimDirectory,
+  filterQuery,
+  PATCH_OP,
+  type ScimDirectory,
+} from './support.ts';
 
 let t: TestHub;
 let acme: ScimDirectory;
@@ -19,10 +26,19 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-async function http(directory: ScimDirectory, method: string, path: string, body?: unknown, token = directory.token) {
+async function http(
+  directory: ScimDirectory,
+  method: string,
+  path: string,
+  body?: unknown,
+  token = directory.token,
+) {
   const response = await fetch(`${t.url}${directory.base}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/scim+json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body ? { 'content-type': 'application/scim+json' } : {}),
+    },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   const text = await response.text();
@@ -66,7 +82,9 @@ it('interleaved concurrent pushes of two organizations land each user in its own
     }
     const listed = await http(directory, 'GET', '/Users?count=100');
     expect(listed.body.totalResults).toBe(PER_DIRECTORY);
-    expect(listed.body.Resources.every((user: { externalId: string }) => user.externalId.startsWith(`${tag}-`))).toBe(true);
+    expect(
+      listed.body.Resources.every((user: { externalId: string }) => user.externalId.startsWith(`${tag}-`)),
+    ).toBe(true);
   }
 });
 
@@ -87,8 +105,16 @@ it('interleaved concurrent updates and group pushes stay in their own directory'
     );
   }
   work.push(
-    http(acme, 'POST', '/Groups', { schemas: [CORE_GROUP], displayName: 'Everyone', members: acmeUsers.map((user) => ({ value: user.id })) }),
-    http(globex, 'POST', '/Groups', { schemas: [CORE_GROUP], displayName: 'Everyone', members: globexUsers.map((user) => ({ value: user.id })) }),
+    http(acme, 'POST', '/Groups', {
+      schemas: [CORE_GROUP],
+      displayName: 'Everyone',
+      members: acmeUsers.map((user) => ({ value: user.id })),
+    }),
+    http(globex, 'POST', '/Groups', {
+      schemas: [CORE_GROUP],
+      displayName: 'Everyone',
+      members: globexUsers.map((user) => ({ value: user.id })),
+    }),
   );
   const results = await Promise.all(work);
   expect(results.every((result) => result.status === 200 || result.status === 201)).toBe(true);
@@ -96,8 +122,14 @@ it('interleaved concurrent updates and group pushes stay in their own directory'
     [acme, 'acme title', acmeUsers],
     [globex, 'globex title', globexUsers],
   ] as const) {
-    const listed = await http(directory, 'GET', `/Users?count=100&${filterQuery('title eq "acme title" or title eq "globex title"')}`);
-    expect(listed.body.Resources.map((user: { title: string }) => user.title)).toEqual(users.map(() => title));
+    const listed = await http(
+      directory,
+      'GET',
+      `/Users?count=100&${filterQuery('title eq "acme title" or title eq "globex title"')}`,
+    );
+    expect(listed.body.Resources.map((user: { title: string }) => user.title)).toEqual(
+      users.map(() => title),
+    );
     const groups = await http(directory, 'GET', '/Groups');
     expect(groups.body.totalResults).toBe(1);
     expect(groups.body.Resources[0].members.map((member: { value: string }) => member.value).sort()).toEqual(
@@ -117,7 +149,10 @@ it("a token never reaches another directory: not by path, not by another directo
   ] as const) {
     const res = await http(globex, method, path, undefined, acme.token);
     expect(res.status, `${method} ${path}`).toBe(401);
-    expect(res.body).toMatchObject({ status: '401', schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'] });
+    expect(res.body).toMatchObject({
+      status: '401',
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+    });
   }
   // Globex's user id through Acme's own endpoint: not found there, and untouched.
   expect((await http(acme, 'GET', `/Users/${globexUser.id}`)).status).toBe(404);
@@ -129,9 +164,15 @@ it("a token never reaches another directory: not by path, not by another directo
   expect((await http(acme, 'DELETE', `/Users/${globexUser.id}`)).status).toBe(404);
   expect((await t.api('GET', `/api/v1/users/${globexUser.id}`)).body.status).toBe('active');
   // Globex's users as members of an Acme group: refused.
-  const group = await http(acme, 'POST', '/Groups', { schemas: [CORE_GROUP], displayName: 'Sneaky', members: [{ value: globexUser.id }] });
+  const group = await http(acme, 'POST', '/Groups', {
+    schemas: [CORE_GROUP],
+    displayName: 'Sneaky',
+    members: [{ value: globexUser.id }],
+  });
   expect(group.status).toBe(400);
-  expect((await http(acme, 'GET', `/Groups?${filterQuery('displayName eq "Sneaky"')}`)).body.totalResults).toBe(0);
+  expect(
+    (await http(acme, 'GET', `/Groups?${filterQuery('displayName eq "Sneaky"')}`)).body.totalResults,
+  ).toBe(0);
   // No token, a malformed header, an admin API key: all 401.
   for (const token of ['', 'not-a-token', t.adminKey]) {
     const res = await http(acme, 'GET', '/Users', undefined, token);

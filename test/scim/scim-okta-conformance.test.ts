@@ -8,7 +8,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestHub, type TestHub } from '../support/hub.ts';
-import { CORE_GROUP, CORE_USER, createScimDirectory, eventsOf, filterQuery, LIST_RESPONSE, PATCH_OP, type ScimDirectory } from './support.ts';
+import {
+  CORE_GROUP,
+  CORE_USER,
+  createScimDirectory,
+  eventsOf,
+  filterQuery,
+  LIST_RESPONSE,
+  PATCH_OP,
+  type ScimDirectory,
+} from './support.ts';
 
 let t: TestHub;
 let d: ScimDirectory;
@@ -40,11 +49,20 @@ describe('Okta SCIM 2.0 test plan: users', () => {
   it('R1 — Test Users endpoint: a ListResponse with integer totalResults, startIndex and itemsPerPage', async () => {
     const res = await d.scim('GET', '/Users?count=1&startIndex=1');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ schemas: [LIST_RESPONSE], totalResults: 0, startIndex: 1, itemsPerPage: 0, Resources: [] });
+    expect(res.body).toEqual({
+      schemas: [LIST_RESPONSE],
+      totalResults: 0,
+      startIndex: 1,
+      itemsPerPage: 0,
+      Resources: [],
+    });
   });
 
   it('R2 — Make sure a random user does not exist (0 results, not an error)', async () => {
-    const res = await d.scim('GET', `/Users?${filterQuery(`userName eq "${randomUUID()}@atko.com"`)}&startIndex=1&count=100`);
+    const res = await d.scim(
+      'GET',
+      `/Users?${filterQuery(`userName eq "${randomUUID()}@atko.com"`)}&startIndex=1&count=100`,
+    );
     expect(res.status).toBe(200);
     expect(res.body.totalResults).toBe(0);
     expect(res.body.Resources).toEqual([]);
@@ -68,7 +86,11 @@ describe('Okta SCIM 2.0 test plan: users', () => {
     expect(res.body).not.toHaveProperty('password');
     fred = { id: res.body.id, userName: body.userName };
     const user = await t.api('GET', `/api/v1/users/${fred.id}`);
-    expect(user.body).toMatchObject({ email: body.userName, displayName: 'Fred Flintstone', profile: { locale: 'en-US' } });
+    expect(user.body).toMatchObject({
+      email: body.userName,
+      displayName: 'Fred Flintstone',
+      profile: { locale: 'en-US' },
+    });
   });
 
   it('R4 — Verify that the user was created (GET /Users/{id})', async () => {
@@ -97,7 +119,10 @@ describe('Okta SCIM 2.0 test plan: users', () => {
   it('R7 — Unknown id answers 404 with a SCIM error body', async () => {
     const res = await d.scim('GET', '/Users/010101001010101010');
     expect(res.status).toBe(404);
-    expect(res.body).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404' });
+    expect(res.body).toMatchObject({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+      status: '404',
+    });
   });
 
   it('PUT update with the full object replaces it (attributes left out are cleared)', async () => {
@@ -107,11 +132,19 @@ describe('Okta SCIM 2.0 test plan: users', () => {
       body: { ...rest, name: { givenName: 'Frederick', familyName: 'Flintstone' }, title: 'Quarry operator' },
     });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ name: { givenName: 'Frederick', familyName: 'Flintstone' }, title: 'Quarry operator', active: true });
+    expect(res.body).toMatchObject({
+      name: { givenName: 'Frederick', familyName: 'Flintstone' },
+      title: 'Quarry operator',
+      active: true,
+    });
     expect(res.body).not.toHaveProperty('displayName');
     expect(res.body.meta.version).not.toBe(current.meta.version);
     const user = await t.api('GET', `/api/v1/users/${fred.id}`);
-    expect(user.body).toMatchObject({ givenName: 'Frederick', displayName: 'Frederick Flintstone', status: 'active' });
+    expect(user.body).toMatchObject({
+      givenName: 'Frederick',
+      displayName: 'Frederick Flintstone',
+      status: 'active',
+    });
   });
 
   it('PUT with an unchanged body changes nothing (no version bump, no event)', async () => {
@@ -132,7 +165,9 @@ describe('Okta SCIM 2.0 test plan: users', () => {
     const on = await d.scim('PUT', `/Users/${fred.id}`, { body: { ...withoutActive, active: true } });
     expect(on.body.active).toBe(true);
     expect((await t.api('GET', `/api/v1/users/${fred.id}`)).body.status).toBe('active');
-    const types = (await eventsOf(t, d.organizationId, 'user.deactivated,user.reactivated')).map((event) => event.type);
+    const types = (await eventsOf(t, d.organizationId, 'user.deactivated,user.reactivated')).map(
+      (event) => event.type,
+    );
     expect(types).toEqual(['user.deactivated', 'user.reactivated']);
   });
 
@@ -149,21 +184,29 @@ describe('Okta SCIM 2.0 test plan: users', () => {
 
   it('Import: pages of count=100 with integer counts, a stable order, no overlap and no gap', async () => {
     for (let i = 0; i < 149; i++) {
-      const res = await d.scim('POST', '/Users', { body: oktaUser(`import.${String(i).padStart(3, '0')}@atko.com`) });
+      const res = await d.scim('POST', '/Users', {
+        body: oktaUser(`import.${String(i).padStart(3, '0')}@atko.com`),
+      });
       expect(res.status).toBe(201);
     }
     const first = await d.scim('GET', '/Users?startIndex=1&count=100');
     const second = await d.scim('GET', '/Users?startIndex=101&count=100');
     for (const page of [first.body, second.body]) {
-      for (const key of ['totalResults', 'startIndex', 'itemsPerPage'] as const) expect(Number.isInteger(page[key])).toBe(true);
+      for (const key of ['totalResults', 'startIndex', 'itemsPerPage'] as const)
+        expect(Number.isInteger(page[key])).toBe(true);
     }
     expect(first.body).toMatchObject({ totalResults: 150, startIndex: 1, itemsPerPage: 100 });
     expect(second.body).toMatchObject({ totalResults: 150, startIndex: 101, itemsPerPage: 50 });
     const ids = [...first.body.Resources, ...second.body.Resources].map((user: { id: string }) => user.id);
     expect(new Set(ids).size).toBe(150);
     const again = await d.scim('GET', '/Users?startIndex=1&count=100');
-    expect(again.body.Resources.map((user: { id: string }) => user.id)).toEqual(first.body.Resources.map((user: { id: string }) => user.id));
-    const sorted = await d.scim('GET', '/Users?sortBy=userName&sortOrder=descending&count=3&attributes=userName');
+    expect(again.body.Resources.map((user: { id: string }) => user.id)).toEqual(
+      first.body.Resources.map((user: { id: string }) => user.id),
+    );
+    const sorted = await d.scim(
+      'GET',
+      '/Users?sortBy=userName&sortOrder=descending&count=3&attributes=userName',
+    );
     expect(sorted.body.Resources.map((user: { userName: string }) => user.userName)).toEqual([
       'import.148@atko.com',
       'import.147@atko.com',
@@ -171,7 +214,12 @@ describe('Okta SCIM 2.0 test plan: users', () => {
     ]);
     expect(Object.keys(sorted.body.Resources[0]).sort()).toEqual(['id', 'schemas', 'userName']);
     const beyond = await d.scim('GET', '/Users?startIndex=1000&count=100');
-    expect(beyond.body).toMatchObject({ totalResults: 150, startIndex: 1000, itemsPerPage: 0, Resources: [] });
+    expect(beyond.body).toMatchObject({
+      totalResults: 150,
+      startIndex: 1000,
+      itemsPerPage: 0,
+      Resources: [],
+    });
     const countOnly = await d.scim('GET', '/Users?count=0');
     expect(countOnly.body).toMatchObject({ totalResults: 150, itemsPerPage: 0 });
   });
@@ -184,14 +232,20 @@ describe('Okta SCIM 2.0 test plan: group push', () => {
   beforeAll(async () => {
     members = [];
     for (const name of ['wilma', 'barney', 'betty']) {
-      const res = await d.scim('POST', '/Users', { body: oktaUser(`${name}@bedrock.example.com`, name, 'Rubble') });
+      const res = await d.scim('POST', '/Users', {
+        body: oktaUser(`${name}@bedrock.example.com`, name, 'Rubble'),
+      });
       members.push(res.body.id);
     }
   });
 
   it('POST /Groups with members applies the memberships', async () => {
     const res = await d.scim('POST', '/Groups', {
-      body: { schemas: [CORE_GROUP], displayName: 'Quarry Crew', members: [{ value: members[0], display: 'wilma' }] },
+      body: {
+        schemas: [CORE_GROUP],
+        displayName: 'Quarry Crew',
+        members: [{ value: members[0], display: 'wilma' }],
+      },
     });
     expect(res.status).toBe(201);
     groupId = res.body.id;
@@ -201,44 +255,77 @@ describe('Okta SCIM 2.0 test plan: group push', () => {
   });
 
   it('a duplicate displayName answers 409 uniqueness', async () => {
-    const res = await d.scim('POST', '/Groups', { body: { schemas: [CORE_GROUP], displayName: 'quarry crew' } });
+    const res = await d.scim('POST', '/Groups', {
+      body: { schemas: [CORE_GROUP], displayName: 'quarry crew' },
+    });
     expect(res.status).toBe(409);
     expect(res.body.scimType).toBe('uniqueness');
   });
 
   it('PATCH replace {id, displayName}, add members, remove members[value eq]', async () => {
     const rename = await d.scim('PATCH', `/Groups/${groupId}`, {
-      body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { id: groupId, displayName: 'Quarry Crew 2' } }] },
+      body: {
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'replace', value: { id: groupId, displayName: 'Quarry Crew 2' } }],
+      },
     });
     expect([200, 204]).toContain(rename.status);
     const add = await d.scim('PATCH', `/Groups/${groupId}`, {
       body: {
         schemas: [PATCH_OP],
-        Operations: [{ op: 'add', path: 'members', value: [{ value: members[1], display: 'barney' }, { value: members[2], display: 'betty' }] }],
+        Operations: [
+          {
+            op: 'add',
+            path: 'members',
+            value: [
+              { value: members[1], display: 'barney' },
+              { value: members[2], display: 'betty' },
+            ],
+          },
+        ],
       },
     });
     expect([200, 204]).toContain(add.status);
     const remove = await d.scim('PATCH', `/Groups/${groupId}`, {
-      body: { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${members[0]}"]` }] },
+      body: {
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'remove', path: `members[value eq "${members[0]}"]` }],
+      },
     });
     expect([200, 204]).toContain(remove.status);
     const group = await d.scim('GET', `/Groups/${groupId}`);
     expect(group.body.displayName).toBe('Quarry Crew 2');
-    expect(group.body.members.map((member: { value: string }) => member.value).sort()).toEqual([members[1], members[2]].sort());
+    expect(group.body.members.map((member: { value: string }) => member.value).sort()).toEqual(
+      [members[1], members[2]].sort(),
+    );
   });
 
   it('PATCH replace of all members, then PUT with the full group', async () => {
     const replace = await d.scim('PATCH', `/Groups/${groupId}`, {
-      body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'members', value: [{ value: members[0] }] }] },
+      body: {
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'replace', path: 'members', value: [{ value: members[0] }] }],
+      },
     });
     expect([200, 204]).toContain(replace.status);
-    expect((await d.scim('GET', `/Groups/${groupId}`)).body.members.map((member: { value: string }) => member.value)).toEqual([members[0]]);
+    expect(
+      (await d.scim('GET', `/Groups/${groupId}`)).body.members.map(
+        (member: { value: string }) => member.value,
+      ),
+    ).toEqual([members[0]]);
     const put = await d.scim('PUT', `/Groups/${groupId}`, {
-      body: { schemas: [CORE_GROUP], id: groupId, displayName: 'Quarry Crew 3', members: [{ value: members[1] }, { value: members[2] }] },
+      body: {
+        schemas: [CORE_GROUP],
+        id: groupId,
+        displayName: 'Quarry Crew 3',
+        members: [{ value: members[1] }, { value: members[2] }],
+      },
     });
     expect(put.status).toBe(200);
     expect(put.body.displayName).toBe('Quarry Crew 3');
-    expect(put.body.members.map((member: { value: string }) => member.value).sort()).toEqual([members[1], members[2]].sort());
+    expect(put.body.members.map((member: { value: string }) => member.value).sort()).toEqual(
+      [members[1], members[2]].sort(),
+    );
   });
 
   it('a member that is not a User of this directory is refused, and nothing is applied', async () => {
@@ -248,7 +335,11 @@ describe('Okta SCIM 2.0 test plan: group push', () => {
         schemas: [PATCH_OP],
         Operations: [
           { op: 'replace', path: 'displayName', value: 'Should not stick' },
-          { op: 'add', path: 'members', value: [{ value: members[0] }, { value: 'usr_not_a_member_of_this_dir' }] },
+          {
+            op: 'add',
+            path: 'members',
+            value: [{ value: members[0] }, { value: 'usr_not_a_member_of_this_dir' }],
+          },
         ],
       },
     });
@@ -261,7 +352,9 @@ describe('Okta SCIM 2.0 test plan: group push', () => {
   it('DELETE /Groups (the group was unlinked in Okta): 204, memberships recorded as removed', async () => {
     const res = await d.scim('DELETE', `/Groups/${groupId}`);
     expect(res.status).toBe(204);
-    const removed = (await eventsOf(t, d.organizationId, 'group.member_removed')).filter((event) => event.subject.id === groupId);
+    const removed = (await eventsOf(t, d.organizationId, 'group.member_removed')).filter(
+      (event) => event.subject.id === groupId,
+    );
     expect(removed.length).toBeGreaterThanOrEqual(2);
     expect((await t.api('GET', `/api/v1/groups/${groupId}`)).status).toBe(404);
   });

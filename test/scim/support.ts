@@ -35,18 +35,30 @@ let counter = 0;
 
 export async function createScimDirectory(
   t: TestHub,
-  options: { provider?: 'entra' | 'okta' | 'generic'; organizationId?: string; settings?: unknown; orgPolicies?: unknown } = {},
+  options: {
+    provider?: 'entra' | 'okta' | 'generic';
+    organizationId?: string;
+    settings?: unknown;
+    orgPolicies?: unknown;
+  } = {},
 ): Promise<ScimDirectory> {
   let organizationId = options.organizationId;
   if (!organizationId) {
     const org = await t.api('POST', '/api/v1/organizations', {
-      body: { name: `SCIM Org ${++counter}`, ...(options.orgPolicies ? { policies: options.orgPolicies } : {}) },
+      body: {
+        name: `SCIM Org ${++counter}`,
+        ...(options.orgPolicies ? { policies: options.orgPolicies } : {}),
+      },
     });
     if (org.status !== 201) throw new Error(`organization: ${org.status} ${org.text}`);
     organizationId = org.body.id as string;
   }
   const created = await t.api('POST', `/api/v1/organizations/${organizationId}/directories`, {
-    body: { name: `${options.provider ?? 'generic'} directory`, provider: options.provider ?? 'generic', ...(options.settings ? { settings: options.settings } : {}) },
+    body: {
+      name: `${options.provider ?? 'generic'} directory`,
+      provider: options.provider ?? 'generic',
+      ...(options.settings ? { settings: options.settings } : {}),
+    },
   });
   if (created.status !== 201) throw new Error(`directory: ${created.status} ${created.text}`);
   const directoryId = created.body.directory.id as string;
@@ -62,8 +74,12 @@ export async function createScimDirectory(
       const bearer = requestOptions.token === undefined ? token : requestOptions.token;
       if (bearer) headers.authorization = `Bearer ${bearer}`;
       let payload: string | undefined = requestOptions.payload;
-      if (payload === undefined && requestOptions.body !== undefined) payload = JSON.stringify(requestOptions.body);
-      if (payload !== undefined && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
+      if (payload === undefined && requestOptions.body !== undefined)
+        payload = JSON.stringify(requestOptions.body);
+      if (
+        payload !== undefined &&
+        !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')
+      ) {
         headers['content-type'] = 'application/scim+json';
       }
       const response = await t.app.inject({
@@ -73,8 +89,14 @@ export async function createScimDirectory(
         ...(payload !== undefined ? { payload } : {}),
       });
       let body: unknown = response.body;
-      if (String(response.headers['content-type'] ?? '').includes('json') && response.body) body = JSON.parse(response.body);
-      return { status: response.statusCode, headers: response.headers, body: body as never, text: response.body };
+      if (String(response.headers['content-type'] ?? '').includes('json') && response.body)
+        body = JSON.parse(response.body);
+      return {
+        status: response.statusCode,
+        headers: response.headers,
+        body: body as never,
+        text: response.body,
+      };
     },
   };
 }

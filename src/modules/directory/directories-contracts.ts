@@ -10,7 +10,14 @@ export type DirectoryStatus = (typeof DIRECTORY_STATUSES)[number];
 /** Default URN of the organization-defined SCIM extension for custom attributes. */
 export const DEFAULT_CUSTOM_SCHEMA_URN = 'urn:ietf:params:scim:schemas:extension:switchboard:2.0:User';
 
-export const CUSTOM_ATTRIBUTE_TYPES = ['string', 'boolean', 'integer', 'decimal', 'dateTime', 'reference'] as const;
+export const CUSTOM_ATTRIBUTE_TYPES = [
+  'string',
+  'boolean',
+  'integer',
+  'decimal',
+  'dateTime',
+  'reference',
+] as const;
 
 const customAttributeSchema = z
   .object({
@@ -32,7 +39,9 @@ export const customSchemaSchema = z
       .string()
       .regex(/^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@;$_!*'%/?#]+$/, 'expected a URN')
       .default(DEFAULT_CUSTOM_SCHEMA_URN)
-      .describe('URN of the extension, as the IdP sends it (Entra: the prefix of the custom attribute path).'),
+      .describe(
+        'URN of the extension, as the IdP sends it (Entra: the prefix of the custom attribute path).',
+      ),
     name: z.string().max(100).default('Custom attributes'),
     attributes: z.array(customAttributeSchema).max(100).default([]),
   })
@@ -116,7 +125,9 @@ export const directorySchema = z
         entraTenantUrl: z
           .string()
           .optional()
-          .describe("Entra: the tenant URL with `?aadOptscim062020`, opting in to Entra's RFC-compliant PATCH."),
+          .describe(
+            "Entra: the tenant URL with `?aadOptscim062020`, opting in to Entra's RFC-compliant PATCH.",
+          ),
       })
       .describe('Where the IdP sends SCIM requests.'),
     tokens: z.array(directoryTokenSchema),

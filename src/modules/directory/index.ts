@@ -1,4 +1,7 @@
 export * from './contracts.ts';
+export * from './directories-contracts.ts';
+export { DirectoriesService, type DirectoryPrincipal } from './directories-service.ts';
+export { directoryRoutes } from './routes/directories.ts';
 export { groupRoutes } from './routes/groups.ts';
 export { userRoutes } from './routes/users.ts';
 export {
@@ -8,6 +11,3 @@ export {
   type UserChangeOptions,
   type WriteContext,
 } from './service.ts';
-export * from './directories-contracts.ts';
-export { type DirectoryPrincipal, DirectoriesService } from './directories-service.ts';
-export { directoryRoutes } from './routes/directories.ts';

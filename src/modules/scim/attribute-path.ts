@@ -10,7 +10,6 @@ import {
   type AttributeDef,
   coreAttributes,
   findAttribute,
-  findExtension,
   type ResourceModel,
   type SchemaDef,
 } from './schemas.ts';
@@ -45,14 +44,14 @@ export function resolvePath(model: ResourceModel, raw: string): ResolvedPath {
   const candidates = extension ? extension.attributes : coreAttributes(model);
   const attribute = findAttribute(candidates, name);
   if (!attribute) {
-    throw invalidPath(
-      `"${path}": ${extension ? extension.id : model.core.id} has no attribute "${name}".`,
-    );
+    throw invalidPath(`"${path}": ${extension ? extension.id : model.core.id} has no attribute "${name}".`);
   }
   let filter: Filter | undefined;
   if (filterText !== undefined) {
     if (!attribute.multiValued || attribute.type !== 'complex') {
-      throw invalidPath(`"${path}": a value filter needs a multi-valued complex attribute; ${attribute.name} is not.`);
+      throw invalidPath(
+        `"${path}": a value filter needs a multi-valued complex attribute; ${attribute.name} is not.`,
+      );
     }
     try {
       filter = parse(filterText);
@@ -90,7 +89,8 @@ function splitSegments(rest: string, whole: string): { name: string; filterText?
   const bracket = rest.indexOf('[');
   if (bracket === -1) {
     const parts = rest.split('.');
-    if (parts.length > 2 || !parts.every(isAttributeName)) throw invalidPath(`"${whole}" is not a valid path.`);
+    if (parts.length > 2 || !parts.every(isAttributeName))
+      throw invalidPath(`"${whole}" is not a valid path.`);
     return { name: parts[0] as string, ...(parts[1] !== undefined ? { sub: parts[1] } : {}) };
   }
   const name = rest.slice(0, bracket);
@@ -99,7 +99,8 @@ function splitSegments(rest: string, whole: string): { name: string; filterText?
   const filterText = rest.slice(bracket + 1, close);
   const after = rest.slice(close + 1);
   if (after === '') return { name, filterText };
-  if (!after.startsWith('.') || !isAttributeName(after.slice(1))) throw invalidPath(`"${whole}" is not a valid path.`);
+  if (!after.startsWith('.') || !isAttributeName(after.slice(1)))
+    throw invalidPath(`"${whole}" is not a valid path.`);
   return { name, filterText, sub: after.slice(1) };
 }
 

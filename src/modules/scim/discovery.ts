@@ -3,7 +3,14 @@
  * from the same schema definitions the PATCH engine and filter compiler use.
  */
 import { MAX_OPERATIONS } from './patch.ts';
-import { type AttributeDef, COMMON_ATTRIBUTES, GROUP_MODEL, type ResourceModel, SCHEMA, type SchemaDef } from './schemas.ts';
+import {
+  type AttributeDef,
+  COMMON_ATTRIBUTES,
+  GROUP_MODEL,
+  type ResourceModel,
+  SCHEMA,
+  type SchemaDef,
+} from './schemas.ts';
 import { MAX_RESULTS } from './service.ts';
 
 export function serviceProviderConfig(baseUrl: string, maxPayloadSize: number) {
@@ -44,9 +51,15 @@ export function resourceTypes(baseUrl: string, userModel: ResourceModel) {
 
 export function schemaDocuments(baseUrl: string, userModel: ResourceModel) {
   const schemas: SchemaDef[] = [
-    { ...userModel.core, attributes: [...COMMON_ATTRIBUTES.filter((a) => a.name !== 'meta'), ...userModel.core.attributes] },
+    {
+      ...userModel.core,
+      attributes: [...COMMON_ATTRIBUTES.filter((a) => a.name !== 'meta'), ...userModel.core.attributes],
+    },
     ...userModel.extensions,
-    { ...GROUP_MODEL.core, attributes: [...COMMON_ATTRIBUTES.filter((a) => a.name !== 'meta'), ...GROUP_MODEL.core.attributes] },
+    {
+      ...GROUP_MODEL.core,
+      attributes: [...COMMON_ATTRIBUTES.filter((a) => a.name !== 'meta'), ...GROUP_MODEL.core.attributes],
+    },
   ];
   return schemas.map((schema) => ({
     schemas: [SCHEMA.schema],

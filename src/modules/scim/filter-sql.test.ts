@@ -9,8 +9,22 @@ const users = userModel(
     id: 'urn:ietf:params:scim:schemas:extension:acme:2.0:User',
     name: 'Acme',
     attributes: [
-      { name: 'badge', type: 'integer', multiValued: false, caseExact: false, required: false, description: '' },
-      { name: 'skills', type: 'string', multiValued: true, caseExact: false, required: false, description: '' },
+      {
+        name: 'badge',
+        type: 'integer',
+        multiValued: false,
+        caseExact: false,
+        required: false,
+        description: '',
+      },
+      {
+        name: 'skills',
+        type: 'string',
+        multiValued: true,
+        caseExact: false,
+        required: false,
+        description: '',
+      },
     ],
   }),
 );
@@ -90,7 +104,9 @@ describe('SCIM filter compiler', () => {
   });
 
   it('compares meta.lastModified as a timestamp and validates it', () => {
-    expect(compile('meta.lastModified gt "2026-01-01T00:00:00Z"').sql).toBe('(s.updated_at > $3::timestamptz)');
+    expect(compile('meta.lastModified gt "2026-01-01T00:00:00Z"').sql).toBe(
+      '(s.updated_at > $3::timestamptz)',
+    );
     expect(scimErrorOf(() => compile('meta.lastModified gt "yesterday"')).scimType).toBe('invalidFilter');
   });
 
@@ -99,8 +115,14 @@ describe('SCIM filter compiler', () => {
       'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Sales"',
     );
     expect(sql).toBe('(lower(jsonb_extract_path_text(s.resource, $3::text, $4::text)) = lower($5::text))');
-    expect(params).toEqual(['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', 'department', 'Sales']);
-    expect(compile('urn:ietf:params:scim:schemas:extension:acme:2.0:User:badge ge 10').sql).toContain('::numeric');
+    expect(params).toEqual([
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
+      'department',
+      'Sales',
+    ]);
+    expect(compile('urn:ietf:params:scim:schemas:extension:acme:2.0:User:badge ge 10').sql).toContain(
+      '::numeric',
+    );
   });
 
   it('compiles pr on strings and on multi-valued attributes', () => {
@@ -111,7 +133,9 @@ describe('SCIM filter compiler', () => {
   it('filters group members through the membership table', () => {
     const { sql } = compile('members[value eq "usr_1"]', GROUP_MODEL);
     expect(sql).toContain('from group_memberships m where m.organization_id = s.organization_id');
-    expect(compile('displayName eq "Sales"', GROUP_MODEL).sql).toBe('(lower(s.display_name) = lower($3::text))');
+    expect(compile('displayName eq "Sales"', GROUP_MODEL).sql).toBe(
+      '(lower(s.display_name) = lower($3::text))',
+    );
   });
 
   it('answers invalidFilter for what does not parse or does not exist', () => {

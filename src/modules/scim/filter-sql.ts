@@ -32,7 +32,8 @@ const MAX_DEPTH = 32;
 
 /** Parses a filter string; invalidFilter when it does not parse. */
 export function parseFilter(text: string): Filter {
-  if (text.length > MAX_FILTER_LENGTH) throw invalidFilter(`The filter is longer than ${MAX_FILTER_LENGTH} characters.`);
+  if (text.length > MAX_FILTER_LENGTH)
+    throw invalidFilter(`The filter is longer than ${MAX_FILTER_LENGTH} characters.`);
   try {
     return parse(rewriteValuePathComparisons(text));
   } catch (error) {
@@ -83,7 +84,10 @@ function compileNode(
   }
 }
 
-type Comparison = Extract<Filter, { attrPath: string; op: 'pr' | 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'lt' | 'ge' | 'le' }>;
+type Comparison = Extract<
+  Filter,
+  { attrPath: string; op: 'pr' | 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'lt' | 'ge' | 'le' }
+>;
 
 function compileComparison(
   model: ResourceModel,
@@ -107,8 +111,7 @@ function compileComparison(
       return compare(jsonText('s.resource', target.keys, params), attribute, op, value, params);
     }
     // `emails eq "x"` means `emails.value eq "x"` (RFC 7644 section 3.4.2.2).
-    const sub =
-      target.sub ?? attribute.subAttributes?.find((candidate) => candidate.name === 'value');
+    const sub = target.sub ?? attribute.subAttributes?.find((candidate) => candidate.name === 'value');
     if (!sub) throw invalidFilter(`Name a sub-attribute of ${attribute.name} to compare.`);
     if (op === 'pr' && !target.sub) {
       const array = jsonPath('s.resource', target.keys, params);
@@ -118,17 +121,25 @@ function compileComparison(
       compare(jsonText(context.element, [sub.name], params), sub, op, value, params),
     );
     // emails.value eq "x": let the GIN index on the lower-cased addresses narrow the rows first.
-    if (model.kind === 'User' && attribute.name === 'emails' && sub.name === 'value' && op === 'eq' && typeof value === 'string') {
+    if (
+      model.kind === 'User' &&
+      attribute.name === 'emails' &&
+      sub.name === 'value' &&
+      op === 'eq' &&
+      typeof value === 'string'
+    ) {
       return `(s.email_values @> array[lower(${params.add(value)})]::text[] and ${exists})`;
     }
     return exists;
   }
   if (attribute.type === 'complex' && !target.sub) {
-    throw invalidFilter(`${attribute.name} is complex: compare one of its sub-attributes (${attribute.name}.value).`);
+    throw invalidFilter(
+      `${attribute.name} is complex: compare one of its sub-attributes (${attribute.name}.value).`,
+    );
   }
   const definition = target.sub ?? attribute;
   const column = indexedColumn(model, target.path);
-  if (column) return compare(column.sql, { ...definition, type: column.type }, op, value, params, column.lowerIndexed);
+  if (column) return compare(column.sql, { ...definition, type: column.type }, op, value, params);
   return compare(jsonText('s.resource', target.keys, params), definition, op, value, params);
 }
 
@@ -150,18 +161,18 @@ function resolveForFilter(model: ResourceModel, attrPath: string): FilterTarget 
     throw error;
   }
   if (!resolved.attribute) throw invalidFilter(`"${attrPath}" names a schema, not an attribute.`);
-  const keys = resolved.extension ? [resolved.extension.id, resolved.attribute.name] : [resolved.attribute.name];
+  const keys = resolved.extension
+    ? [resolved.extension.id, resolved.attribute.name]
+    : [resolved.attribute.name];
   if (resolved.subAttribute) keys.push(resolved.subAttribute.name);
-  const path = resolved.extension
-    ? `${resolved.extension.id}:${keys.slice(1).join('.')}`
-    : keys.join('.');
+  const path = resolved.extension ? `${resolved.extension.id}:${keys.slice(1).join('.')}` : keys.join('.');
   return { attribute: resolved.attribute, sub: resolved.subAttribute, keys, path };
 }
 
 interface IndexedColumn {
   sql: string;
   type: AttributeType;
-  /** The column has an index on lower(column): compare ci through it. */
+  /** The column has an index on lower(column), so case-insensitive comparisons and sorts use it. */
   lowerIndexed?: boolean;
 }
 
@@ -195,7 +206,10 @@ function multiValuedExists(
 ): string {
   if (model.kind === 'Group' && target.attribute.name === 'members') {
     // Members live in group_memberships; expose each as {"value": user id, "type": "User"}.
-    const inner = condition({ element: `jsonb_build_object('value', m.user_id, 'type', 'User')`, attribute: target.attribute });
+    const inner = condition({
+      element: `jsonb_build_object('value', m.user_id, 'type', 'User')`,
+      attribute: target.attribute,
+    });
     return `exists (select 1 from group_memberships m where m.organization_id = s.organization_id and m.group_id = s.group_id and ${inner})`;
   }
   if (model.kind === 'User' && target.attribute.name === 'groups') {
@@ -226,7 +240,6 @@ function compare(
   op: string,
   value: unknown,
   params: SqlParams,
-  lowerIndexed = false,
 ): string {
   const type = definition.type;
   if (op === 'pr') {
@@ -240,14 +253,17 @@ function compare(
   switch (type) {
     case 'boolean': {
       const bool = toBoolean(value);
-      if (bool === undefined) throw invalidFilter(`${definition.name} is a boolean: compare it with true or false.`);
-      if (op !== 'eq' && op !== 'ne') throw invalidFilter(`${definition.name} is a boolean: only eq and ne apply.`);
+      if (bool === undefined)
+        throw invalidFilter(`${definition.name} is a boolean: compare it with true or false.`);
+      if (op !== 'eq' && op !== 'ne')
+        throw invalidFilter(`${definition.name} is a boolean: only eq and ne apply.`);
       const rendered = expression === 's.active' ? params.add(bool) : `${params.add(String(bool))}::text`;
       return op === 'eq' ? `(${expression} = ${rendered})` : `coalesce(${expression} <> ${rendered}, true)`;
     }
     case 'integer':
     case 'decimal': {
-      if (typeof value !== 'number') throw invalidFilter(`${definition.name} is a number: compare it with a number.`);
+      if (typeof value !== 'number')
+        throw invalidFilter(`${definition.name} is a number: compare it with a number.`);
       if (['co', 'sw', 'ew'].includes(op)) throw invalidFilter(`${op} does not apply to numbers.`);
       const numeric = `(case when ${expression} ~ '^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$' then (${expression})::numeric end)`;
       return ordered(numeric, `${params.add(value)}::numeric`, op);
@@ -257,7 +273,8 @@ function compare(
         throw invalidFilter(`${definition.name} is a dateTime: compare it with an xsd:dateTime string.`);
       }
       if (['co', 'sw', 'ew'].includes(op)) throw invalidFilter(`${op} does not apply to dateTime values.`);
-      if (expression.startsWith('s.')) return ordered(expression, `${params.add(new Date(value).toISOString())}::timestamptz`, op);
+      if (expression.startsWith('s.'))
+        return ordered(expression, `${params.add(new Date(value).toISOString())}::timestamptz`, op);
       return ordered(expression, `${params.add(value)}::text`, op);
     }
     default: {
@@ -273,7 +290,6 @@ function compare(
         return `(${left} like ${params.add(pattern)}::text escape '\\')`;
       }
       const right = caseExact ? `${params.add(text)}::text` : `lower(${params.add(text)}::text)`;
-      void lowerIndexed;
       return ordered(left, right, op);
     }
   }
@@ -309,7 +325,11 @@ export function compileSortBy(model: ResourceModel, sortBy: string, params: SqlP
     throw new ScimError(400, `sortBy: sorting by ${target.attribute.name} is not supported.`, 'invalidValue');
   }
   if (target.attribute.type === 'complex' && !target.sub) {
-    throw new ScimError(400, `sortBy: ${target.attribute.name} is complex; name a sub-attribute.`, 'invalidValue');
+    throw new ScimError(
+      400,
+      `sortBy: ${target.attribute.name} is complex; name a sub-attribute.`,
+      'invalidValue',
+    );
   }
   const definition = target.sub ?? target.attribute;
   const text = jsonText('s.resource', target.keys, params);

@@ -48,11 +48,19 @@ export const MAX_OPERATIONS = 1000;
 /** Validates the PatchOp message and normalizes each operation's `op`. */
 export function readPatchRequest(body: unknown): PatchOperation[] {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw invalidSyntax('The body must be a PatchOp message: {"schemas": [...PatchOp], "Operations": [...]}.');
+    throw invalidSyntax(
+      'The body must be a PatchOp message: {"schemas": [...PatchOp], "Operations": [...]}.',
+    );
   }
   const message = body as Record<string, unknown>;
   const schemas = message.schemas;
-  if (!Array.isArray(schemas) || !schemas.some((urn) => typeof urn === 'string' && urn.toLowerCase() === 'urn:ietf:params:scim:api:messages:2.0:patchop')) {
+  if (
+    !Array.isArray(schemas) ||
+    !schemas.some(
+      (urn) =>
+        typeof urn === 'string' && urn.toLowerCase() === 'urn:ietf:params:scim:api:messages:2.0:patchop',
+    )
+  ) {
     throw invalidSyntax('"schemas" must be ["urn:ietf:params:scim:api:messages:2.0:PatchOp"].');
   }
   for (const urn of schemas) {
@@ -73,16 +81,22 @@ export function readPatchRequest(body: unknown): PatchOperation[] {
       throw invalidSyntax(`Operations[${index}] must be an object.`);
     }
     const record = Object.fromEntries(
-      Object.entries(operation as Record<string, unknown>).map(([name, value]) => [name.toLowerCase(), value]),
+      Object.entries(operation as Record<string, unknown>).map(([name, value]) => [
+        name.toLowerCase(),
+        value,
+      ]),
     );
     const op = typeof record.op === 'string' ? record.op.toLowerCase() : undefined;
     if (op !== 'add' && op !== 'remove' && op !== 'replace') {
-      throw invalidSyntax(`Operations[${index}].op must be add, remove or replace; got ${JSON.stringify(record.op)}.`);
+      throw invalidSyntax(
+        `Operations[${index}].op must be add, remove or replace; got ${JSON.stringify(record.op)}.`,
+      );
     }
     if (record.path !== undefined && record.path !== null && typeof record.path !== 'string') {
       throw invalidSyntax(`Operations[${index}].path must be a string.`);
     }
-    const path = typeof record.path === 'string' && record.path.trim() !== '' ? record.path.trim() : undefined;
+    const path =
+      typeof record.path === 'string' && record.path.trim() !== '' ? record.path.trim() : undefined;
     return { op, path, value: record.value };
   });
 }
@@ -94,7 +108,11 @@ export interface PatchContext {
 }
 
 /** Applies the operations in order to a copy of `resource`. */
-export function applyPatch(context: PatchContext, resource: ResourceDocument, operations: readonly PatchOperation[]): PatchResult {
+export function applyPatch(
+  context: PatchContext,
+  resource: ResourceDocument,
+  operations: readonly PatchOperation[],
+): PatchResult {
   const state: PatchResult = { resource: structuredClone(resource), memberChanges: [] };
   operations.forEach((operation, index) => {
     try {
@@ -160,7 +178,9 @@ function applyAtPath(
   const attribute = target.attribute;
   const definition = target.subAttribute ?? attribute;
   if (attribute.mutability === 'readOnly' || definition.mutability === 'readOnly') {
-    throw mutability(`${attribute.name}${target.subAttribute ? `.${target.subAttribute.name}` : ''} is read-only.`);
+    throw mutability(
+      `${attribute.name}${target.subAttribute ? `.${target.subAttribute.name}` : ''} is read-only.`,
+    );
   }
   if (context.model.kind === 'Group' && attribute.name === 'members') {
     applyMembers(state, op, target, value);
@@ -179,10 +199,15 @@ function applyAtPath(
   if (target.extension && Object.keys(container).length === 0) delete doc[target.extension.id];
 }
 
-function containerOf(doc: ResourceDocument, target: ResolvedPath, create: boolean): Record<string, unknown> | undefined {
+function containerOf(
+  doc: ResourceDocument,
+  target: ResolvedPath,
+  create: boolean,
+): Record<string, unknown> | undefined {
   if (!target.extension) return doc;
   const existing = doc[target.extension.id];
-  if (existing && typeof existing === 'object' && !Array.isArray(existing)) return existing as Record<string, unknown>;
+  if (existing && typeof existing === 'object' && !Array.isArray(existing))
+    return existing as Record<string, unknown>;
   if (!create) return undefined;
   const fresh: Record<string, unknown> = {};
   doc[target.extension.id] = fresh;
@@ -206,7 +231,10 @@ function applyAttribute(
       const current = asArray(container[attribute.name]);
       const valueSub = attribute.subAttributes?.find((sub) => sub.name === 'value');
       const remaining = current.filter(
-        (item) => !(listed ?? []).some((candidate) => sameValue(item.value, candidate.value, valueSub?.caseExact ?? false)),
+        (item) =>
+          !(listed ?? []).some((candidate) =>
+            sameValue(item.value, candidate.value, valueSub?.caseExact ?? false),
+          ),
       );
       setOrDelete(container, attribute.name, remaining.length ? remaining : undefined);
       return;
@@ -235,7 +263,10 @@ function applyAttribute(
   if (attribute.type === 'complex' && coerced !== undefined) {
     // Sub-attributes given replace those there; the others stay (RFC 7644 section 3.5.2.3).
     const current = container[attribute.name];
-    const base = current && typeof current === 'object' && !Array.isArray(current) ? (current as Record<string, unknown>) : {};
+    const base =
+      current && typeof current === 'object' && !Array.isArray(current)
+        ? (current as Record<string, unknown>)
+        : {};
     container[attribute.name] = { ...base, ...(coerced as Record<string, unknown>) };
     return;
   }
@@ -255,7 +286,11 @@ function applySubAttribute(
     const items = asArray(container[attribute.name]);
     if (op === 'remove') {
       for (const item of items) delete item[sub.name];
-      setOrDelete(container, attribute.name, items.filter((item) => Object.keys(item).length > 0));
+      setOrDelete(
+        container,
+        attribute.name,
+        items.filter((item) => Object.keys(item).length > 0),
+      );
       return;
     }
     const coerced = coerceValue(sub, value, path);
@@ -267,7 +302,10 @@ function applySubAttribute(
     return;
   }
   const current = container[attribute.name];
-  const object = current && typeof current === 'object' && !Array.isArray(current) ? (current as Record<string, unknown>) : {};
+  const object =
+    current && typeof current === 'object' && !Array.isArray(current)
+      ? (current as Record<string, unknown>)
+      : {};
   if (op === 'remove') delete object[sub.name];
   else setOrDelete(object, sub.name, coerceValue(sub, value, path));
   setOrDelete(container, attribute.name, Object.keys(object).length ? object : undefined);
@@ -299,7 +337,9 @@ function applyFiltered(
     incoming = coerced === undefined ? undefined : { [sub.name]: coerced };
   } else {
     const single = Array.isArray(value) && value.length === 1 ? value[0] : value;
-    incoming = coerceValue({ ...attribute, multiValued: false }, single, path) as Record<string, unknown> | undefined;
+    incoming = coerceValue({ ...attribute, multiValued: false }, single, path) as
+      | Record<string, unknown>
+      | undefined;
   }
   if (matches.length === 0) {
     const template = equalityTemplate(filter, attribute);
@@ -323,7 +363,8 @@ function applyFiltered(
 
 /** Group `members`: turned into membership changes. */
 function applyMembers(state: PatchResult, op: PatchOpName, target: ResolvedPath, value: unknown): void {
-  if (target.subAttribute) throw invalidValue('Change members as a whole ({"value": id}), not their sub-attributes.');
+  if (target.subAttribute)
+    throw invalidValue('Change members as a whole ({"value": id}), not their sub-attributes.');
   const ids = memberIds(value);
   if (target.filter) {
     const filtered = idsOfValueFilter(target.filter);
@@ -343,7 +384,8 @@ function memberIds(value: unknown): string[] {
   const items = Array.isArray(value) ? value : [value];
   return items.map((item, index) => {
     const id = item && typeof item === 'object' ? (item as Record<string, unknown>).value : undefined;
-    if (typeof id !== 'string' || id === '') throw invalidValue(`members[${index}].value must be the id of a User.`);
+    if (typeof id !== 'string' || id === '')
+      throw invalidValue(`members[${index}].value must be the id of a User.`);
     return id;
   });
 }
@@ -359,14 +401,21 @@ function idsOfValueFilter(filter: Filter): string[] | undefined {
     }
     return ids;
   }
-  if (filter.op.toLowerCase() === 'eq' && 'attrPath' in filter && filter.attrPath.toLowerCase() === 'value' && 'compValue' in filter) {
+  if (
+    filter.op.toLowerCase() === 'eq' &&
+    'attrPath' in filter &&
+    filter.attrPath.toLowerCase() === 'value' &&
+    'compValue' in filter
+  ) {
     return typeof filter.compValue === 'string' ? [filter.compValue] : undefined;
   }
   return undefined;
 }
 
 function asArray(value: unknown): Array<Record<string, unknown>> {
-  return Array.isArray(value) ? (value.filter((item) => item && typeof item === 'object') as Array<Record<string, unknown>>) : [];
+  return Array.isArray(value)
+    ? (value.filter((item) => item && typeof item === 'object') as Array<Record<string, unknown>>)
+    : [];
 }
 
 function setOrDelete(container: Record<string, unknown>, key: string, value: unknown): void {
@@ -375,6 +424,7 @@ function setOrDelete(container: Record<string, unknown>, key: string, value: unk
 }
 
 function sameValue(a: unknown, b: unknown, caseExact: boolean): boolean {
-  if (typeof a === 'string' && typeof b === 'string') return caseExact ? a === b : a.toLowerCase() === b.toLowerCase();
+  if (typeof a === 'string' && typeof b === 'string')
+    return caseExact ? a === b : a.toLowerCase() === b.toLowerCase();
   return a === b;
 }

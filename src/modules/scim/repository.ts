@@ -270,7 +270,10 @@ export async function listScimUsers(
 const GROUP_COLUMNS = `s.organization_id, s.directory_id, s.group_id, s.display_name, s.external_id, s.resource,
   s.version, s.created_at, s.updated_at`;
 
-export async function listScimGroups(database: Database, query: ListQuery): Promise<{ rows: ScimGroupRow[]; total: number }> {
+export async function listScimGroups(
+  database: Database,
+  query: ListQuery,
+): Promise<{ rows: ScimGroupRow[]; total: number }> {
   return listPage<ScimGroupRow>(database, 'scim_groups', GROUP_COLUMNS, 's.group_id', query);
 }
 
@@ -341,7 +344,14 @@ export async function insertScimGroup(
     database,
     `insert into scim_groups as s (organization_id, directory_id, group_id, display_name, external_id, resource)
      values ($1, $2, $3, $4, $5, $6::jsonb) returning ${GROUP_COLUMNS}`,
-    [key.organizationId, key.directoryId, key.groupId, columns.displayName, columns.externalId, JSON.stringify(columns.resource)],
+    [
+      key.organizationId,
+      key.directoryId,
+      key.groupId,
+      columns.displayName,
+      columns.externalId,
+      JSON.stringify(columns.resource),
+    ],
     tx,
   );
   return row as ScimGroupRow;
@@ -358,7 +368,14 @@ export async function updateScimGroup(
     `update scim_groups s set display_name = $4, external_id = $5, resource = $6::jsonb, version = s.version + 1,
             updated_at = now()
       where s.organization_id = $1 and s.directory_id = $2 and s.group_id = $3 returning ${GROUP_COLUMNS}`,
-    [key.organizationId, key.directoryId, key.groupId, columns.displayName, columns.externalId, JSON.stringify(columns.resource)],
+    [
+      key.organizationId,
+      key.directoryId,
+      key.groupId,
+      columns.displayName,
+      columns.externalId,
+      JSON.stringify(columns.resource),
+    ],
     tx,
   );
   return row as ScimGroupRow;
@@ -430,7 +447,12 @@ export async function listGroupMembers(
   return byGroup;
 }
 
-export async function listMemberIds(database: Database, tx: Tx, organizationId: string, groupId: string): Promise<string[]> {
+export async function listMemberIds(
+  database: Database,
+  tx: Tx,
+  organizationId: string,
+  groupId: string,
+): Promise<string[]> {
   const rows = await runSql<{ user_id: string }>(
     database,
     'select user_id from group_memberships where organization_id = $1 and group_id = $2',

@@ -14,7 +14,6 @@ import {
   findAttribute,
   findExtension,
   type ResourceModel,
-  SCHEMA,
   TOLERATED_SCHEMAS,
 } from './schemas.ts';
 
@@ -59,7 +58,8 @@ export function readResourceBody(model: ResourceModel, body: unknown): ReadResul
         const definition = findAttribute(extension.attributes, name);
         if (!definition) continue; // unknown extension attributes are ignored (RFC 7644 section 3.3)
         const coerced = coerceValue(definition, attributeValue, `${key}:${name}`);
-        if (coerced !== undefined && definition.mutability !== 'readOnly') extensionValue[definition.name] = coerced;
+        if (coerced !== undefined && definition.mutability !== 'readOnly')
+          extensionValue[definition.name] = coerced;
       }
       if (Object.keys(extensionValue).length) {
         resource[extension.id] = extensionValue;
@@ -73,7 +73,10 @@ export function readResourceBody(model: ResourceModel, body: unknown): ReadResul
       if (typeof value === 'string') id = value;
       continue;
     }
-    if ((model.kind === 'User' && definition.name === 'groups') || (model.kind === 'Group' && definition.name === 'members')) {
+    if (
+      (model.kind === 'User' && definition.name === 'groups') ||
+      (model.kind === 'Group' && definition.name === 'members')
+    ) {
       references = readReferences(definition, value);
       continue;
     }
@@ -88,7 +91,12 @@ export function readResourceBody(model: ResourceModel, body: unknown): ReadResul
   return { resource, references, id };
 }
 
-function setCoreAttribute(model: ResourceModel, resource: ResourceDocument, key: string, value: unknown): void {
+function setCoreAttribute(
+  model: ResourceModel,
+  resource: ResourceDocument,
+  key: string,
+  value: unknown,
+): void {
   const definition = findAttribute(coreAttributes(model), key);
   if (!definition) return;
   if (definition.mutability === 'readOnly' || definition.mutability === 'writeOnly') return;
@@ -111,7 +119,9 @@ function readSchemas(model: ResourceModel, value: unknown): string[] {
     if (TOLERATED_SCHEMAS.has(urn)) continue;
     const extension = findExtension(model, urn);
     if (!extension) {
-      throw invalidValue(`Unknown schema "${urn}" in "schemas"; this endpoint supports ${[model.core.id, ...model.extensions.map((schema) => schema.id)].join(', ')}.`);
+      throw invalidValue(
+        `Unknown schema "${urn}" in "schemas"; this endpoint supports ${[model.core.id, ...model.extensions.map((schema) => schema.id)].join(', ')}.`,
+      );
     }
     if (!schemas.includes(extension.id)) schemas.push(extension.id);
   }
@@ -162,8 +172,10 @@ function coerceSingle(definition: AttributeDef, value: unknown, where: string): 
   if (value === null || value === undefined) return undefined;
   switch (definition.type) {
     case 'complex': {
-      if (typeof value === 'string' && definition.name === 'manager') return value === '' ? undefined : { value };
-      if (typeof value !== 'object' || Array.isArray(value)) throw invalidValue(`${where} must be an object.`);
+      if (typeof value === 'string' && definition.name === 'manager')
+        return value === '' ? undefined : { value };
+      if (typeof value !== 'object' || Array.isArray(value))
+        throw invalidValue(`${where} must be an object.`);
       const out: Record<string, unknown> = {};
       for (const [key, subValue] of Object.entries(value as Record<string, unknown>)) {
         const sub = definition.subAttributes ? findAttribute(definition.subAttributes, key) : undefined;
@@ -175,17 +187,20 @@ function coerceSingle(definition: AttributeDef, value: unknown, where: string): 
     }
     case 'boolean': {
       if (typeof value === 'boolean') return value;
-      if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+      if (typeof value === 'string' && /^(true|false)$/i.test(value.trim()))
+        return value.trim().toLowerCase() === 'true';
       throw invalidValue(`${where} must be a boolean (true or false).`);
     }
     case 'integer': {
       const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof number !== 'number' || !Number.isInteger(number)) throw invalidValue(`${where} must be an integer.`);
+      if (typeof number !== 'number' || !Number.isInteger(number))
+        throw invalidValue(`${where} must be an integer.`);
       return number;
     }
     case 'decimal': {
       const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof number !== 'number' || !Number.isFinite(number)) throw invalidValue(`${where} must be a number.`);
+      if (typeof number !== 'number' || !Number.isFinite(number))
+        throw invalidValue(`${where} must be a number.`);
       return number;
     }
     case 'dateTime': {
@@ -214,7 +229,10 @@ export function checkRequired(model: ResourceModel, resource: ResourceDocument):
   for (const extension of model.extensions) {
     const values = resource[extension.id] as Record<string, unknown> | undefined;
     for (const definition of extension.attributes) {
-      if (definition.required && (values?.[definition.name] === undefined || values?.[definition.name] === '')) {
+      if (
+        definition.required &&
+        (values?.[definition.name] === undefined || values?.[definition.name] === '')
+      ) {
         throw invalidValue(`${extension.id}:${definition.name} is required.`);
       }
     }
@@ -259,12 +277,13 @@ export interface Projection {
 }
 
 /** Whether a top-level attribute (or extension URN) is part of the response. */
-export function isReturned(model: ResourceModel, projection: Projection, name: string): boolean {
+export function isReturned(projection: Projection, name: string): boolean {
   const lower = name.toLowerCase();
   if (lower === 'id' || lower === 'schemas') return true;
   if (projection.attributes) {
     return projection.attributes.some(
-      (reference) => reference === lower || reference.startsWith(`${lower}.`) || reference.startsWith(`${lower}:`),
+      (reference) =>
+        reference === lower || reference.startsWith(`${lower}.`) || reference.startsWith(`${lower}:`),
     );
   }
   if (projection.excluded) return !projection.excluded.includes(lower);
@@ -272,7 +291,7 @@ export function isReturned(model: ResourceModel, projection: Projection, name: s
 }
 
 /** Applies `attributes` / `excludedAttributes` to a rendered resource. */
-export function project(model: ResourceModel, document: ResourceDocument, projection: Projection): ResourceDocument {
+export function project(document: ResourceDocument, projection: Projection): ResourceDocument {
   if (!projection.attributes && !projection.excluded) return document;
   const out: ResourceDocument = {};
   for (const [key, value] of Object.entries(document)) {
@@ -283,7 +302,8 @@ export function project(model: ResourceModel, document: ResourceDocument, projec
     }
     if (projection.attributes) {
       const wanted = projection.attributes.filter(
-        (reference) => reference === lower || reference.startsWith(`${lower}.`) || reference.startsWith(`${lower}:`),
+        (reference) =>
+          reference === lower || reference.startsWith(`${lower}.`) || reference.startsWith(`${lower}:`),
       );
       if (wanted.length === 0) continue;
       if (wanted.includes(lower)) {
@@ -295,7 +315,11 @@ export function project(model: ResourceModel, document: ResourceDocument, projec
         const picked: Record<string, unknown> = {};
         for (const [subKey, subValue] of Object.entries(value as Record<string, unknown>)) {
           const subLower = subKey.toLowerCase();
-          if (wanted.some((reference) => reference === `${lower}.${subLower}` || reference === `${lower}:${subLower}`)) {
+          if (
+            wanted.some(
+              (reference) => reference === `${lower}.${subLower}` || reference === `${lower}:${subLower}`,
+            )
+          ) {
             picked[subKey] = subValue;
           }
         }
@@ -316,7 +340,11 @@ export function project(model: ResourceModel, document: ResourceDocument, projec
       const kept: Record<string, unknown> = {};
       for (const [subKey, subValue] of Object.entries(value as Record<string, unknown>)) {
         const subLower = subKey.toLowerCase();
-        if (!projection.excluded.some((reference) => reference === `${lower}.${subLower}` || reference === `${lower}:${subLower}`)) {
+        if (
+          !projection.excluded.some(
+            (reference) => reference === `${lower}.${subLower}` || reference === `${lower}:${subLower}`,
+          )
+        ) {
           kept[subKey] = subValue;
         }
       }
@@ -325,8 +353,5 @@ export function project(model: ResourceModel, document: ResourceDocument, projec
     }
     out[key] = value;
   }
-  void model;
   return out;
 }
-
-export { SCHEMA };

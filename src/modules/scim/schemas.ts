@@ -26,7 +26,15 @@ export const TOLERATED_SCHEMAS = new Set([
   'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group',
 ]);
 
-export type AttributeType = 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'complex' | 'binary';
+export type AttributeType =
+  | 'string'
+  | 'boolean'
+  | 'decimal'
+  | 'integer'
+  | 'dateTime'
+  | 'reference'
+  | 'complex'
+  | 'binary';
 export type Mutability = 'readOnly' | 'readWrite' | 'immutable' | 'writeOnly';
 export type Returned = 'always' | 'never' | 'default' | 'request';
 
@@ -122,7 +130,10 @@ export const USER_SCHEMA: SchemaDef = {
   name: 'User',
   description: 'User Account',
   attributes: [
-    str('userName', 'Unique identifier for the User, case-insensitive.', { required: true, uniqueness: 'server' }),
+    str('userName', 'Unique identifier for the User, case-insensitive.', {
+      required: true,
+      uniqueness: 'server',
+    }),
     attr('name', 'complex', {
       description: "The components of the user's name.",
       subAttributes: [
@@ -136,8 +147,11 @@ export const USER_SCHEMA: SchemaDef = {
     }),
     str('displayName', 'The name of the User, suitable for display.'),
     str('nickName', 'The casual way to address the user.'),
-    attr('profileUrl', 'reference', { description: "A URL of the User's online profile.", referenceTypes: ['external'] }),
-    str('title', "The user's title, such as \"Vice President\"."),
+    attr('profileUrl', 'reference', {
+      description: "A URL of the User's online profile.",
+      referenceTypes: ['external'],
+    }),
+    str('title', 'The user\'s title, such as "Vice President".'),
     str('userType', 'The relationship to the organization, e.g. "Employee", "Contractor".'),
     str('preferredLanguage', 'Preferred language, e.g. "en-US".'),
     str('locale', 'Default location for localization, e.g. "en-US".'),
@@ -149,8 +163,24 @@ export const USER_SCHEMA: SchemaDef = {
       description: 'Accepted and discarded: Switchboard users sign in through SSO only.',
     }),
     multiValued('emails', 'Email addresses.', 'string', ['work', 'home', 'other']),
-    multiValued('phoneNumbers', 'Phone numbers.', 'string', ['work', 'home', 'mobile', 'fax', 'pager', 'other']),
-    multiValued('ims', 'Instant messaging addresses.', 'string', ['aim', 'gtalk', 'icq', 'xmpp', 'msn', 'skype', 'qq', 'yahoo']),
+    multiValued('phoneNumbers', 'Phone numbers.', 'string', [
+      'work',
+      'home',
+      'mobile',
+      'fax',
+      'pager',
+      'other',
+    ]),
+    multiValued('ims', 'Instant messaging addresses.', 'string', [
+      'aim',
+      'gtalk',
+      'icq',
+      'xmpp',
+      'msn',
+      'skype',
+      'qq',
+      'yahoo',
+    ]),
     multiValued('photos', 'URLs of photos of the User.', 'reference', ['photo', 'thumbnail']),
     attr('addresses', 'complex', {
       multiValued: true,
@@ -169,7 +199,8 @@ export const USER_SCHEMA: SchemaDef = {
     attr('groups', 'complex', {
       multiValued: true,
       mutability: 'readOnly',
-      description: 'Groups of this directory the user belongs to (read-only: change memberships on the Group).',
+      description:
+        'Groups of this directory the user belongs to (read-only: change memberships on the Group).',
       subAttributes: [
         str('value', 'The id of the group.', { mutability: 'readOnly' }),
         attr('$ref', 'reference', { mutability: 'readOnly', referenceTypes: ['Group'] }),
@@ -194,7 +225,7 @@ export const ENTERPRISE_USER_SCHEMA: SchemaDef = {
     str('division', 'Name of a division.'),
     str('department', 'Name of a department.'),
     attr('manager', 'complex', {
-      description: "The User's manager. Accepted as {\"value\": id} or as a bare id string.",
+      description: 'The User\'s manager. Accepted as {"value": id} or as a bare id string.',
       subAttributes: [
         str('value', 'The id of the manager (a User of this directory).'),
         attr('$ref', 'reference', { referenceTypes: ['User'] }),
@@ -262,7 +293,12 @@ export function userModel(custom: SchemaDef | undefined): ResourceModel {
   };
 }
 
-export const GROUP_MODEL: ResourceModel = { kind: 'Group', endpoint: '/Groups', core: GROUP_SCHEMA, extensions: [] };
+export const GROUP_MODEL: ResourceModel = {
+  kind: 'Group',
+  endpoint: '/Groups',
+  core: GROUP_SCHEMA,
+  extensions: [],
+};
 
 /** The attribute of the core schema (or a common one), by case-insensitive name. */
 export function findAttribute(attributes: readonly AttributeDef[], name: string): AttributeDef | undefined {

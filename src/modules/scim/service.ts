@@ -57,7 +57,14 @@ import {
   type ResourceDocument,
   readResourceBody,
 } from './resource.ts';
-import { customSchemaDef, ENTERPRISE_USER_SCHEMA, GROUP_MODEL, type ResourceModel, SCHEMA, userModel } from './schemas.ts';
+import {
+  customSchemaDef,
+  ENTERPRISE_USER_SCHEMA,
+  GROUP_MODEL,
+  type ResourceModel,
+  SCHEMA,
+  userModel,
+} from './schemas.ts';
 
 /** One SCIM request: who is calling (which directory) and where it lives. */
 export interface ScimRequest {
@@ -97,8 +104,21 @@ export const MAX_RESULTS = 1000;
 const DEFAULT_COUNT = 100;
 
 /** Profile keys SCIM owns (set from the resource; removed when the resource no longer has them). */
-const ENTERPRISE_PROFILE_KEYS = ['employeeNumber', 'costCenter', 'organization', 'division', 'department'] as const;
-const CORE_PROFILE_KEYS = ['title', 'userType', 'preferredLanguage', 'locale', 'timezone', 'nickName'] as const;
+const ENTERPRISE_PROFILE_KEYS = [
+  'employeeNumber',
+  'costCenter',
+  'organization',
+  'division',
+  'department',
+] as const;
+const CORE_PROFILE_KEYS = [
+  'title',
+  'userType',
+  'preferredLanguage',
+  'locale',
+  'timezone',
+  'nickName',
+] as const;
 
 export class ScimService {
   readonly #database: Database;
@@ -201,7 +221,7 @@ export class ScimService {
       if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
       const constraint = violatedConstraint(error);
       if (constraint === 'users_org_email_key' && fields.email) {
-        return this.#adoptUser(request, resource, columns, fields, fields.email, references ?? []);
+        return this.#adoptUser(request, columns, fields, fields.email, references ?? []);
       }
       throw uniquenessOf(constraint, columns.userName);
     }
@@ -213,7 +233,6 @@ export class ScimService {
    */
   async #adoptUser(
     request: ScimRequest,
-    resource: ResourceDocument,
     columns: ScimUserColumns,
     fields: UserFields,
     email: string,
@@ -237,14 +256,17 @@ export class ScimService {
       try {
         await insertScimUser(this.#database, tx, { ...key, userId: existing.id }, columns);
       } catch (error) {
-        if (sqlState(error) === UNIQUE_VIOLATION) throw uniquenessOf(violatedConstraint(error), columns.userName);
+        if (sqlState(error) === UNIQUE_VIOLATION)
+          throw uniquenessOf(violatedConstraint(error), columns.userName);
         throw error;
       }
       await this.#addUserToGroups(request, tx, existing.id, references);
       const row = (await findScimUser(this.#database, key, existing.id, tx)) as ScimUserRow;
       const groups = await listUserGroups(this.#database, key, [existing.id], tx);
-      void resource;
-      return { resource: this.#renderUser(request, row, groups.get(existing.id) ?? []), version: row.version };
+      return {
+        resource: this.#renderUser(request, row, groups.get(existing.id) ?? []),
+        version: row.version,
+      };
     });
   }
 
@@ -252,8 +274,11 @@ export class ScimService {
     const key = keyOf(request);
     const row = await findScimUser(this.#database, key, id);
     if (!row) throw resourceNotFound('User', id);
-    const groups = isReturned(request.userModel, projection, 'groups') ? (row.groups ?? []) : [];
-    return { resource: project(request.userModel, this.#renderUser(request, row, groups), projection), version: row.version };
+    const groups = isReturned(projection, 'groups') ? (row.groups ?? []) : [];
+    return {
+      resource: project(this.#renderUser(request, row, groups), projection),
+      version: row.version,
+    };
   }
 
   async listUsers(request: ScimRequest, params: ListParams): Promise<ListResponse> {
@@ -267,26 +292,37 @@ export class ScimService {
       ...query,
       offset: page.startIndex - 1,
       limit: page.count,
-      withGroups: isReturned(model, projection, 'groups'),
+      withGroups: isReturned(projection, 'groups'),
     });
     return listResponse(
-      rows.map((row) => project(model, this.#renderUser(request, row, row.groups ?? []), projection)),
+      rows.map((row) => project(this.#renderUser(request, row, row.groups ?? []), projection)),
       total,
       page.startIndex,
     );
   }
 
-  async replaceUser(request: ScimRequest, id: string, body: unknown, ifMatch: string | undefined): Promise<ResourceResult> {
+  async replaceUser(
+    request: ScimRequest,
+    id: string,
+    body: unknown,
+    ifMatch: string | undefined,
+  ): Promise<ResourceResult> {
     const model = request.userModel;
     const read = readResourceBody(model, body);
-    if (read.id !== undefined && read.id !== id) throw invalidValue(`The body's id ${read.id} is not ${id}; id is read-only.`);
+    if (read.id !== undefined && read.id !== id)
+      throw invalidValue(`The body's id ${read.id} is not ${id}; id is read-only.`);
     // PUT replaces the whole resource: without `active: true` the user is not active (Okta's
     // custom apps deactivate this way).
     read.resource.active = read.resource.active === true;
     return this.#saveUser(request, id, ifMatch, () => read.resource);
   }
 
-  async patchUser(request: ScimRequest, id: string, body: unknown, ifMatch: string | undefined): Promise<ResourceResult> {
+  async patchUser(
+    request: ScimRequest,
+    id: string,
+    body: unknown,
+    ifMatch: string | undefined,
+  ): Promise<ResourceResult> {
     const operations = readPatchRequest(body);
     return this.#saveUser(request, id, ifMatch, (current) => {
       const result = applyPatch({ model: request.userModel, id }, current.resource, operations);
@@ -319,7 +355,8 @@ export class ScimService {
         try {
           row = await updateScimUser(this.#database, tx, { ...key, userId: id }, columns);
         } catch (error) {
-          if (sqlState(error) === UNIQUE_VIOLATION) throw uniquenessOf(violatedConstraint(error), columns.userName);
+          if (sqlState(error) === UNIQUE_VIOLATION)
+            throw uniquenessOf(violatedConstraint(error), columns.userName);
           throw error;
         }
       }
@@ -359,7 +396,8 @@ export class ScimService {
     active: boolean,
     ctx: WriteContext,
   ): Promise<void> {
-    if (!active && status !== 'deprovisioned') await this.#directory.setUserStatus(userId, 'deprovisioned', ctx);
+    if (!active && status !== 'deprovisioned')
+      await this.#directory.setUserStatus(userId, 'deprovisioned', ctx);
     if (active && status === 'deprovisioned') await this.#directory.setUserStatus(userId, 'active', ctx);
   }
 
@@ -373,9 +411,16 @@ export class ScimService {
     }
   }
 
-  #renderUser(request: ScimRequest, row: ScimUserRow, groups: Array<{ value: string; display: string }>): ResourceDocument {
+  #renderUser(
+    request: ScimRequest,
+    row: ScimUserRow,
+    groups: Array<{ value: string; display: string }>,
+  ): ResourceDocument {
     const { schemas: _schemas, active: _active, ...attributes } = row.resource;
-    const schemas = [SCHEMA.user, ...request.userModel.extensions.map((schema) => schema.id).filter((id) => id in attributes)];
+    const schemas = [
+      SCHEMA.user,
+      ...request.userModel.extensions.map((schema) => schema.id).filter((id) => id in attributes),
+    ];
     const enterprise = attributes[ENTERPRISE_USER_SCHEMA.id] as Record<string, unknown> | undefined;
     const manager = enterprise?.manager as Record<string, unknown> | undefined;
     if (enterprise && manager && typeof manager.value === 'string' && manager.$ref === undefined) {
@@ -436,14 +481,22 @@ export class ScimService {
       try {
         await insertScimGroup(this.#database, tx, { ...key, groupId }, { displayName, externalId, resource });
       } catch (error) {
-        if (sqlState(error) === UNIQUE_VIOLATION) throw uniqueness(`A Group named "${displayName}" already exists.`);
+        if (sqlState(error) === UNIQUE_VIOLATION)
+          throw uniqueness(`A Group named "${displayName}" already exists.`);
         throw error;
       }
       if (references?.length || existing) {
-        await this.#applyMemberChanges(request, tx, groupId, [{ kind: 'replace', ids: (references ?? []).map((item) => item.value) }], false);
+        await this.#applyMemberChanges(
+          request,
+          tx,
+          groupId,
+          [{ kind: 'replace', ids: (references ?? []).map((item) => item.value) }],
+          false,
+        );
       }
       const row = (await findScimGroup(this.#database, key, groupId, tx)) as ScimGroupRow;
-      const members = (await listGroupMembers(this.#database, key.organizationId, [groupId], tx)).get(groupId) ?? [];
+      const members =
+        (await listGroupMembers(this.#database, key.organizationId, [groupId], tx)).get(groupId) ?? [];
       return { resource: this.#renderGroup(request, row, members), version: row.version };
     });
   }
@@ -452,10 +505,13 @@ export class ScimService {
     const key = keyOf(request);
     const row = await findScimGroup(this.#database, key, id);
     if (!row) throw resourceNotFound('Group', id);
-    const members = isReturned(GROUP_MODEL, projection, 'members')
+    const members = isReturned(projection, 'members')
       ? ((await listGroupMembers(this.#database, key.organizationId, [id])).get(id) ?? [])
       : undefined;
-    return { resource: project(GROUP_MODEL, this.#renderGroup(request, row, members), projection), version: row.version };
+    return {
+      resource: project(this.#renderGroup(request, row, members), projection),
+      version: row.version,
+    };
   }
 
   async listGroups(request: ScimRequest, params: ListParams): Promise<ListResponse> {
@@ -463,32 +519,69 @@ export class ScimService {
     const page = pageOf(params);
     const projection = projectionOf(GROUP_MODEL, params);
     const query = buildQuery(GROUP_MODEL, params);
-    const { rows, total } = await listScimGroups(this.#database, { ...key, ...query, offset: page.startIndex - 1, limit: page.count });
+    const { rows, total } = await listScimGroups(this.#database, {
+      ...key,
+      ...query,
+      offset: page.startIndex - 1,
+      limit: page.count,
+    });
     const members =
-      rows.length && isReturned(GROUP_MODEL, projection, 'members')
-        ? await listGroupMembers(this.#database, key.organizationId, rows.map((row) => row.group_id))
+      rows.length && isReturned(projection, 'members')
+        ? await listGroupMembers(
+            this.#database,
+            key.organizationId,
+            rows.map((row) => row.group_id),
+          )
         : undefined;
     return listResponse(
       rows.map((row) =>
-        project(GROUP_MODEL, this.#renderGroup(request, row, members ? (members.get(row.group_id) ?? []) : undefined), projection),
+        project(
+          this.#renderGroup(request, row, members ? (members.get(row.group_id) ?? []) : undefined),
+          projection,
+        ),
       ),
       total,
       page.startIndex,
     );
   }
 
-  async replaceGroup(request: ScimRequest, id: string, body: unknown, ifMatch: string | undefined): Promise<ResourceResult> {
+  async replaceGroup(
+    request: ScimRequest,
+    id: string,
+    body: unknown,
+    ifMatch: string | undefined,
+  ): Promise<ResourceResult> {
     const read = readResourceBody(GROUP_MODEL, body);
-    if (read.id !== undefined && read.id !== id) throw invalidValue(`The body's id ${read.id} is not ${id}; id is read-only.`);
+    if (read.id !== undefined && read.id !== id)
+      throw invalidValue(`The body's id ${read.id} is not ${id}; id is read-only.`);
     // `members` absent leaves memberships alone (a rename by PUT must not empty the group);
     // `members: []` empties it.
-    const changes: MemberChange[] = read.references ? [{ kind: 'replace', ids: read.references.map((item) => item.value) }] : [];
-    return this.#saveGroup(request, id, ifMatch, () => ({ resource: read.resource, memberChanges: changes }), true);
+    const changes: MemberChange[] = read.references
+      ? [{ kind: 'replace', ids: read.references.map((item) => item.value) }]
+      : [];
+    return this.#saveGroup(
+      request,
+      id,
+      ifMatch,
+      () => ({ resource: read.resource, memberChanges: changes }),
+      true,
+    );
   }
 
-  async patchGroup(request: ScimRequest, id: string, body: unknown, ifMatch: string | undefined): Promise<ResourceResult> {
+  async patchGroup(
+    request: ScimRequest,
+    id: string,
+    body: unknown,
+    ifMatch: string | undefined,
+  ): Promise<ResourceResult> {
     const operations = readPatchRequest(body);
-    return this.#saveGroup(request, id, ifMatch, (current) => applyPatch({ model: GROUP_MODEL, id }, current.resource, operations), false);
+    return this.#saveGroup(
+      request,
+      id,
+      ifMatch,
+      (current) => applyPatch({ model: GROUP_MODEL, id }, current.resource, operations),
+      false,
+    );
   }
 
   async #saveGroup(
@@ -511,14 +604,21 @@ export class ScimService {
         const displayName = resource.displayName as string;
         const ctx = this.#writeContext(request, tx);
         try {
-          if (displayName !== current.display_name) await this.#directory.updateGroup(id, { name: displayName }, ctx);
-          row = await updateScimGroup(this.#database, tx, { ...key, groupId: id }, {
-            displayName,
-            externalId: typeof resource.externalId === 'string' ? resource.externalId : null,
-            resource,
-          });
+          if (displayName !== current.display_name)
+            await this.#directory.updateGroup(id, { name: displayName }, ctx);
+          row = await updateScimGroup(
+            this.#database,
+            tx,
+            { ...key, groupId: id },
+            {
+              displayName,
+              externalId: typeof resource.externalId === 'string' ? resource.externalId : null,
+              resource,
+            },
+          );
         } catch (error) {
-          if (sqlState(error) === UNIQUE_VIOLATION) throw uniqueness(`A Group named "${displayName}" already exists.`);
+          if (sqlState(error) === UNIQUE_VIOLATION)
+            throw uniqueness(`A Group named "${displayName}" already exists.`);
           throw error;
         }
         bumped = true;
@@ -596,8 +696,10 @@ export class ScimService {
     }
     const ctx = this.#writeContext(request, tx);
     let changed = false;
-    if (toRemove.length) changed = (await this.#directory.removeMembers(groupId, toRemove, ctx)).removed.length > 0;
-    if (toAdd.length) changed = (await this.#directory.addMembers(groupId, toAdd, ctx)).added.length > 0 || changed;
+    if (toRemove.length)
+      changed = (await this.#directory.removeMembers(groupId, toRemove, ctx)).removed.length > 0;
+    if (toAdd.length)
+      changed = (await this.#directory.addMembers(groupId, toAdd, ctx)).added.length > 0 || changed;
     if (changed && bumpVersion) await bumpScimGroupVersion(this.#database, tx, { ...key, groupId });
     return changed;
   }
@@ -660,7 +762,9 @@ function stableJson(value: unknown): string {
 }
 
 function withoutNulls(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== null && value !== undefined));
+  return Object.fromEntries(
+    Object.entries(record).filter(([, value]) => value !== null && value !== undefined),
+  );
 }
 
 function keyOf(request: ScimRequest): { organizationId: string; directoryId: string } {
@@ -673,7 +777,10 @@ function toIso(value: Date | string): string {
 
 /** RFC 7644 section 3.4.2.4: startIndex is 1-based (less than 1 means 1); count below 0 means 0. */
 function pageOf(params: ListParams): { startIndex: number; count: number } {
-  const startIndex = Number.isFinite(params.startIndex) && (params.startIndex as number) >= 1 ? Math.floor(params.startIndex as number) : 1;
+  const startIndex =
+    Number.isFinite(params.startIndex) && (params.startIndex as number) >= 1
+      ? Math.floor(params.startIndex as number)
+      : 1;
   const requested = Number.isFinite(params.count) ? Math.floor(params.count as number) : DEFAULT_COUNT;
   return { startIndex, count: Math.min(Math.max(requested, 0), MAX_RESULTS) };
 }
@@ -689,7 +796,10 @@ function buildQuery(model: ResourceModel, params: ListParams) {
   const sql = new SqlParams([]);
   // Placeholders $1 and $2 are the organization and directory.
   sql.values.push(undefined, undefined);
-  const where = params.filter !== undefined && params.filter.trim() !== '' ? compileFilter(model, parseFilter(params.filter), sql) : undefined;
+  const where =
+    params.filter !== undefined && params.filter.trim() !== ''
+      ? compileFilter(model, parseFilter(params.filter), sql)
+      : undefined;
   const orderBy = params.sortBy ? compileSortBy(model, params.sortBy, sql) : undefined;
   const sortOrder = params.sortOrder?.toLowerCase();
   if (sortOrder !== undefined && sortOrder !== 'ascending' && sortOrder !== 'descending') {
@@ -715,12 +825,15 @@ function checkIfMatch(header: string | undefined, version: number): void {
   const tags = header.split(',').map((tag) => tag.trim());
   if (tags.includes('*')) return;
   const matches = tags.some((tag) => tag.replace(/^W\//, '').replace(/^"|"$/g, '') === current);
-  if (!matches) throw preconditionFailed(`The resource is at version ${etagOf(version)}; If-Match was ${header}.`);
+  if (!matches)
+    throw preconditionFailed(`The resource is at version ${etagOf(version)}; If-Match was ${header}.`);
 }
 
 function uniquenessOf(constraint: string | undefined, userName: string): ScimError {
-  if (constraint === 'users_org_email_key') return uniqueness('Another user of this organization has the same email.');
-  if (constraint === 'scim_users_user_key') return uniqueness('This user is already managed by this directory.');
+  if (constraint === 'users_org_email_key')
+    return uniqueness('Another user of this organization has the same email.');
+  if (constraint === 'scim_users_user_key')
+    return uniqueness('This user is already managed by this directory.');
   return uniqueness(`A User with userName "${userName}" already exists in this directory.`);
 }
 
@@ -733,7 +846,14 @@ function userColumns(resource: ResourceDocument): ScimUserColumns {
     externalId: typeof resource.externalId === 'string' ? resource.externalId : null,
     displayName: typeof resource.displayName === 'string' ? resource.displayName : null,
     active: resource.active === true,
-    emailValues: [...new Set(emails.map((email) => email.value).filter((value): value is string => typeof value === 'string').map((value) => value.toLowerCase()))],
+    emailValues: [
+      ...new Set(
+        emails
+          .map((email) => email.value)
+          .filter((value): value is string => typeof value === 'string')
+          .map((value) => value.toLowerCase()),
+      ),
+    ],
     resource,
   };
 }
@@ -767,8 +887,11 @@ function userFields(request: ScimRequest, resource: ResourceDocument, model: Res
   for (const key of ENTERPRISE_PROFILE_KEYS) profile[key] = enterprise[key] ?? null;
   const manager = enterprise.manager as Record<string, unknown> | undefined;
   profile.managerId = typeof manager?.value === 'string' ? manager.value : null;
-  const phones = Array.isArray(resource.phoneNumbers) ? (resource.phoneNumbers as Array<Record<string, unknown>>) : [];
-  const phone = phones.find((item) => item.primary === true) ?? phones.find((item) => item.type === 'work') ?? phones[0];
+  const phones = Array.isArray(resource.phoneNumbers)
+    ? (resource.phoneNumbers as Array<Record<string, unknown>>)
+    : [];
+  const phone =
+    phones.find((item) => item.primary === true) ?? phones.find((item) => item.type === 'work') ?? phones[0];
   profile.phoneNumber = typeof phone?.value === 'string' ? phone.value : null;
   const custom = model.extensions.find((schema) => schema.id !== SCHEMA.enterpriseUser);
   if (custom) {

@@ -83,7 +83,10 @@ function toBool(value: unknown): boolean | undefined {
  * (`type eq "work"`): what a new element must carry when a PATCH targets a value that does not exist
  * yet. Undefined when the filter says more than that.
  */
-export function equalityTemplate(filter: Filter, attribute: AttributeDef): Record<string, unknown> | undefined {
+export function equalityTemplate(
+  filter: Filter,
+  attribute: AttributeDef,
+): Record<string, unknown> | undefined {
   if (filter.op === 'and') {
     const merged: Record<string, unknown> = {};
     for (const child of filter.filters) {
@@ -93,7 +96,8 @@ export function equalityTemplate(filter: Filter, attribute: AttributeDef): Recor
     }
     return merged;
   }
-  if (filter.op.toLowerCase() !== 'eq' || !('attrPath' in filter) || !('compValue' in filter)) return undefined;
+  if (filter.op.toLowerCase() !== 'eq' || !('attrPath' in filter) || !('compValue' in filter))
+    return undefined;
   const sub = findSub(attribute, filter.attrPath);
   return { [sub.name]: sub.type === 'boolean' ? toBool(filter.compValue) : filter.compValue };
 }

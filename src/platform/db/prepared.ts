@@ -48,7 +48,9 @@ export async function runSql<Row>(
   values: readonly unknown[],
   tx?: Tx,
 ): Promise<Row[]> {
-  const client = (tx ? database.clientOf(tx) : (database.pool ?? database.pglite)) as DriverClient | undefined;
+  const client = (tx ? database.clientOf(tx) : (database.pool ?? database.pglite)) as
+    | DriverClient
+    | undefined;
   if (!client) throw new Error('database has neither pool nor PGlite');
   const result = await client.query(text, values as unknown[]);
   return result.rows as Row[];
@@ -64,7 +66,11 @@ const MAX_SHAPES = 500;
  * planned once per connection. Only the first MAX_SHAPES texts get names, so a client inventing
  * endless shapes cannot grow every connection's statement cache.
  */
-export async function runShaped<Row>(database: Database, text: string, values: readonly unknown[]): Promise<Row[]> {
+export async function runShaped<Row>(
+  database: Database,
+  text: string,
+  values: readonly unknown[],
+): Promise<Row[]> {
   if (database.kind !== 'postgres') return runSql<Row>(database, text, values);
   let name = shapes.get(text);
   if (!name && shapes.size < MAX_SHAPES) {

@@ -23,7 +23,10 @@ const errors = {
 };
 const tags = ['Directories'];
 
-export function directoryRoutes(app: App, deps: { directories: DirectoriesService; requireScope: ScopeGuard }) {
+export function directoryRoutes(
+  app: App,
+  deps: { directories: DirectoriesService; requireScope: ScopeGuard },
+) {
   const { directories, requireScope } = deps;
 
   app.route({
@@ -33,7 +36,7 @@ export function directoryRoutes(app: App, deps: { directories: DirectoriesServic
       tags,
       summary: 'Create a directory (SCIM endpoint)',
       description:
-        "Answers with the SCIM base URL to enter in the IdP and the bearer token, shown once (only its hash is stored). For Entra, use `scim.entraTenantUrl` as the Tenant URL.",
+        'Answers with the SCIM base URL to enter in the IdP and the bearer token, shown once (only its hash is stored). For Entra, use `scim.entraTenantUrl` as the Tenant URL.',
       params: orgParams,
       body: createDirectoryBody,
       response: { 201: directoryWithTokenSchema, ...errors },

@@ -4,15 +4,21 @@
  * authentication per directory, and one error handler rendering RFC 7644 error bodies.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sqlState, UNIQUE_VIOLATION } from '../../../platform/db/client.ts';
 import { AppError } from '../../../platform/errors.ts';
 import { bearerToken } from '../../../platform/http/auth.ts';
-import { sqlState, UNIQUE_VIOLATION } from '../../../platform/db/client.ts';
 import type { DirectoriesService } from '../../directory/index.ts';
-import { schemaDocuments, resourceTypes, serviceProviderConfig } from '../discovery.ts';
+import { resourceTypes, schemaDocuments, serviceProviderConfig } from '../discovery.ts';
 import { invalidSyntax, ScimError } from '../errors.ts';
 import { etagOf, type Projection, parseAttributeList } from '../resource.ts';
 import { GROUP_MODEL, SCHEMA } from '../schemas.ts';
-import { type ListParams, listResponse, type ResourceResult, type ScimRequest, type ScimService } from '../service.ts';
+import {
+  type ListParams,
+  listResponse,
+  type ResourceResult,
+  type ScimRequest,
+  type ScimService,
+} from '../service.ts';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
@@ -67,10 +73,17 @@ export async function scimRoutes(app: FastifyInstance, options: ScimRoutesOption
       throw new ScimError(401, 'A valid bearer token of this directory is required.');
     }
     if (principal.status !== 'active') throw new ScimError(403, 'This directory is disabled.');
-    if (principal.organizationStatus !== 'active') throw new ScimError(403, 'This organization is suspended.');
+    if (principal.organizationStatus !== 'active')
+      throw new ScimError(403, 'This organization is suspended.');
     request.scim = {
       principal,
-      actor: { type: 'scim', id: principal.directoryId, name: principal.name, ip: request.ip, requestId: String(request.id) },
+      actor: {
+        type: 'scim',
+        id: principal.directoryId,
+        name: principal.name,
+        ip: request.ip,
+        requestId: String(request.id),
+      },
       baseUrl: directories.scimBaseUrl(principal.directoryId),
       userModel: scim.userModelOf(principal),
     };
@@ -91,7 +104,9 @@ export async function scimRoutes(app: FastifyInstance, options: ScimRoutesOption
     return send(reply, 200, listResponse(types, types.length, 1));
   });
   app.get('/ResourceTypes/:id', hide, async (request, reply) => {
-    const type = resourceTypes(context(request).baseUrl, context(request).userModel).find((item) => item.id === idOf(request));
+    const type = resourceTypes(context(request).baseUrl, context(request).userModel).find(
+      (item) => item.id === idOf(request),
+    );
     if (!type) throw new ScimError(404, `No resource type ${idOf(request)}.`);
     return send(reply, 200, type);
   });
@@ -119,13 +134,25 @@ export async function scimRoutes(app: FastifyInstance, options: ScimRoutesOption
     sendResource(reply, 201, await scim.createUser(context(request), request.body), true),
   );
   app.get('/Users/:id', hide, async (request, reply) =>
-    sendResource(reply, 200, await scim.getUser(context(request), idOf(request), projectionOf(request, context(request)))),
+    sendResource(
+      reply,
+      200,
+      await scim.getUser(context(request), idOf(request), projectionOf(request, context(request))),
+    ),
   );
   app.put('/Users/:id', hide, async (request, reply) =>
-    sendResource(reply, 200, await scim.replaceUser(context(request), idOf(request), request.body, ifMatch(request))),
+    sendResource(
+      reply,
+      200,
+      await scim.replaceUser(context(request), idOf(request), request.body, ifMatch(request)),
+    ),
   );
   app.patch('/Users/:id', hide, async (request, reply) =>
-    sendResource(reply, 200, await scim.patchUser(context(request), idOf(request), request.body, ifMatch(request))),
+    sendResource(
+      reply,
+      200,
+      await scim.patchUser(context(request), idOf(request), request.body, ifMatch(request)),
+    ),
   );
   app.delete('/Users/:id', hide, async (request, reply) => {
     await scim.deleteUser(context(request), idOf(request), ifMatch(request));
@@ -147,7 +174,11 @@ export async function scimRoutes(app: FastifyInstance, options: ScimRoutesOption
     sendResource(reply, 200, await scim.getGroup(context(request), idOf(request), groupProjection(request))),
   );
   app.put('/Groups/:id', hide, async (request, reply) =>
-    sendResource(reply, 200, await scim.replaceGroup(context(request), idOf(request), request.body, ifMatch(request))),
+    sendResource(
+      reply,
+      200,
+      await scim.replaceGroup(context(request), idOf(request), request.body, ifMatch(request)),
+    ),
   );
   app.patch('/Groups/:id', hide, async (request, reply) => {
     const result = await scim.patchGroup(context(request), idOf(request), request.body, ifMatch(request));
@@ -198,7 +229,8 @@ function listParams(query: unknown): ListParams {
   const integer = (name: string) => {
     const value = text(name);
     if (value === undefined || value === '') return undefined;
-    if (!/^-?\d+$/.test(value.trim())) throw new ScimError(400, `"${name}" must be an integer.`, 'invalidValue');
+    if (!/^-?\d+$/.test(value.trim()))
+      throw new ScimError(400, `"${name}" must be an integer.`, 'invalidValue');
     return Number(value);
   };
   return {
@@ -214,13 +246,15 @@ function listParams(query: unknown): ListParams {
 
 /** `POST /.search` (RFC 7644 section 3.4.3): the same parameters in a SearchRequest body. */
 function searchParams(body: unknown): ListParams {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalidSyntax('Send a SearchRequest object.');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw invalidSyntax('Send a SearchRequest object.');
   const request = body as Record<string, unknown>;
   const schemas = request.schemas;
   if (!Array.isArray(schemas) || !schemas.includes(SCHEMA.searchRequest)) {
     throw invalidSyntax(`"schemas" must be ["${SCHEMA.searchRequest}"].`);
   }
-  const list = (value: unknown) => (Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : undefined);
+  const list = (value: unknown) =>
+    Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : undefined;
   const number = (value: unknown) => (typeof value === 'number' ? value : undefined);
   return {
     filter: typeof request.filter === 'string' ? request.filter : undefined,
@@ -260,7 +294,8 @@ export function sendError(reply: FastifyReply, error: ScimError) {
 /** Every error under /scim/v2, rendered as an RFC 7644 error body. */
 function scimErrorHandler(this: unknown, error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const scimError = toScimError(error);
-  if (scimError.status >= 500 && scimError.status !== 501) request.log.error({ err: error }, 'SCIM request failed');
+  if (scimError.status >= 500 && scimError.status !== 501)
+    request.log.error({ err: error }, 'SCIM request failed');
   else request.log.info({ status: scimError.status, scimType: scimError.scimType }, 'SCIM request rejected');
   return sendError(reply, scimError);
 }
@@ -276,7 +311,10 @@ export function toScimError(error: unknown): ScimError {
   const fastifyError = error as FastifyError;
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ScimError(413, 'The request body is larger than this server accepts (see bulk.maxPayloadSize).');
+      return new ScimError(
+        413,
+        'The request body is larger than this server accepts (see bulk.maxPayloadSize).',
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ScimError(415, 'Send the body as application/scim+json (or application/json).');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
