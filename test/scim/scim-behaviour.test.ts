@@ -83,6 +83,7 @@ describe('the organization-defined extension', () => {
           attributes: [
             { name: 'costCode', type: 'string' },
             { name: 'fte', type: 'decimal' },
+            { name: 'skills', type: 'string', multiValued: true },
           ],
         },
       },
@@ -91,12 +92,14 @@ describe('the organization-defined extension', () => {
       body: {
         schemas: [CORE_USER, CUSTOM],
         userName: 'custom@acme.example',
-        [CUSTOM]: { costCode: 'CC-1', fte: '0.8', unknown: 'dropped' },
+        [CUSTOM]: { costCode: 'CC-1', fte: '0.8', skills: ['Go', 'SQL'], unknown: 'dropped' },
       },
     });
     expect(created.status).toBe(201);
     expect(created.body.schemas).toEqual([CORE_USER, CUSTOM]);
-    expect(created.body[CUSTOM]).toEqual({ costCode: 'CC-1', fte: 0.8 });
+    expect(created.body[CUSTOM]).toEqual({ costCode: 'CC-1', fte: 0.8, skills: ['Go', 'SQL'] });
+    const bySkill = await d.scim('GET', `/Users?${filterQuery(`${CUSTOM}:skills eq "sql"`)}`);
+    expect(bySkill.body.totalResults).toBe(1);
     const patched = await d.scim('PATCH', `/Users/${created.body.id}`, {
       body: {
         schemas: [PATCH_OP],

@@ -170,3 +170,32 @@ describe('SCIM filter compiler', () => {
     expect(scimErrorOf(() => compileSortBy(users, 'nope', params)).scimType).toBe('invalidValue');
   });
 });
+
+describe('SCIM filter compiler: multi-valued simple attributes', () => {
+  it('matches any element of a custom multi-valued string', () => {
+    const model = userModel(
+      customSchemaDef({
+        id: 'urn:ietf:params:scim:schemas:extension:acme:2.0:User',
+        name: 'Acme',
+        attributes: [
+          {
+            name: 'skills',
+            type: 'string',
+            multiValued: true,
+            caseExact: false,
+            required: false,
+            description: '',
+          },
+        ],
+      }),
+    );
+    const params = new SqlParams(['org', 'dir']);
+    const sql = compileFilter(
+      model,
+      parseFilter('urn:ietf:params:scim:schemas:extension:acme:2.0:User:skills eq "Go"'),
+      params,
+    );
+    expect(sql).toContain('jsonb_array_elements_text');
+    expect(sql).toContain('(lower(e.v) = lower(');
+  });
+});

@@ -108,7 +108,10 @@ function compileComparison(
   const { attribute } = target;
   if (attribute.multiValued) {
     if (attribute.type !== 'complex') {
-      return compare(jsonText('s.resource', target.keys, params), attribute, op, value, params);
+      // A multi-valued simple attribute (a custom `skills: ["a", "b"]`): any element matches.
+      const array = jsonPath('s.resource', target.keys, params);
+      const element = compare('e.v', { ...attribute, multiValued: false }, op, value, params);
+      return `exists (select 1 from jsonb_array_elements_text(case when jsonb_typeof(${array}) = 'array' then ${array} else '[]'::jsonb end) as e(v) where ${element})`;
     }
     // `emails eq "x"` means `emails.value eq "x"` (RFC 7644 section 3.4.2.2).
     const sub = target.sub ?? attribute.subAttributes?.find((candidate) => candidate.name === 'value');

@@ -186,7 +186,7 @@ const UPDATE_SCIM_USER = preparedSql(
   `update scim_users s set user_name = $4, external_id = $5, display_name = $6, active = $7,
           email_values = $8::text[], resource = $9::jsonb, version = s.version + 1, updated_at = now()
     where s.organization_id = $1 and s.directory_id = $2 and s.user_id = $3
-   returning ${USER_COLUMNS}`,
+   returning ${USER_COLUMNS}, ${USER_GROUPS_COLUMN}`,
 );
 
 export async function updateScimUser(

@@ -360,7 +360,8 @@ export class ScimService {
           throw error;
         }
       }
-      const groups = (await listUserGroups(this.#database, key, [id], tx)).get(id) ?? [];
+      // The update returns the groups with the row; only an unchanged resource needs a read.
+      const groups = row.groups ?? (await listUserGroups(this.#database, key, [id], tx)).get(id) ?? [];
       return { resource: this.#renderUser(request, row, groups), version: row.version };
     });
   }
