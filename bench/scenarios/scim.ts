@@ -1,6 +1,9 @@
 /**
  * SCIM server: what an IdP's provisioning cycle does, over HTTP keep-alive at concurrency 10.
  *
+ * Sizes below are PostgreSQL's defaults; the embedded database runs a fifth of each (PGlite is one
+ * WASM connection: it is for small deployments and development).
+ *
  * - user creates (Entra's POST /Users body), BENCH_SCIM_CREATES (default 10,000);
  * - `userName eq` lookups (Entra's and Okta's first call for every user) against
  *   BENCH_SCIM_STORED (default 100,000) stored users of the directory: the users beyond the
@@ -11,11 +14,17 @@
  */
 import { defineScenario, round, runLoad, summarize } from '../harness.ts';
 
-const CREATES = Number(process.env.BENCH_SCIM_CREATES ?? 10_000);
-const STORED = Number(process.env.BENCH_SCIM_STORED ?? 100_000);
-const LOOKUPS = Number(process.env.BENCH_SCIM_LOOKUPS ?? 5_000);
-const PATCHES = Number(process.env.BENCH_SCIM_PATCHES ?? 2_000);
-const GROUPS = Number(process.env.BENCH_SCIM_GROUPS ?? 5);
+/** Sizes; the embedded database (PGlite, one WASM connection) runs a fifth of them by default. */
+function sizes(target: string) {
+  const scale = target === 'embedded' ? 5 : 1;
+  return {
+    CREATES: Number(process.env.BENCH_SCIM_CREATES ?? 10_000 / scale),
+    STORED: Number(process.env.BENCH_SCIM_STORED ?? 100_000 / scale),
+    LOOKUPS: Number(process.env.BENCH_SCIM_LOOKUPS ?? 5_000 / scale),
+    PATCHES: Number(process.env.BENCH_SCIM_PATCHES ?? 2_000 / scale),
+    GROUPS: Number(process.env.BENCH_SCIM_GROUPS ?? (target === 'embedded' ? 2 : 5)),
+  };
+}
 const MEMBERS = 1_000;
 const CONCURRENCY = 10;
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -37,8 +46,9 @@ function entraUser(i: number, prefix: string) {
 
 export default defineScenario({
   name: 'scim',
-  description: `SCIM: ${CREATES} user creates, ${LOOKUPS} userName lookups against ${STORED} users, ${PATCHES} PATCH updates, ${GROUPS} x ${MEMBERS}-member group adds; concurrency ${CONCURRENCY}`,
+  description: `SCIM: user creates, userName lookups against a large directory, PATCH updates, ${MEMBERS}-member group adds; concurrency ${CONCURRENCY} (PostgreSQL: 10,000 / 100,000 stored / 5,000 / 2,000 / 5 groups; embedded: a fifth)`,
   async run(context) {
+    const { CREATES, STORED, LOOKUPS, PATCHES, GROUPS } = sizes(context.target);
     const bench = await context.startHub({ workers: false });
     try {
       const org = await bench.request<{ id: string }>('POST', '/api/v1/organizations', {
@@ -85,11 +95,13 @@ export default defineScenario({
         },
       });
       context.record('user create (POST /Users)', summarize(creates.latencies, creates.durationMs));
+      context.log(`created ${CREATES} users in ${Math.round(creates.durationMs)} ms`);
 
       const bulk = Math.max(0, STORED - CREATES - 200);
       const loadStarted = performance.now();
       await bulkLoad(bench.hub, org.body.id, directory.body.directory.id, bulk);
       const loadMs = performance.now() - loadStarted;
+      context.log(`bulk-loaded ${bulk} users in ${Math.round(loadMs)} ms`);
       context.record('bulk load (SQL, no events)', {
         unit: 'row',
         count: bulk,
@@ -115,6 +127,7 @@ export default defineScenario({
         },
       });
       context.record('userName eq lookup', summarize(lookups.latencies, lookups.durationMs));
+      context.log(`${LOOKUPS} lookups in ${Math.round(lookups.durationMs)} ms`);
 
       const patches = await runLoad({
         total: PATCHES,
@@ -182,7 +195,7 @@ async function bulkLoad(
   directoryId: string,
   count: number,
 ) {
-  const chunk = 20_000;
+  const chunk = 10_000;
   for (let start = 0; start < count; start += chunk) {
     const end = Math.min(count, start + chunk) - 1;
     const client = (hub.database.pool ?? hub.database.pglite) as {
@@ -204,5 +217,6 @@ async function bulkLoad(
     );
   }
   const client = (hub.database.pool ?? hub.database.pglite) as { query(text: string): Promise<unknown> };
-  await client.query('analyze users; analyze scim_users');
+  await client.query('analyze users');
+  await client.query('analyze scim_users');
 }

@@ -522,3 +522,10 @@ export async function bumpScimGroupVersion(
     tx,
   );
 }
+
+/** Refreshes planner statistics of the SCIM tables (embedded mode has no autovacuum). */
+export async function analyzeScimTables(database: Database): Promise<void> {
+  await runSql(database, 'analyze scim_users', []);
+  await runSql(database, 'analyze scim_groups', []);
+  await runSql(database, 'analyze users', []);
+}

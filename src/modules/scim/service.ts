@@ -25,6 +25,7 @@ import { invalidValue, preconditionFailed, resourceNotFound, ScimError, uniquene
 import { compileFilter, compileSortBy, parseFilter, SqlParams } from './filter-sql.ts';
 import { applyPatch, type MemberChange, readPatchRequest } from './patch.ts';
 import {
+  analyzeScimTables,
   bumpScimGroupVersion,
   deleteScimUser,
   directoryGroupIdsOfUser,
@@ -99,6 +100,9 @@ export interface ResourceResult {
   version: number;
 }
 
+/** Embedded database: SCIM user creates between two ANALYZE runs. */
+const ANALYZE_EVERY_WRITES = 2000;
+
 /** Largest page returned (ServiceProviderConfig `filter.maxResults`). */
 export const MAX_RESULTS = 1000;
 const DEFAULT_COUNT = 100;
@@ -125,6 +129,7 @@ export class ScimService {
   readonly #directory: DirectoryService;
   readonly #orgs: OrganizationService;
   readonly #models = new Map<string, { key: string; model: ResourceModel }>();
+  #writesSinceAnalyze = 0;
 
   constructor(database: Database, directory: DirectoryService, orgs: OrganizationService) {
     this.#database = database;
@@ -209,6 +214,7 @@ export class ScimService {
       if (!hasGroups) {
         // Hot path: user, SCIM resource and event in one statement, one round trip.
         await insertUserWithResource(this.#database, newRow);
+        this.#noteWrite();
         return { resource: this.#renderUser(request, created, []), version: 1 };
       }
       return await this.#database.transaction(async (tx) => {
@@ -388,6 +394,16 @@ export class ScimService {
       await deleteScimUser(this.#database, tx, { ...key, userId: id });
       await this.#directory.setUserStatus(id, 'deprovisioned', ctx);
     });
+  }
+
+  /**
+   * The embedded database has no autovacuum, so its planner never learns how large the SCIM tables
+   * have grown and may pick the wrong index for a lookup. Refresh the statistics now and then.
+   */
+  #noteWrite(): void {
+    if (this.#database.kind !== 'embedded' || ++this.#writesSinceAnalyze < ANALYZE_EVERY_WRITES) return;
+    this.#writesSinceAnalyze = 0;
+    analyzeScimTables(this.#database).catch(() => {});
   }
 
   /** Moves the Switchboard user's status after SCIM `active` changed. An admin's suspension stays. */
