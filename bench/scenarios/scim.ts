@@ -196,11 +196,13 @@ async function bulkLoad(
   count: number,
 ) {
   const chunk = 10_000;
+  const client = (hub.database.pool ?? hub.database.pglite) as {
+    query(text: string, values?: unknown[]): Promise<unknown>;
+  };
   for (let start = 0; start < count; start += chunk) {
     const end = Math.min(count, start + chunk) - 1;
-    const client = (hub.database.pool ?? hub.database.pglite) as {
-      query(text: string, values: unknown[]): Promise<unknown>;
-    };
+    // Fresh statistics first, or the foreign-key checks may be planned for an empty users table.
+    await client.query('analyze users');
     await client.query(
       `with n as (select g as i, 'usr_bulk' || lpad(g::text, 20, '0') as id from generate_series($3::int, $4::int) g),
             u as (insert into users (organization_id, id, email, given_name, family_name, display_name, source)
@@ -216,7 +218,6 @@ async function bulkLoad(
       [organizationId, directoryId, start, end],
     );
   }
-  const client = (hub.database.pool ?? hub.database.pglite) as { query(text: string): Promise<unknown> };
   await client.query('analyze users');
   await client.query('analyze scim_users');
 }
