@@ -127,6 +127,16 @@ export default defineScenario({
         },
       });
       context.record('userName eq lookup', summarize(lookups.latencies, lookups.durationMs));
+      // The same lookups one at a time: the latency an IdP's sequential calls see, without queueing.
+      const single = await runLoad({
+        total: Math.min(LOOKUPS, 1000),
+        concurrency: 1,
+        task: async (i) => {
+          const name = `user${(i * 7919) % CREATES}@bench.example.com`;
+          await scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${name}"`)}`);
+        },
+      });
+      context.record('userName eq lookup, concurrency 1', summarize(single.latencies, single.durationMs));
       context.log(`${LOOKUPS} lookups in ${Math.round(lookups.durationMs)} ms`);
 
       const patches = await runLoad({
