@@ -138,6 +138,9 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
       expect(res.body.totalResults, filter).toBe(1);
       expect(res.body.Resources[0].id, filter).toBe(userId);
     }
+    // Entra's validator encodes spaces as "+".
+    const plusEncoded = await d.scim('GET', `/Users?filter=userName+eq+%22Test_User_ab6490ee-${mode}-1%22`);
+    expect(plusEncoded.body.totalResults).toBe(1);
     const wrongCaseExternalId = await d.scim(
       'GET',
       `/Users?${filterQuery(`externalId eq "0A21F0F2-8D2A-4F8E-BF98-${mode}-1"`)}`,
