@@ -164,7 +164,9 @@ describe.each(MODES)('Entra provisioning ($mode)', ({ mode, op, falseValue }) =>
     expect(res.body.meta.version).toBe('W/"2"');
     const user = await t.api('GET', `/api/v1/users/${userId}`);
     expect(user.body).toMatchObject({ email: 'updatedEmail@microsoft.com', familyName: 'updatedFamilyName' });
-    const updated = (await eventsOf(t, d.organizationId, 'user.updated')).filter((event) => event.subject.id === userId);
+    const updated = (await eventsOf(t, d.organizationId, 'user.updated')).filter(
+      (event) => event.subject.id === userId,
+    );
     expect(updated).toHaveLength(1);
     expect(updated[0].data.changes).toMatchObject({
       email: { from: `Test_User_fd0ea19b-${mode}-1@testuser.com`, to: 'updatedEmail@microsoft.com' },
