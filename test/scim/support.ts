@@ -107,9 +107,9 @@ export function filterQuery(filter: string): string {
 }
 
 /**
- * Events of an organization in the order they were written, read from the table: the events API
- * holds back events while any older transaction of the server is open (its gap-free cursor), and
- * other test files share the PostgreSQL server.
+ * Events of an organization in the order they were written, read straight from the table: a
+ * request's events are there once it has answered (same transaction), whatever the log's
+ * sequencing and paging do.
  */
 export async function eventsOf(t: TestHub, organizationId: string, types?: string): Promise<any[]> {
   const wanted = types?.split(',').map((type) => type.trim());
