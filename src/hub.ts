@@ -104,7 +104,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       sso,
       metrics: createMetrics(),
       http,
-      backgroundTasks: [sso.cleanupTask()],
+      backgroundTasks: [sso.cleanupTask(), sso.registerJobs(jobs)],
       stopHooks: [],
     };
     if (config.SWITCHBOARD_BOOTSTRAP_ADMIN_KEY) {

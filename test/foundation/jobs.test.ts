@@ -124,4 +124,17 @@ describe('job queue', () => {
       await inspector.stop(1000);
     }
   });
+
+  it('keeps cron schedules in the database, once per queue', async () => {
+    t = await createTestHub({ workers: true });
+    const schedules = await t.hub.jobs.boss.getSchedules();
+    expect(schedules.map((schedule) => [schedule.name, schedule.cron])).toContainEqual([
+      'sso.metadata-refresh',
+      '17 */6 * * *',
+    ]);
+    await t.hub.jobs.schedule('sso.metadata-refresh', '17 */6 * * *');
+    expect(
+      (await t.hub.jobs.boss.getSchedules()).filter((schedule) => schedule.name === 'sso.metadata-refresh'),
+    ).toHaveLength(1);
+  });
 });

@@ -120,6 +120,85 @@ describe('SSO connections API', () => {
     expect(unreachable.body.code).toBe('metadata_unreachable');
   });
 
+  it('refreshes IdP metadata from its URL: picks up a rolled certificate, keeps the last good settings on failure', async () => {
+    const first = await createKeyAndCertificate({ commonName: 'signing-2026', validDays: 365 });
+    const second = await createKeyAndCertificate({ commonName: 'signing-2027', validDays: 730 });
+    let served: { status: number; body: string } = { status: 200, body: idpMetadata(first.certificatePem) };
+    const server = createServer((_req, res) => {
+      res.statusCode = served.status;
+      res.end(served.body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metadata`;
+      const created = await createConnection(t, org.id, {
+        name: 'Rolling',
+        protocol: 'saml',
+        saml: { metadataUrl: url },
+      });
+      const refresh = () =>
+        t.api('POST', `/api/v1/organizations/${org.id}/connections/${created.id}/metadata/refresh`);
+
+      // Nothing changed at the IdP: nothing to record.
+      const unchanged = await refresh();
+      expect(unchanged.status, unchanged.text).toBe(200);
+      expect(unchanged.body.changed).toBe(false);
+
+      // The IdP publishes its next certificate beside the current one (rollover), then drops the old.
+      served = {
+        status: 200,
+        body: idpMetadata(first.certificatePem).replace(
+          '</md:KeyDescriptor>',
+          `</md:KeyDescriptor>${/<md:KeyDescriptor[\s\S]*?<\/md:KeyDescriptor>/.exec(idpMetadata(second.certificatePem))?.[0]}`,
+        ),
+      };
+      const rolled = await refresh();
+      expect(rolled.body.changed).toBe(true);
+      expect(rolled.body.connection.saml.idpCertificates).toHaveLength(2);
+      served = { status: 200, body: idpMetadata(second.certificatePem) };
+      expect((await refresh()).body.connection.saml.idpCertificates).toHaveLength(1);
+
+      // The IdP is down: the settings that work stay, with a warning saying so.
+      served = { status: 503, body: 'maintenance' };
+      const failed = await refresh();
+      expect(failed.body).toMatchObject({ changed: false, error: expect.stringContaining('503') });
+      expect(failed.body.connection.warnings).toEqual(
+        expect.arrayContaining([expect.objectContaining({ code: 'metadata_refresh_failed' })]),
+      );
+      expect(failed.body.connection.saml.idpCertificates).toHaveLength(1);
+      // Back up: the warning goes away.
+      served = { status: 200, body: idpMetadata(second.certificatePem) };
+      const recovered = await t.hub.sso.connections.refreshAllSamlMetadata({ type: 'system', name: 'test' });
+      expect(recovered.checked).toBeGreaterThanOrEqual(1);
+      const after = await t.api('GET', `/api/v1/organizations/${org.id}/connections/${created.id}`);
+      expect(after.body.warnings.map((warning: { code: string }) => warning.code)).not.toContain(
+        'metadata_refresh_failed',
+      );
+
+      const events = await t.api(
+        'GET',
+        `/api/v1/events?subject=${created.id}&types=connection.metadata_refreshed`,
+      );
+      expect(events.body.data).toHaveLength(2);
+      expect(events.body.data[0].data.changes.certificates.added).toHaveLength(1);
+      expect(events.body.data[1].data.changes.certificates.removed).toHaveLength(1);
+
+      const xmlOnly = await createConnection(t, org.id, {
+        name: 'XML',
+        protocol: 'saml',
+        saml: { metadataXml: idpMetadata(first.certificatePem) },
+      });
+      const refused = await t.api(
+        'POST',
+        `/api/v1/organizations/${org.id}/connections/${xmlOnly.id}/metadata/refresh`,
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.body.code).toBe('no_metadata_url');
+    } finally {
+      server.close();
+    }
+  });
+
   it('OIDC: unreachable discovery, plain http to a non-local host, and Entra’s templated issuer', async () => {
     const unreachable = await t.api('POST', `/api/v1/organizations/${org.id}/connections`, {
       body: {

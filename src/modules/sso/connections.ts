@@ -6,7 +6,7 @@
  */
 import type { Config } from '../../config.ts';
 import type { Database, Tx } from '../../platform/db/client.ts';
-import { Conflict, InvalidInput, notFound, UpstreamError } from '../../platform/errors.ts';
+import { AppError, Conflict, InvalidInput, notFound, UpstreamError } from '../../platform/errors.ts';
 import type { HttpClient } from '../../platform/http-client.ts';
 import { newId } from '../../platform/ids.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
@@ -41,6 +41,7 @@ import {
   findConnectionInOrganization,
   insertConnection,
   listConnections,
+  listMetadataUrlConnections,
   updateConnectionRow,
 } from './repository.ts';
 import { MetadataError, parseIdpMetadata } from './saml/metadata.ts';
@@ -298,6 +299,107 @@ export class ConnectionService {
       });
       return view;
     });
+  }
+
+  /**
+   * Reads a SAML connection's IdP metadata again from its URL, so an IdP's signing-certificate
+   * rollover or new SSO URL reaches us without anyone re-uploading anything. A changed entity ID,
+   * SSO URL or certificate set is saved with a `connection.metadata_refreshed` event saying what
+   * changed. A fetch or parse failure keeps the current settings and leaves a warning on the
+   * connection (cleared by the next successful refresh).
+   */
+  async refreshSamlMetadata(
+    orgIdOrSlug: string,
+    id: string,
+    actor: Actor,
+  ): Promise<{ changed: boolean; error?: string; connection: ConnectionView }> {
+    const org = await this.#orgs.require(orgIdOrSlug);
+    const current = await this.require(org.id, id);
+    const previous = current.settings.saml;
+    if (current.protocol !== 'saml' || !previous?.metadataUrl) {
+      throw new InvalidInput({
+        code: 'no_metadata_url',
+        detail: 'This connection has no IdP metadata URL to refresh from.',
+        field: 'saml.metadataUrl',
+        fix: 'Set saml.metadataUrl on the connection, or update saml.metadataXml by hand.',
+      });
+    }
+    const otherWarnings = (current.row.warnings ?? []).filter(
+      (warning) => (warning as { code?: string }).code !== 'metadata_refresh_failed',
+    );
+    let resolved: Awaited<ReturnType<ConnectionService['resolveSamlForRefresh']>>;
+    try {
+      resolved = await this.resolveSamlForRefresh(previous, current.preset);
+    } catch (error) {
+      const message = error instanceof AppError ? error.detail : (error as Error).message;
+      const warning = {
+        code: 'metadata_refresh_failed',
+        message: `Refreshing the IdP metadata from ${previous.metadataUrl} failed: ${message} The last good settings stay in use.`,
+        at: new Date().toISOString(),
+      };
+      const row = await this.#database.transaction(async (tx) =>
+        updateConnectionRow(tx, org.id, id, { warnings: [...otherWarnings, warning] }),
+      );
+      return { changed: false, error: message, connection: this.toView(toConnection(row), org) };
+    }
+    const next = resolved.settings;
+    const before = new Set(previous.idpCertificates);
+    const after = new Set(next.idpCertificates);
+    const changes: Record<string, unknown> = {};
+    if (next.idpEntityId !== previous.idpEntityId)
+      changes.idpEntityId = { from: previous.idpEntityId, to: next.idpEntityId };
+    if (next.idpSsoUrl !== previous.idpSsoUrl)
+      changes.idpSsoUrl = { from: previous.idpSsoUrl, to: next.idpSsoUrl };
+    const added = [...after].filter((pem) => !before.has(pem));
+    const removed = [...before].filter((pem) => !after.has(pem));
+    if (added.length || removed.length) {
+      changes.certificates = {
+        added: added.map((pem) => readCertificate(pem).fingerprintSha256),
+        removed: removed.map((pem) => readCertificate(pem).fingerprintSha256),
+      };
+    }
+    const changed = Object.keys(changes).length > 0;
+    const settings: ConnectionSettings = {
+      ...structuredClone(current.settings),
+      saml: { ...previous, ...next, metadataFetchedAt: new Date().toISOString() },
+    };
+    return this.#database.transaction(async (tx) => {
+      const locked = await findConnectionInOrganization(tx, org.id, id, { lock: true });
+      if (!locked) throw notFound('connection', id);
+      const row = await updateConnectionRow(tx, org.id, id, {
+        settings: settings as unknown as Record<string, unknown>,
+        warnings: [...resolved.warnings],
+      });
+      const view = this.toView(toConnection(row), org);
+      if (changed)
+        await this.#event(tx, 'connection.metadata_refreshed', row, actor, { connection: view, changes });
+      return { changed, connection: view };
+    });
+  }
+
+  /** SAML settings from the stored metadata URL, keeping the admin's own choices. */
+  async resolveSamlForRefresh(previous: SamlSettings, preset: Preset) {
+    return this.#resolveSaml(
+      { metadataUrl: previous.metadataUrl } as NonNullable<CreateConnectionInput['saml']>,
+      previous,
+      preset,
+    );
+  }
+
+  /** Refreshes every SAML connection that has a metadata URL (the scheduled job). */
+  async refreshAllSamlMetadata(actor: Actor): Promise<{ checked: number; changed: number; failed: number }> {
+    const result = { checked: 0, changed: 0, failed: 0 };
+    for (const { organizationId, id } of await listMetadataUrlConnections(this.#database.db)) {
+      result.checked++;
+      try {
+        const outcome = await this.refreshSamlMetadata(organizationId, id, actor);
+        if (outcome.changed) result.changed++;
+        if (outcome.error) result.failed++;
+      } catch {
+        result.failed++;
+      }
+    }
+    return result;
   }
 
   async setEnabled(orgIdOrSlug: string, id: string, enabled: boolean, actor: Actor): Promise<ConnectionView> {

@@ -7,6 +7,7 @@ import type { Config } from '../../config.ts';
 import type { BackgroundTask } from '../../hub.ts';
 import type { Database } from '../../platform/db/client.ts';
 import type { HttpClient } from '../../platform/http-client.ts';
+import type { JobQueue } from '../../platform/jobs/index.ts';
 import type { Logger } from '../../platform/logging.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
 import type { DirectoryService } from '../directory/index.ts';
@@ -18,6 +19,8 @@ import { RelyingPartyCache } from './oidc/relying-party.ts';
 import { deleteExpiredAssertionIds, deleteExpiredFlows, deleteTracesBefore } from './repository.ts';
 import { TestIdentityProvider } from './test-idp.ts';
 import { TraceQueries } from './trace-queries.ts';
+
+const METADATA_REFRESH_QUEUE = 'sso.metadata-refresh';
 
 export * from './contracts.ts';
 export type { CompletionHandler, Continuation, LoginCompletion } from './login.ts';
@@ -69,6 +72,31 @@ export class SsoModule {
         db,
         new Date(now.getTime() - this.#config.SSO_TRACE_RETENTION_DAYS * 86_400_000),
       ),
+    };
+  }
+
+  /**
+   * Schedules the IdP metadata refresh (every 6 hours, once across all hub processes) and registers
+   * its handler. IdPs publish a new signing certificate in their metadata before they switch to it.
+   */
+  registerJobs(jobs: JobQueue): BackgroundTask {
+    jobs.defineQueue({ name: METADATA_REFRESH_QUEUE, retryLimit: 2, retryDelay: 300 });
+    jobs.work(METADATA_REFRESH_QUEUE, {
+      concurrency: 1,
+      handler: async () => {
+        const result = await this.connections.refreshAllSamlMetadata({
+          type: 'system',
+          name: 'metadata-refresh',
+        });
+        this.#logger.info(result, 'refreshed SAML IdP metadata');
+      },
+    });
+    return {
+      name: 'sso-metadata-schedule',
+      start: async () => {
+        await jobs.schedule(METADATA_REFRESH_QUEUE, '17 */6 * * *');
+        return async () => {};
+      },
     };
   }
 

@@ -234,3 +234,18 @@ export async function deleteTracesBefore(executor: Executor, before: Date): Prom
     .returning({ id: ssoLoginTraces.id });
   return rows.length;
 }
+
+/** SAML connections whose IdP metadata comes from a URL (for the periodic refresh), all organizations. */
+export async function listMetadataUrlConnections(
+  executor: Executor,
+): Promise<Array<{ organizationId: string; id: string }>> {
+  return executor
+    .select({ organizationId: ssoConnections.organizationId, id: ssoConnections.id })
+    .from(ssoConnections)
+    .where(
+      and(
+        eq(ssoConnections.protocol, 'saml'),
+        sql`${ssoConnections.settings} -> 'saml' ->> 'metadataUrl' is not null`,
+      ),
+    );
+}

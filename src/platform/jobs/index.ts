@@ -100,6 +100,14 @@ export class JobQueue {
     }
   }
 
+  /**
+   * Runs `queue` on a cron schedule (UTC), once per tick across all hub processes (pg-boss keeps the
+   * schedule in the database). Call after `start()`; the queue must be defined.
+   */
+  async schedule(queue: string, cron: string, data: object = {}): Promise<void> {
+    await this.boss.schedule(queue, cron, data, { tz: 'UTC' });
+  }
+
   async send<Data extends object>(
     queue: string,
     data: Data,

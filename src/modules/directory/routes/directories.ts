@@ -41,7 +41,7 @@ export function directoryRoutes(
       body: createDirectoryBody,
       response: { 201: directoryWithTokenSchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['directory.created'] },
     handler: async (request, reply) =>
       reply.status(201).send(await directories.create(request.params.org, request.body, request.actor)),
@@ -56,7 +56,7 @@ export function directoryRoutes(
       params: orgParams,
       response: { 200: z.object({ data: z.array(directorySchema) }), ...errors },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => ({ data: await directories.list(request.params.org) }),
   });
 
@@ -69,7 +69,7 @@ export function directoryRoutes(
       params: directoryParams,
       response: { 200: directorySchema, ...errors },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => directories.get(request.params.org, request.params.id),
   });
 
@@ -84,7 +84,7 @@ export function directoryRoutes(
       body: updateDirectoryBody,
       response: { 200: directorySchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['directory.updated'] },
     handler: async (request) =>
       directories.update(request.params.org, request.params.id, request.body, request.actor),
@@ -101,7 +101,7 @@ export function directoryRoutes(
       params: directoryParams,
       response: { 204: z.null(), ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['directory.deleted'] },
     handler: async (request, reply) => {
       await directories.delete(request.params.org, request.params.id, request.actor);
@@ -121,7 +121,7 @@ export function directoryRoutes(
       body: rotateTokenBody.optional(),
       response: { 201: directoryWithTokenSchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['directory.token_rotated'] },
     handler: async (request, reply) =>
       reply
@@ -146,7 +146,7 @@ export function directoryRoutes(
       params: directoryParams.extend({ tokenId: z.string().min(1) }),
       response: { 200: directorySchema, ...errors },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['directory.token_revoked'] },
     handler: async (request) =>
       directories.revokeToken(request.params.org, request.params.id, request.params.tokenId, request.actor),

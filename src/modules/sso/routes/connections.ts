@@ -35,7 +35,7 @@ export function connectionRoutes(
       body: createConnectionBody,
       response: { 201: connectionSchema },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['connection.created'] },
     handler: async (request, reply) =>
       reply.status(201).send(await connections.create(request.params.org, request.body, request.actor)),
@@ -50,7 +50,7 @@ export function connectionRoutes(
       params: orgParams,
       response: { 200: z.object({ data: z.array(connectionSchema) }) },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => ({ data: await connections.list(request.params.org) }),
   });
 
@@ -63,7 +63,7 @@ export function connectionRoutes(
       params: connectionParams,
       response: { 200: connectionSchema },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => connections.get(request.params.org, request.params.id),
   });
 
@@ -77,7 +77,7 @@ export function connectionRoutes(
       body: updateConnectionBody,
       response: { 200: connectionSchema },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['connection.updated'] },
     handler: async (request) =>
       connections.update(request.params.org, request.params.id, request.body, request.actor),
@@ -92,7 +92,7 @@ export function connectionRoutes(
       params: connectionParams,
       response: { 204: z.null() },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['connection.deleted'] },
     handler: async (request, reply) => {
       await connections.delete(request.params.org, request.params.id, request.actor);
@@ -110,12 +110,31 @@ export function connectionRoutes(
         params: connectionParams,
         response: { 200: connectionSchema },
       },
-      preHandler: requireScope('admin'),
+      onRequest: requireScope('admin'),
       config: { audit: [action === 'enable' ? 'connection.enabled' : 'connection.disabled'] },
       handler: async (request) =>
         connections.setEnabled(request.params.org, request.params.id, action === 'enable', request.actor),
     });
   }
+
+  app.route({
+    method: 'POST',
+    url: '/api/v1/organizations/:org/connections/:id/metadata/refresh',
+    schema: {
+      tags,
+      summary: 'Read a SAML connection’s IdP metadata again from its URL',
+      description:
+        'Also runs every 6 hours for every connection with a metadata URL. A new certificate, SSO URL or entity ID is saved (event `connection.metadata_refreshed`); a failure keeps the last good settings and leaves a `metadata_refresh_failed` warning on the connection.',
+      params: connectionParams,
+      response: {
+        200: z.object({ changed: z.boolean(), error: z.string().optional(), connection: connectionSchema }),
+      },
+    },
+    onRequest: requireScope('admin'),
+    config: { audit: ['connection.metadata_refreshed'] },
+    handler: async (request) =>
+      connections.refreshSamlMetadata(request.params.org, request.params.id, request.actor),
+  });
 
   app.route({
     method: 'POST',
@@ -127,7 +146,7 @@ export function connectionRoutes(
       body: mappingPreviewBody,
       response: { 200: mappingPreviewSchema },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     config: { audit: { none: 'a preview changes nothing' } },
     handler: async (request) =>
       connections.previewMapping(request.params.org, request.params.id, {
@@ -147,7 +166,7 @@ export function connectionRoutes(
       querystring: traceListQuery,
       response: { 200: z.object({ data: z.array(traceSchema), nextCursor: z.string().nullable() }) },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => deps.traces.list(request.params.org, request.query),
   });
 
@@ -160,7 +179,7 @@ export function connectionRoutes(
       params: z.object({ org: z.string(), id: z.string() }),
       response: { 200: traceSchema },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => deps.traces.get(request.params.org, request.params.id),
   });
 }
