@@ -80,4 +80,24 @@ describe('admin API keys', () => {
     );
     expect(JSON.stringify(events.body)).not.toContain(key);
   });
+
+  it('guards every documented admin route: 401 without a key, before any validation', async () => {
+    const spec = (await t.api('GET', '/openapi.json', { key: null })).body as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const checked: string[] = [];
+    for (const [path, operations] of Object.entries(spec.paths)) {
+      if (!path.startsWith('/api/v1/')) continue;
+      for (const method of Object.keys(operations)) {
+        const url = path.replace(/\{[^}]+\}/g, 'x');
+        const res = await t.api(method.toUpperCase(), url, {
+          key: null,
+          ...(['post', 'put', 'patch'].includes(method) ? { body: { surely: ['not', 'valid'] } } : {}),
+        });
+        expect(res.status, `${method.toUpperCase()} ${path}`).toBe(401);
+        checked.push(`${method} ${path}`);
+      }
+    }
+    expect(checked.length).toBeGreaterThan(30);
+  });
 });
