@@ -1,7 +1,9 @@
 /**
  * Inbound SSO. Other modules use `SsoModule.login.registerCompletion(type, handler)` to receive
- * finished logins (the OIDC provider resumes its interaction there) and
- * `SsoModule.login.createLoginRequest({ continuation })` to start one.
+ * finished logins (the OIDC provider resumes its interaction there),
+ * `SsoModule.login.createLoginRequest({ continuation })` to start one,
+ * `registerCompletionStep(step)` to take part in every login before it is answered, and
+ * `registerDefaultCompletion(name, handler)` to answer logins nothing asked for (routing).
  */
 import type { Config } from '../../config.ts';
 import type { BackgroundTask } from '../../hub.ts';
@@ -23,7 +25,15 @@ import { TraceQueries } from './trace-queries.ts';
 const METADATA_REFRESH_QUEUE = 'sso.metadata-refresh';
 
 export * from './contracts.ts';
-export type { CompletionHandler, Continuation, LoginCompletion } from './login.ts';
+export type {
+  CompletionHandler,
+  CompletionStep,
+  Continuation,
+  DefaultCompletion,
+  LoginCompletion,
+} from './login.ts';
+export { readCookie, sendPage } from './login.ts';
+export { errorPage, escapeHtml, hiddenInputs, page } from './pages.ts';
 export { connectionRoutes } from './routes/connections.ts';
 export { loginRoutes } from './routes/login.ts';
 

@@ -6,9 +6,12 @@
  * trace. State between the redirect and the answer lives in `sso_login_flows` (hashed handle,
  * expiry, one-time use), so any hub process can finish a login any other one started.
  *
- * Completion is pluggable: a flow may carry a continuation (`{ type: 'oidc_interaction', uid }`);
- * the module that registered a handler for that type receives the request, reply, user,
- * organization, connection and trace id. Without a continuation the person sees a signed-in page.
+ * Completion is pluggable and ordered: every successful login first passes through the registered
+ * completion steps (lowest `order` first; e.g. waiting for a JIT user's provisioning). Then a flow
+ * that carries a continuation (`{ type: 'oidc_interaction', uid }`) goes to the handler registered
+ * for that type; a flow without one goes to the default completions (post-login routing), and when
+ * none answers, the person sees a signed-in page. Each receives the request, reply, user,
+ * organization, connection and trace id.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -72,13 +75,39 @@ export interface LoginCompletion {
   organization: Organization;
   connection: { id: string; name: string; protocol: string; preset: string };
   traceId: string;
-  continuation: Continuation;
+  /** What the login was started for; null when nothing asked (a bookmark, IdP-initiated login, an email link). */
+  continuation: Continuation | null;
   /** True when this login created the user (JIT). */
   created: boolean;
+  /** Appends a `completion` step to this login's trace (written at once; never throws). */
+  recordTrace(ok: boolean, message: string, data?: Record<string, unknown>): Promise<void>;
 }
 
 /** Finishes a login for a continuation type (e.g. resumes an OIDC provider interaction). Sends the reply. */
-export type CompletionHandler = (completion: LoginCompletion) => Promise<unknown>;
+export type CompletionHandler = (
+  completion: LoginCompletion & { continuation: Continuation },
+) => Promise<unknown>;
+
+/**
+ * A step every successful login passes through, in `order`, after the user decision and before
+ * the reply (the continuation's handler, a default completion, or the signed-in page). For work
+ * the person should wait for, such as provisioning a JIT user's first enrollments. A step may
+ * answer the login itself (send the reply); the later steps and handlers are then skipped. A step
+ * that throws is logged and traced, and the login goes on: it never strands a signed-in person.
+ */
+export interface CompletionStep {
+  /** For logs and the trace, e.g. `provisioning.wait`. */
+  name: string;
+  /** Lower runs first; equal orders run in registration order. Default 100. */
+  order?: number;
+  run(completion: LoginCompletion): Promise<void>;
+}
+
+/**
+ * Answers a login that carries no continuation (e.g. post-login routing). Returns true when it sent
+ * the reply; false lets the next default completion (then the signed-in page) answer.
+ */
+export type DefaultCompletion = (completion: LoginCompletion) => Promise<boolean>;
 
 export const BROWSER_COOKIE = 'sb_sso_browser';
 const SSO_ACTOR_BASE: Actor = { type: 'sso' };
@@ -105,6 +134,8 @@ export interface LoginServiceDeps {
 export class LoginService {
   readonly #deps: LoginServiceDeps;
   readonly #completions = new Map<string, CompletionHandler>();
+  readonly #steps: Array<Required<Pick<CompletionStep, 'order'>> & CompletionStep> = [];
+  readonly #defaultCompletions: Array<{ name: string; handler: DefaultCompletion }> = [];
 
   constructor(deps: LoginServiceDeps) {
     this.#deps = deps;
@@ -115,6 +146,22 @@ export class LoginService {
     if (this.#completions.has(type))
       throw new Error(`a completion handler for "${type}" is already registered`);
     this.#completions.set(type, handler);
+  }
+
+  /** Adds a step every successful login passes through before it is answered (see CompletionStep). */
+  registerCompletionStep(step: CompletionStep): void {
+    if (this.#steps.some((existing) => existing.name === step.name))
+      throw new Error(`a completion step named "${step.name}" is already registered`);
+    this.#steps.push({ ...step, order: step.order ?? 100 });
+    // Stable sort: equal orders keep registration order.
+    this.#steps.sort((a, b) => a.order - b.order);
+  }
+
+  /** Adds a handler for logins without continuation, tried in registration order (see DefaultCompletion). */
+  registerDefaultCompletion(name: string, handler: DefaultCompletion): void {
+    if (this.#defaultCompletions.some((existing) => existing.name === name))
+      throw new Error(`a default completion named "${name}" is already registered`);
+    this.#defaultCompletions.push({ name, handler });
   }
 
   /**
@@ -731,7 +778,41 @@ export class LoginService {
       protocol: connection.protocol,
       preset: connection.preset,
     };
-    const continuation = input.flow?.continuation as Continuation | null | undefined;
+    const continuation = (input.flow?.continuation as Continuation | null | undefined) ?? null;
+    const completion: LoginCompletion = {
+      request,
+      reply,
+      user: decision.user,
+      organization,
+      connection: connectionInfo,
+      traceId: trace.id,
+      continuation,
+      created: decision.kind === 'created',
+      recordTrace: (ok, message, data) =>
+        this.#recordCompletionTrace(organization.id, trace.id, ok, message, data),
+    };
+    return this.#complete(completion);
+  }
+
+  /** Completion steps, then the continuation's handler, a default completion, or the signed-in page. */
+  async #complete(completion: LoginCompletion) {
+    const { reply } = completion;
+    for (const step of this.#steps) {
+      try {
+        await step.run(completion);
+      } catch (error) {
+        this.#deps.logger.error(
+          { err: error, step: step.name, traceId: completion.traceId },
+          'login completion step failed; continuing',
+        );
+        await completion.recordTrace(
+          false,
+          `Completion step ${step.name} failed: ${(error as Error).message}`,
+        );
+      }
+      if (reply.sent) return reply;
+    }
+    const { continuation } = completion;
     if (continuation) {
       const handler = this.#completions.get(continuation.type);
       if (!handler) {
@@ -745,34 +826,53 @@ export class LoginService {
           errorPage({
             title: 'Sign-in failed',
             message: 'You were signed in, but the application that asked for it is not available.',
-            traceId: trace.id,
+            traceId: completion.traceId,
           }),
         );
       }
-      return handler({
-        request,
-        reply,
-        user: decision.user,
-        organization,
-        connection: connectionInfo,
-        traceId: trace.id,
-        continuation,
-        created: decision.kind === 'created',
-      });
+      return handler({ ...completion, continuation });
     }
-    const groups = (await this.#deps.directory.listUserGroups(decision.user.id)).map((group) => group.name);
+    for (const { name, handler } of this.#defaultCompletions) {
+      try {
+        if ((await handler(completion)) || reply.sent) return reply;
+      } catch (error) {
+        this.#deps.logger.error(
+          { err: error, completion: name, traceId: completion.traceId },
+          'default login completion failed; showing the signed-in page',
+        );
+        await completion.recordTrace(false, `Default completion ${name} failed: ${(error as Error).message}`);
+        if (reply.sent) return reply;
+      }
+    }
+    const groups = (await this.#deps.directory.listUserGroups(completion.user.id)).map((group) => group.name);
     return sendPage(
       reply,
       200,
       signedInPage({
-        user: decision.user,
-        organization,
-        connection: connectionInfo,
-        traceId: trace.id,
-        created: decision.kind === 'created',
+        user: completion.user,
+        organization: completion.organization,
+        connection: completion.connection,
+        traceId: completion.traceId,
+        created: completion.created,
         groups,
       }),
     );
+  }
+
+  async #recordCompletionTrace(
+    organizationId: string,
+    traceId: string,
+    ok: boolean,
+    message: string,
+    data?: Record<string, unknown>,
+  ): Promise<void> {
+    try {
+      const trace = LoginTrace.resume(traceId, organizationId);
+      trace.step('completion', ok, message, data);
+      await trace.flush(this.#deps.database);
+    } catch (error) {
+      this.#deps.logger.warn({ err: error, traceId }, 'could not append to a login trace');
+    }
   }
 
   /** JIT creation, account linking or refusal; attribute and group updates; login events. */

@@ -24,7 +24,9 @@ export type TraceStepName =
   | 'claims_received'
   | 'mapping'
   | 'user_decision'
-  | 'outcome';
+  | 'outcome'
+  /** After the outcome: what the completion did (routing, handing back to an application). */
+  | 'completion';
 
 export interface TraceStep {
   at: string;
