@@ -19,6 +19,12 @@ import { apiKeyRoutes } from './modules/admin/index.ts';
 import { directoryRoutes, groupRoutes, userRoutes } from './modules/directory/index.ts';
 import { eventRoutes } from './modules/events/index.ts';
 import { organizationRoutes } from './modules/orgs/index.ts';
+import {
+  applicationRoutes,
+  postLoginRouteRoutes,
+  protocolRoutes,
+  signingKeyRoutes,
+} from './modules/provider/index.ts';
 import { scimRoutes } from './modules/scim/index.ts';
 import { connectionRoutes, loginRoutes } from './modules/sso/index.ts';
 import { createScopeGuard } from './platform/http/auth.ts';
@@ -155,6 +161,11 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
       directories: hub.directories,
       bodyLimit: hub.config.BODY_LIMIT_BYTES,
     });
+    const { provider } = hub;
+    applicationRoutes(app, { applications: provider.applications, requireScope });
+    signingKeyRoutes(app, { keys: provider.keys, host: provider.host, requireScope });
+    postLoginRouteRoutes(app, { routes: provider.routes, sites: provider.sites, requireScope });
+    protocolRoutes(app, { host: provider.host, interactions: provider.interactions });
   }
 
   return app;

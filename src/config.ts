@@ -101,6 +101,24 @@ export const configOptions = [
     description: 'Login traces older than this are deleted by the worker.',
   },
   {
+    name: 'PROVIDER_SESSION_TTL_SECONDS',
+    default: '36000',
+    description:
+      'How long a sign-in at Switchboard (the OpenID provider session shared by every application) lasts before the person goes through their IdP again.',
+  },
+  {
+    name: 'PROVIDER_KEY_ACTIVATION_DELAY_SECONDS',
+    default: '3600',
+    description:
+      'Default time between `switchboard keys rotate` publishing a new signing key in the JWKS and that key signing tokens, so relying parties and every hub process have it first. Must exceed how long relying parties cache the JWKS (it is served with max-age 300).',
+  },
+  {
+    name: 'PROVIDER_BACKCHANNEL_ADDRESSES',
+    default: 'loopback',
+    description:
+      'Which addresses back-channel logout notifications may be delivered to: `public` (internet addresses only: protects against SSRF), `loopback` (also this machine: development), `private` (also private networks: applications on an internal network).',
+  },
+  {
     name: 'DNS_SERVERS',
     default: '(system resolver)',
     description: 'Comma-separated DNS servers (host or host:port) used for domain verification lookups.',
@@ -166,6 +184,19 @@ const schema = z.object({
   SSO_INSECURE_HTTP: z.enum(['never', 'loopback', 'any']).default('loopback'),
   SSO_FLOW_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(600),
   SSO_TRACE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  PROVIDER_SESSION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(30 * 86_400)
+    .default(36_000),
+  PROVIDER_KEY_ACTIVATION_DELAY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(3600),
+  PROVIDER_BACKCHANNEL_ADDRESSES: z.enum(['public', 'loopback', 'private']).default('loopback'),
   DNS_SERVERS: z.preprocess(
     emptyToUndefined,
     z

@@ -9,6 +9,7 @@ import { ApiKeyService } from './modules/admin/index.ts';
 import { DirectoriesService, DirectoryService } from './modules/directory/index.ts';
 import { EventLog } from './modules/events/index.ts';
 import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
+import { ProviderModule } from './modules/provider/index.ts';
 import { ScimService } from './modules/scim/index.ts';
 import { SsoModule } from './modules/sso/index.ts';
 import { type Database, openDatabase } from './platform/db/client.ts';
@@ -38,6 +39,8 @@ export interface Hub {
   readonly apiKeys: ApiKeyService;
   /** Inbound SSO: connections, login flows, traces, test IdP. */
   readonly sso: SsoModule;
+  /** The OpenID provider for our applications, post-login routing, LMS handoffs. */
+  readonly provider: ProviderModule;
   readonly metrics: Metrics;
   /** Outbound HTTP (timeouts, retries, redacted logging). */
   readonly http: HttpClient;
@@ -84,6 +87,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     const apiKeys = new ApiKeyService(database, events);
     const http = new HttpClient({ logger });
     const sso = new SsoModule({ config, database, secrets, events, orgs, directory, http, logger });
+    const provider = new ProviderModule({ config, database, secrets, events, orgs, directory, sso, logger });
     orgs.addUpdateGuard(async (tx, before, changes) => {
       if (changes.environment === 'production') await sso.connections.assertNoTestIdp(tx, before.id);
     });
@@ -102,10 +106,11 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       scim,
       apiKeys,
       sso,
+      provider,
       metrics: createMetrics(),
       http,
-      backgroundTasks: [sso.cleanupTask(), sso.registerJobs(jobs)],
-      stopHooks: [],
+      backgroundTasks: [sso.cleanupTask(), sso.registerJobs(jobs), provider.backgroundTask()],
+      stopHooks: [() => provider.close()],
     };
     if (config.SWITCHBOARD_BOOTSTRAP_ADMIN_KEY) {
       const outcome = await apiKeys.registerBootstrapKey(config.SWITCHBOARD_BOOTSTRAP_ADMIN_KEY);

@@ -22,6 +22,7 @@ export const ID_PREFIXES = {
   destination: 'dst',
   rule: 'rul',
   route: 'rte',
+  lmsSite: 'lms',
   trace: 'trc',
   importJob: 'imp',
   webhook: 'whk',

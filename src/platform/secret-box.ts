@@ -8,7 +8,7 @@
  *
  * Envelope: `sb1.<keyId>.<nonce>.<ciphertext>.<tag>` (base64url parts).
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 
 const VERSION = 'sb1';
 
@@ -69,6 +69,21 @@ export class SecretBox {
     } catch {
       throw new SecretBoxError('secret failed authentication (wrong key, context or tampered value)');
     }
+  }
+
+  /**
+   * Keys for another purpose derived from SECRET_KEY (HMAC-SHA256 of the purpose), current first,
+   * then one per SECRET_KEY_PREVIOUS: e.g. cookie-signing keys every hub process agrees on, which
+   * keep verifying old cookies across a SECRET_KEY rotation.
+   */
+  derivedKeys(purpose: string): Buffer[] {
+    const materials = [
+      this.#current,
+      ...[...this.#byId.values()].filter((key) => key.id !== this.#current.id),
+    ];
+    return materials.map((key) =>
+      createHmac('sha256', key.material).update(`switchboard:${purpose}`).digest(),
+    );
   }
 
   /** True when the envelope was sealed by a key other than the current one. */

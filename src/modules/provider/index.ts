@@ -1,0 +1,160 @@
+/**
+ * Switchboard as the OpenID provider of our applications, with post-login routing and LMS SSO
+ * handoffs. Other modules use `ProviderModule.applications` and `.keys`; the HTTP side is
+ * `applicationRoutes`, `signingKeyRoutes`, `postLoginRouteRoutes` and `protocolRoutes`.
+ *
+ * It takes part in every SSO login through the sso module's completion pipeline: the
+ * `oidc_interaction` continuation (an application asked for the login) and the default completion
+ * (post-login routing, when nothing asked).
+ */
+import type { Config } from '../../config.ts';
+import type { BackgroundTask } from '../../hub.ts';
+import type { Database } from '../../platform/db/client.ts';
+import { InvalidInput } from '../../platform/errors.ts';
+import type { Logger } from '../../platform/logging.ts';
+import type { SecretBox } from '../../platform/secret-box.ts';
+import type { DirectoryService } from '../directory/index.ts';
+import type { EventLog } from '../events/service.ts';
+import type { OrganizationService } from '../orgs/index.ts';
+import type { SsoModule } from '../sso/index.ts';
+import { AccountService } from './accounts.ts';
+import { ApplicationService } from './applications.ts';
+import { InteractionService, OIDC_INTERACTION } from './interactions.ts';
+import { LmsSiteService } from './lms-sites.ts';
+import { RouteService } from './post-login-routing.ts';
+import { ProviderHost } from './provider-host.ts';
+import { deleteExpiredPayloads } from './repository.ts';
+import { SigningKeyService } from './signing-keys.ts';
+
+export * from './contracts.ts';
+export { applicationRoutes } from './routes/applications.ts';
+export { postLoginRouteRoutes } from './routes/post-login-routes.ts';
+export { protocolRoutes } from './routes/protocol.ts';
+export { signingKeyRoutes } from './routes/signing-keys.ts';
+export type { SigningKeyView } from './signing-keys.ts';
+export { SIGNING_ALGORITHMS } from './signing-keys.ts';
+
+export class ProviderModule {
+  readonly keys: SigningKeyService;
+  readonly applications: ApplicationService;
+  readonly accounts: AccountService;
+  readonly host: ProviderHost;
+  readonly interactions: InteractionService;
+  readonly sites: LmsSiteService;
+  readonly routes: RouteService;
+  readonly #database: Database;
+  readonly #logger: Logger;
+
+  constructor(deps: {
+    config: Config;
+    database: Database;
+    secrets: SecretBox;
+    events: EventLog;
+    orgs: OrganizationService;
+    directory: DirectoryService;
+    sso: SsoModule;
+    logger: Logger;
+  }) {
+    const { config, database, secrets, events, orgs, directory, sso, logger } = deps;
+    this.#database = database;
+    this.#logger = logger;
+    this.keys = new SigningKeyService({
+      database,
+      secrets,
+      events,
+      logger,
+      defaultIdTokenTtlSeconds: 3600,
+      activationDelaySeconds: config.PROVIDER_KEY_ACTIVATION_DELAY_SECONDS,
+    });
+    this.applications = new ApplicationService({ database, events, orgs, issuer: config.PUBLIC_URL });
+    this.accounts = new AccountService({
+      directory,
+      orgs,
+      allows: (policy, organizationId) => this.applications.allowsOrganization(policy, organizationId),
+    });
+    this.host = new ProviderHost({
+      config,
+      database,
+      secrets,
+      logger,
+      keys: this.keys,
+      applications: this.applications,
+      accounts: this.accounts,
+    });
+    this.applications.setMetadataCheck(async (metadata) => {
+      const provider = await this.host.current();
+      try {
+        await provider.Client.validate(metadata as Parameters<typeof provider.Client.validate>[0]);
+      } catch (error) {
+        const description =
+          (error as { error_description?: string }).error_description ?? (error as Error).message;
+        throw new InvalidInput({
+          code: 'invalid_client_metadata',
+          detail: `The application would not be a valid OpenID Connect client: ${description}.`,
+          fix: 'Correct the field the message names.',
+        });
+      }
+    });
+    this.interactions = new InteractionService({
+      host: this.host,
+      login: sso.login,
+      applications: this.applications,
+      orgs,
+      events,
+      database,
+      logger,
+      lookupAccount: async (accountId) => {
+        const user = await directory.getUser(accountId).catch(() => undefined);
+        if (!user) return undefined;
+        const organization = await orgs.require(user.organizationId).catch(() => undefined);
+        return organization ? { user, organization } : undefined;
+      },
+    });
+    this.sites = new LmsSiteService({ database, secrets, events, orgs });
+    this.routes = new RouteService({
+      database,
+      events,
+      orgs,
+      directory,
+      applications: this.applications,
+      sites: this.sites,
+      config,
+      logger,
+      openSession: (request, reply, accountId) => this.host.openSession(request, reply, accountId),
+      issuer: config.PUBLIC_URL,
+    });
+    sso.login.registerCompletion(OIDC_INTERACTION, this.interactions.complete);
+    sso.login.registerDefaultCompletion('provider.post_login_routing', this.routes.completion);
+  }
+
+  /** Deletes expired protocol state and unpublished keys. */
+  async cleanUp(now = new Date()): Promise<{ payloads: number; keys: number }> {
+    // A minute of grace: oidc-provider itself still checks expiry with its clock tolerance.
+    const payloads = await deleteExpiredPayloads(this.#database.db, new Date(now.getTime() - 60_000));
+    const keys = await this.keys.prune(now);
+    return { payloads, keys };
+  }
+
+  /** Worker loop: makes sure signing keys exist (first start), then cleans up every 10 minutes. */
+  backgroundTask(): BackgroundTask {
+    return {
+      name: 'provider-maintenance',
+      start: async () => {
+        await this.keys
+          .ensure()
+          .catch((error) => this.#logger.error({ err: error }, 'signing key generation failed'));
+        const run = () =>
+          this.cleanUp()
+            .then((counts) => this.#logger.debug(counts, 'provider cleanup'))
+            .catch((error) => this.#logger.warn({ err: error }, 'provider cleanup failed'));
+        const timer = setInterval(run, 10 * 60 * 1000);
+        timer.unref();
+        return async () => clearInterval(timer);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.host.close();
+  }
+}

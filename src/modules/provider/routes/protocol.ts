@@ -1,0 +1,102 @@
+/**
+ * The provider's browser and protocol endpoints:
+ *
+ * - `/.well-known/openid-configuration` and `/oidc/*`: oidc-provider itself (a Koa app), handed the
+ *   raw request with `reply.hijack()`. It parses its own bodies and renders its own responses and
+ *   errors (RFC 6749 / OIDC error responses); our security headers and request id are copied onto
+ *   the raw response first.
+ * - `/interaction/:uid`: the login (SSO), refusal and consent steps (interactions.ts).
+ * - `/login/handoff-error`: where an LMS sends a person whose SSO handoff it refused.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { App } from '../../../platform/http/types.ts';
+import { sendPage } from '../../sso/index.ts';
+import type { InteractionService } from '../interactions.ts';
+import { handoffErrorPage } from '../pages.ts';
+import type { ProviderHost } from '../provider-host.ts';
+
+export function protocolRoutes(app: App, deps: { host: ProviderHost; interactions: InteractionService }) {
+  const { host, interactions } = deps;
+
+  app.register(async (scope) => {
+    // oidc-provider reads request bodies itself: leave every body unread.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+
+    const toProvider = async (request: FastifyRequest, reply: FastifyReply) => {
+      const raw = host.prepare(request);
+      reply.hijack();
+      for (const [name, value] of Object.entries(reply.getHeaders())) {
+        if (value !== undefined) reply.raw.setHeader(name, value as string | string[] | number);
+      }
+      try {
+        await host.handle(raw, reply.raw);
+      } catch (error) {
+        request.log.error({ err: error }, 'OpenID provider request failed');
+        if (!reply.raw.headersSent) {
+          reply.raw.statusCode = 500;
+          reply.raw.setHeader('content-type', 'application/json; charset=utf-8');
+          reply.raw.end(JSON.stringify({ error: 'server_error', error_description: 'unexpected error' }));
+        } else if (!reply.raw.writableEnded) {
+          reply.raw.end();
+        }
+      }
+    };
+
+    scope.route({
+      method: ['GET', 'OPTIONS'],
+      url: '/.well-known/openid-configuration',
+      schema: { hide: true },
+      handler: toProvider,
+    });
+    scope.route({
+      method: ['GET', 'POST', 'OPTIONS'],
+      url: '/oidc/*',
+      schema: { hide: true },
+      handler: toProvider,
+    });
+
+    const uidParams = { params: z.object({ uid: z.string().min(1).max(100) }) };
+    scope.get('/interaction/:uid', { schema: { hide: true, ...uidParams } }, async (request, reply) =>
+      interactions.show(request, reply, (request.params as { uid: string }).uid),
+    );
+    scope.post(
+      '/interaction/:uid/consent',
+      { schema: { hide: true, ...uidParams } },
+      async (request, reply) => interactions.consent(request, reply, (request.params as { uid: string }).uid),
+    );
+    scope.post('/interaction/:uid/abort', { schema: { hide: true, ...uidParams } }, async (request, reply) =>
+      interactions.abort(request, reply, (request.params as { uid: string }).uid),
+    );
+
+    scope.get(
+      '/login/handoff-error',
+      {
+        schema: {
+          hide: true,
+          querystring: z
+            .object({
+              trace: z.string().max(100).optional(),
+              site: z.string().max(100).optional(),
+              error: z.string().max(500).optional(),
+              message: z.string().max(500).optional(),
+            })
+            .passthrough(),
+        },
+      },
+      async (request, reply) => {
+        const query = request.query as { trace?: string; error?: string; message?: string };
+        return sendPage(
+          reply,
+          200,
+          handoffErrorPage({
+            siteName: null,
+            message: query.message ?? query.error ?? null,
+            traceId: query.trace && /^trc_[0-9a-z]{26}$/.test(query.trace) ? query.trace : null,
+          }),
+        );
+      },
+    );
+  });
+}
