@@ -79,3 +79,119 @@ describe('OpenID provider: code flow with openid-client', () => {
     });
   });
 });
+
+describe('OpenID provider: tokens', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startHub();
+  });
+  afterAll(async () => t?.close());
+
+  async function introspect(app: { id: string; secret: string | null }, token: string) {
+    const config = await relyingParty(t, app);
+    return client.tokenIntrospection(config, token);
+  }
+
+  it('rotates refresh tokens; a reused one revokes the whole grant', async () => {
+    const org = await organizationWithTestIdp(t);
+    const app = await registerApplication(t, { organization: org.id });
+    const config = await relyingParty(t, app);
+    const { tokens } = await signIn(t, {
+      config,
+      app,
+      person: { email: `rob@${org.domain}` },
+      extra: { prompt: 'consent' },
+    });
+    const first = tokens.refresh_token as string;
+    const refreshed = await client.refreshTokenGrant(config, first);
+    expect(refreshed.refresh_token).toBeTruthy();
+    expect(refreshed.refresh_token).not.toBe(first);
+    expect(refreshed.claims()?.sub).toBe(tokens.claims()?.sub);
+    expect((await introspect(app, refreshed.access_token)).active).toBe(true);
+
+    // The first refresh token again: a replay. Refused, and everything of the grant is revoked.
+    await expect(client.refreshTokenGrant(config, first)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(client.refreshTokenGrant(config, refreshed.refresh_token as string)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    expect((await introspect(app, refreshed.access_token)).active).toBe(false);
+    expect((await introspect(app, tokens.access_token)).active).toBe(false);
+  });
+
+  it('issues client-credentials tokens only to applications allowed that grant', async () => {
+    const machine = await registerApplication(t, {
+      name: 'Reporting job',
+      redirectUris: [],
+      grantTypes: ['client_credentials'],
+    });
+    const config = await relyingParty(t, machine);
+    const token = await client.clientCredentialsGrant(config);
+    expect(token.token_type.toLowerCase()).toBe('bearer');
+    expect(token.expires_in).toBeGreaterThan(0);
+    const info = await introspect(machine, token.access_token);
+    expect(info).toMatchObject({ active: true, client_id: machine.id, token_type: 'Bearer' });
+    expect(info.sub).toBeUndefined();
+
+    const web = await registerApplication(t, {});
+    await expect(client.clientCredentialsGrant(await relyingParty(t, web))).rejects.toMatchObject({
+      error: 'invalid_request',
+      error_description: 'requested grant type is not allowed for this client',
+    });
+  });
+
+  it('introspects for resource servers of the same tenancy, and revokes', async () => {
+    const org = await organizationWithTestIdp(t);
+    const app = await registerApplication(t, { organization: org.id });
+    const api = await registerApplication(t, {
+      name: 'Coaching API',
+      organization: org.id,
+      redirectUris: [],
+      grantTypes: ['client_credentials'],
+    });
+    const stranger = await registerApplication(t, {
+      name: 'Other tenant API',
+      organization: (await organizationWithTestIdp(t)).id,
+      redirectUris: [],
+      grantTypes: ['client_credentials'],
+    });
+    const config = await relyingParty(t, app);
+    const { tokens } = await signIn(t, { config, app, person: { email: `ivy@${org.domain}` } });
+    const byApi = await introspect(api, tokens.access_token);
+    expect(byApi).toMatchObject({ active: true, client_id: app.id, sub: tokens.claims()?.sub });
+    expect(byApi.scope?.split(' ')).toEqual(expect.arrayContaining(['openid', 'email']));
+    expect((await introspect(stranger, tokens.access_token)).active).toBe(false);
+
+    // Another application cannot revoke this one's tokens (RFC 7009 §2.1): nothing happens.
+    await client.tokenRevocation(await relyingParty(t, stranger), tokens.access_token);
+    expect((await introspect(api, tokens.access_token)).active).toBe(true);
+
+    // Revoking the access token revokes its grant's refresh token too (RFC 7009 §2.1 allows it).
+    await client.tokenRevocation(config, tokens.access_token, { token_type_hint: 'access_token' });
+    expect((await introspect(api, tokens.access_token)).active).toBe(false);
+    await expect(
+      client.fetchUserInfo(config, tokens.access_token, client.skipSubjectCheck),
+    ).rejects.toBeTruthy();
+    await expect(client.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+
+  it('a suspended user loses refresh and userinfo at once', async () => {
+    const org = await organizationWithTestIdp(t);
+    const app = await registerApplication(t, { organization: org.id });
+    const config = await relyingParty(t, app);
+    const { tokens } = await signIn(t, {
+      config,
+      app,
+      person: { email: `sue@${org.domain}` },
+      extra: { prompt: 'consent' },
+    });
+    const sub = tokens.claims()?.sub as string;
+    const suspended = await t.api('POST', `/api/v1/users/${sub}/suspend`);
+    expect(suspended.status, suspended.text).toBe(200);
+    await expect(client.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await expect(client.fetchUserInfo(config, tokens.access_token, sub)).rejects.toBeTruthy();
+  });
+});
