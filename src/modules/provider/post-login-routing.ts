@@ -446,10 +446,10 @@ export class RouteService {
         if (!site) return { unavailable: `LMS site ${target.site} does not exist.` };
         if (!subject.email) return { unavailable: 'Thinkific needs an email and this person has none.' };
         const returnTo = target.returnTo ?? site.row.defaultReturnTo;
-        const url = new URL(thinkificSsoEndpoint(site));
-        url.searchParams.set('jwt', JWT_PLACEHOLDER);
-        if (returnTo) url.searchParams.set('return_to', returnTo);
-        return { type: 'thinkific', url: decodeURIComponent(url.href), site: site.row.id, returnTo };
+        // The JWT is signed when the person leaves (it lives for moments); the preview shows where.
+        const query = returnTo ? `&${new URLSearchParams({ return_to: returnTo })}` : '';
+        const url = `${thinkificSsoEndpoint(site)}?jwt=${JWT_PLACEHOLDER}${query}`;
+        return { type: 'thinkific', url, site: site.row.id, returnTo };
       }
     }
   }
