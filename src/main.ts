@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * The `switchboard` command line: start the hub, apply migrations, manage admin API keys, print the
- * configuration reference.
+ * The `switchboard` command line: start the hub, apply migrations, manage admin API keys and the
+ * OpenID provider's signing keys, print the configuration reference.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type Config, ConfigError, loadConfig, renderConfigTable } from './config.ts';
 import { closeHub, createHub, type Hub } from './hub.ts';
+import type { SigningKeyView } from './modules/provider/index.ts';
 import { DataDirLockedError } from './platform/db/lock.ts';
 import { createLogger } from './platform/logging.ts';
 import { exitOnSignals, runHub } from './runtime.ts';
@@ -92,6 +93,87 @@ adminKeys
       console.log(`Revoked ${key.id} (${key.name}).`);
     });
   });
+
+const keys = program
+  .command('keys')
+  .description('Manage the OpenID provider signing keys (ES256 and RS256).')
+  .addHelpText(
+    'after',
+    `
+Lifecycle: a rotated-in key is published in the JWKS at once and signs after --activate-in; the
+key it replaces stays published until the tokens it signed have expired (the longest ID token
+lifetime plus a minute), then leaves the JWKS. Every hub process picks up a rotation within a
+minute (at once on PostgreSQL), well inside the default activation delay.`,
+  );
+
+keys
+  .command('list')
+  .description('List signing keys and where each is in its lifecycle.')
+  .action(async () => {
+    await withHub(async (hub) => {
+      await hub.provider.keys.ensure();
+      printKeys(await hub.provider.keys.list());
+    });
+  });
+
+keys
+  .command('rotate')
+  .description('Publish new signing keys now; they sign after --activate-in.')
+  .addOption(new Option('--alg <alg>', 'rotate only this algorithm').choices(['RS256', 'ES256']))
+  .option(
+    '--activate-in <duration>',
+    'how long the new key is published before it signs: seconds, or 30m, 2h, 1d (default PROVIDER_KEY_ACTIVATION_DELAY_SECONDS); 0 for a compromised key',
+    parseDuration,
+  )
+  .action(async (options: { alg?: 'RS256' | 'ES256'; activateIn?: number }) => {
+    await withHub(async (hub) => {
+      const created = await hub.provider.keys.rotate(
+        {
+          ...(options.alg ? { algorithms: [options.alg] } : {}),
+          ...(options.activateIn !== undefined ? { activateInSeconds: options.activateIn } : {}),
+        },
+        { type: 'cli', name: process.env.USER ?? 'cli' },
+      );
+      for (const key of created) {
+        console.log(`New ${key.alg} key ${key.kid}: published now, signs from ${key.activatesAt}.`);
+      }
+      console.log('');
+      printKeys(await hub.provider.keys.list());
+    });
+  });
+
+keys
+  .command('revoke <kid>')
+  .description('Withdraw a key at once (compromise): it neither signs nor verifies any more.')
+  .action(async (kid: string) => {
+    await withHub(async (hub) => {
+      const key = await hub.provider.keys.revoke(kid, { type: 'cli', name: process.env.USER ?? 'cli' });
+      console.log(`Revoked ${key.alg} key ${key.kid}; tokens it signed no longer verify.`);
+    });
+  });
+
+function printKeys(list: SigningKeyView[]): void {
+  for (const key of list) {
+    const when =
+      key.status === 'next'
+        ? `signs from ${key.activatesAt}`
+        : key.status === 'active'
+          ? `signing since ${key.activatesAt}${key.retiresAt ? `, until ${key.retiresAt}` : ''}`
+          : key.status === 'retired'
+            ? `verify only, unpublished at ${key.unpublishAt}`
+            : key.status === 'revoked'
+              ? `revoked ${key.revokedAt}`
+              : `unpublished since ${key.unpublishAt}`;
+    console.log([key.alg, key.status.padEnd(7), key.kid, when].join('  '));
+  }
+}
+
+function parseDuration(value: string): number {
+  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('expected seconds or a duration such as 30m, 2h, 1d');
+  const units = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+  return Number(match[1]) * units[(match[2] ?? 's') as keyof typeof units];
+}
 
 program
   .command('config')
