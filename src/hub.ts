@@ -87,7 +87,17 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     const apiKeys = new ApiKeyService(database, events);
     const http = new HttpClient({ logger });
     const sso = new SsoModule({ config, database, secrets, events, orgs, directory, http, logger });
-    const provider = new ProviderModule({ config, database, secrets, events, orgs, directory, sso, logger });
+    const provider = new ProviderModule({
+      config,
+      database,
+      secrets,
+      events,
+      orgs,
+      directory,
+      sso,
+      jobs,
+      logger,
+    });
     orgs.addUpdateGuard(async (tx, before, changes) => {
       if (changes.environment === 'production') await sso.connections.assertNoTestIdp(tx, before.id);
     });

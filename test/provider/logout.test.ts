@@ -175,3 +175,62 @@ describe('logout', () => {
     expect(refused.html).toContain('post_logout_redirect_uri');
   });
 });
+
+describe('leavers lose access', () => {
+  let t: TestHub;
+  let receiver: Awaited<ReturnType<typeof startLogoutReceiver>>;
+  beforeAll(async () => {
+    t = await startHub({ workers: true });
+    receiver = await startLogoutReceiver(t.url);
+  });
+  afterAll(async () => {
+    await receiver?.close();
+    await t?.close();
+  });
+
+  /** Waits (polling, no fixed delay) until the worker has done something observable. */
+  async function eventually<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`gave up waiting for ${what}`);
+  }
+
+  it('suspending a user ends their sessions everywhere: back-channel logout and every token revoked', async () => {
+    const org = await organizationWithTestIdp(t);
+    const app = await registerApplication(t, { organization: org.id });
+    await t.api('PATCH', `/api/v1/applications/${app.id}`, {
+      body: { backchannelLogoutUri: receiver.endpoint(app.id) },
+    });
+    const config = await relyingParty(t, app);
+    const { tokens } = await signIn(t, {
+      config,
+      app,
+      person: { email: `leo@${org.domain}` },
+      extra: { prompt: 'consent' },
+    });
+    const sub = tokens.claims()?.sub as string;
+    expect((await client.tokenIntrospection(config, tokens.access_token)).active).toBe(true);
+
+    const suspended = await t.api('POST', `/api/v1/users/${sub}/suspend`);
+    expect(suspended.status, suspended.text).toBe(200);
+    const delivery = await eventually(
+      async () => receiver.received.find((item) => item.claims?.sub === sub),
+      'the logout token',
+    );
+    expect(delivery.error).toBeUndefined();
+    expect(delivery.claims).toMatchObject({ aud: app.id, sid: tokens.claims()?.sid });
+    const ended = await eventually(async () => {
+      const events = await t.api('GET', `/api/v1/events?types=user.sessions_ended&subject=${sub}`);
+      return events.body.data[0];
+    }, 'user.sessions_ended');
+    expect(ended.data).toMatchObject({ reason: 'user.suspended', sessions: 1, backchannelNotified: 1 });
+    expect((await client.tokenIntrospection(config, tokens.access_token)).active).toBe(false);
+    await expect(client.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+});

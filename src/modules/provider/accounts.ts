@@ -63,12 +63,22 @@ export class AccountService {
     };
   }
 
+  /** The organization of a user, even a deleted one's last known (null when unknown). */
+  async organizationIdOf(userId: string): Promise<string | undefined> {
+    return (await this.#directory.getUser(userId).catch(() => undefined))?.organizationId;
+  }
+
   async claims(user: UserView, organization: Organization, scope: string): Promise<AccountClaims> {
     const scopes = new Set(scope.split(' '));
     const claims: AccountClaims = { sub: user.id, org_id: organization.id, org_slug: organization.slug };
+    // The two lookups some scopes need, at once.
+    const [emailVerified, groups] = await Promise.all([
+      scopes.has('email') && user.email ? this.#emailVerified(user, organization) : undefined,
+      scopes.has('groups') ? this.#directory.listUserGroups(user.id) : undefined,
+    ]);
     if (scopes.has('email') && user.email) {
       claims.email = user.email;
-      claims.email_verified = await this.#emailVerified(user, organization);
+      claims.email_verified = emailVerified ?? false;
     }
     if (scopes.has('profile')) {
       const name =
@@ -78,9 +88,7 @@ export class AccountService {
       if (user.familyName) claims.family_name = user.familyName;
       claims.updated_at = Math.floor(Date.parse(user.updatedAt) / 1000);
     }
-    if (scopes.has('groups')) {
-      claims.groups = (await this.#directory.listUserGroups(user.id)).map((group) => group.name).sort();
-    }
+    if (groups) claims.groups = groups.map((group) => group.name).sort();
     if (scopes.has('roles')) claims.roles = rolesOf(user.profile);
     return claims;
   }

@@ -74,13 +74,15 @@ describe('oidc-provider adapter', () => {
     await adapter('AccessToken').upsert('a1', { jti: 'a1', grantId: grant }, 3600);
     await adapter('AuthorizationCode').consume('c1');
     expect((await adapter('AuthorizationCode', other).find('c1'))?.consumed).toEqual(expect.any(Number));
-    await expect(adapter('AuthorizationCode', other).consume('c1')).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(adapter('AuthorizationCode', other).consume('c1')).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
     expect(await adapter('AccessToken').find('a1')).toBeUndefined();
     expect(await adapter('Grant').find(grant)).toBeUndefined();
     // Saving a consumed row again does not make it usable again.
     await adapter('RefreshToken').upsert('r1', { jti: 'r1' }, 60);
     await adapter('RefreshToken').consume('r1');
-    await adapter('RefreshToken').upsert('r1', { jti: 'r1', extra: true }, 60);
+    await adapter('RefreshToken').upsert('r1', { jti: 'r1', scope: 'again' }, 60);
     expect((await adapter('RefreshToken').find('r1'))?.consumed).toEqual(expect.any(Number));
   });
 

@@ -11,6 +11,7 @@ import type { Config } from '../../config.ts';
 import type { BackgroundTask } from '../../hub.ts';
 import type { Database } from '../../platform/db/client.ts';
 import { InvalidInput } from '../../platform/errors.ts';
+import type { JobQueue } from '../../platform/jobs/index.ts';
 import type { Logger } from '../../platform/logging.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
 import type { DirectoryService } from '../directory/index.ts';
@@ -23,7 +24,7 @@ import { InteractionService, OIDC_INTERACTION } from './interactions.ts';
 import { LmsSiteService } from './lms-sites.ts';
 import { RouteService } from './post-login-routing.ts';
 import { ProviderHost } from './provider-host.ts';
-import { deleteExpiredPayloads } from './repository.ts';
+import { deleteExpiredPayloads, deletePayloadsOfAccount, listPayloadsOfAccount } from './repository.ts';
 import { SigningKeyService } from './signing-keys.ts';
 
 export * from './contracts.ts';
@@ -33,6 +34,11 @@ export { protocolRoutes } from './routes/protocol.ts';
 export { signingKeyRoutes } from './routes/signing-keys.ts';
 export type { SigningKeyView } from './signing-keys.ts';
 export { SIGNING_ALGORITHMS } from './signing-keys.ts';
+
+/** Queue of "end this person's sessions everywhere" (suspension, deprovisioning, deletion). */
+export const END_SESSIONS_QUEUE = 'provider.end-sessions';
+/** Changes after which a person must lose every session and token at once. */
+const ENDING_EVENTS = ['user.suspended', 'user.deactivated', 'user.deleted'] as const;
 
 export class ProviderModule {
   readonly keys: SigningKeyService;
@@ -44,6 +50,8 @@ export class ProviderModule {
   readonly routes: RouteService;
   readonly #database: Database;
   readonly #logger: Logger;
+  readonly #events: EventLog;
+  readonly #jobs: JobQueue;
 
   constructor(deps: {
     config: Config;
@@ -53,11 +61,14 @@ export class ProviderModule {
     orgs: OrganizationService;
     directory: DirectoryService;
     sso: SsoModule;
+    jobs: JobQueue;
     logger: Logger;
   }) {
-    const { config, database, secrets, events, orgs, directory, sso, logger } = deps;
+    const { config, database, secrets, events, orgs, directory, sso, jobs, logger } = deps;
     this.#database = database;
     this.#logger = logger;
+    this.#events = events;
+    this.#jobs = jobs;
     this.keys = new SigningKeyService({
       database,
       secrets,
@@ -125,6 +136,65 @@ export class ProviderModule {
     });
     sso.login.registerCompletion(OIDC_INTERACTION, this.interactions.complete);
     sso.login.registerDefaultCompletion('provider.post_login_routing', this.routes.completion);
+    jobs.defineQueue({
+      name: END_SESSIONS_QUEUE,
+      retryLimit: 8,
+      retryDelay: 5,
+      retryBackoff: true,
+      retryDelayMax: 600,
+      expireInSeconds: 300,
+    });
+    jobs.work<{ userId: string; organizationId: string | null; reason: string }>(END_SESSIONS_QUEUE, {
+      concurrency: 2,
+      handler: async (job) => this.endSessionsOf(job.data.userId, job.data.reason, job.data.organizationId),
+    });
+  }
+
+  /**
+   * Ends every session of a person and revokes every grant and token they hold, after telling
+   * each application of those sessions through back-channel logout. Runs when the person is
+   * suspended, deprovisioned or deleted (their next refresh or userinfo call already fails at
+   * once; this also kills access tokens an API would still introspect as active, and tells the
+   * applications to drop their own sessions).
+   */
+  async endSessionsOf(
+    userId: string,
+    reason: string,
+    organizationId: string | null = null,
+  ): Promise<{ sessions: number; notified: number; revoked: number }> {
+    const rows = await listPayloadsOfAccount(this.#database.db, userId, ['Session']);
+    const provider = await this.host.current();
+    let notified = 0;
+    for (const row of rows) {
+      const authorizations = (row.payload.authorizations ?? {}) as Record<string, { sid?: string }>;
+      for (const [clientId, { sid }] of Object.entries(authorizations)) {
+        const client = (await provider.Client.find(clientId).catch(() => undefined)) as
+          | { backchannelLogoutUri?: string; backchannelLogout(sub: string, sid: string): Promise<void> }
+          | undefined;
+        if (!client?.backchannelLogoutUri || !sid) continue;
+        try {
+          await client.backchannelLogout(userId, sid);
+          notified++;
+        } catch (error) {
+          // Best effort, as for an interactive logout: the tokens are revoked below regardless.
+          this.#logger.warn({ err: error, clientId, userId }, 'back-channel logout delivery failed');
+        }
+      }
+    }
+    return this.#database.transaction(async (tx) => {
+      const revoked = await deletePayloadsOfAccount(tx, userId);
+      if (revoked > 0) {
+        await this.#events.append(tx, {
+          organizationId: organizationId ?? (await this.accounts.organizationIdOf(userId)) ?? null,
+          type: 'user.sessions_ended',
+          actor: { type: 'system', name: 'provider' },
+          subjectType: 'user',
+          subjectId: userId,
+          data: { reason, sessions: rows.length, backchannelNotified: notified, revoked },
+        });
+      }
+      return { sessions: rows.length, notified, revoked };
+    });
   }
 
   /** Deletes expired protocol state and unpublished keys. */
@@ -143,13 +213,30 @@ export class ProviderModule {
         await this.keys
           .ensure()
           .catch((error) => this.#logger.error({ err: error }, 'signing key generation failed'));
+        const stopConsumer = await this.#events.startConsumer(
+          'provider.end-sessions',
+          async (tx, events) => {
+            for (const event of events) {
+              if (!event.subject.id) continue;
+              await this.#jobs.send(
+                END_SESSIONS_QUEUE,
+                { userId: event.subject.id, organizationId: event.organizationId, reason: event.type },
+                { tx },
+              );
+            }
+          },
+          { types: ENDING_EVENTS },
+        );
         const run = () =>
           this.cleanUp()
             .then((counts) => this.#logger.debug(counts, 'provider cleanup'))
             .catch((error) => this.#logger.warn({ err: error }, 'provider cleanup failed'));
         const timer = setInterval(run, 10 * 60 * 1000);
         timer.unref();
-        return async () => clearInterval(timer);
+        return async () => {
+          clearInterval(timer);
+          await stopConsumer();
+        };
       },
     };
   }
