@@ -14,7 +14,7 @@ import type { App } from '../../../platform/http/types.ts';
 import { sendPage } from '../../sso/index.ts';
 import type { InteractionService } from '../interactions.ts';
 import { handoffErrorPage } from '../pages.ts';
-import type { ProviderHost } from '../provider-host.ts';
+import { PROVIDER_ROUTES, type ProviderHost } from '../provider-host.ts';
 
 export function protocolRoutes(app: App, deps: { host: ProviderHost; interactions: InteractionService }) {
   const { host, interactions } = deps;
@@ -44,18 +44,25 @@ export function protocolRoutes(app: App, deps: { host: ProviderHost; interaction
       }
     };
 
-    scope.route({
-      method: ['GET', 'OPTIONS'],
-      url: '/.well-known/openid-configuration',
-      schema: { hide: true },
-      handler: toProvider,
-    });
-    scope.route({
-      method: ['GET', 'POST', 'OPTIONS'],
-      url: '/oidc/*',
-      schema: { hide: true },
-      handler: toProvider,
-    });
+    // One route per oidc-provider endpoint (not a wildcard), so metrics and logs name each.
+    const endpoints: Array<[string, Array<'GET' | 'POST' | 'OPTIONS'>]> = [
+      ['/.well-known/openid-configuration', ['GET', 'OPTIONS']],
+      ['/.well-known/oauth-authorization-server', ['GET', 'OPTIONS']],
+      [PROVIDER_ROUTES.authorization, ['GET', 'POST']],
+      [`${PROVIDER_ROUTES.authorization}/:uid`, ['GET']],
+      [PROVIDER_ROUTES.token, ['POST', 'OPTIONS']],
+      [PROVIDER_ROUTES.userinfo, ['GET', 'POST', 'OPTIONS']],
+      [PROVIDER_ROUTES.jwks, ['GET', 'OPTIONS']],
+      [PROVIDER_ROUTES.introspection, ['POST', 'OPTIONS']],
+      [PROVIDER_ROUTES.revocation, ['POST', 'OPTIONS']],
+      [PROVIDER_ROUTES.end_session, ['GET', 'POST']],
+      [`${PROVIDER_ROUTES.end_session}/confirm`, ['POST']],
+      [`${PROVIDER_ROUTES.end_session}/success`, ['GET']],
+      [PROVIDER_ROUTES.pushed_authorization_request, ['POST', 'OPTIONS']],
+    ];
+    for (const [url, method] of endpoints) {
+      scope.route({ method, url, schema: { hide: true }, handler: toProvider });
+    }
 
     const uidParams = { params: z.object({ uid: z.string().min(1).max(100) }) };
     scope.get('/interaction/:uid', { schema: { hide: true, ...uidParams } }, async (request, reply) =>
