@@ -6,7 +6,14 @@
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestHub } from '../support/hub.ts';
-import { organizationWithTestIdp, registerApplication, relyingParty, signIn, startHub } from './helpers.ts';
+import {
+  authorize,
+  organizationWithTestIdp,
+  registerApplication,
+  relyingParty,
+  signIn,
+  startHub,
+} from './helpers.ts';
 
 describe('OpenID provider: code flow with openid-client', () => {
   let t: TestHub;
@@ -193,5 +200,65 @@ describe('OpenID provider: tokens', () => {
       error: 'invalid_grant',
     });
     await expect(client.fetchUserInfo(config, tokens.access_token, sub)).rejects.toBeTruthy();
+  });
+});
+
+describe('OpenID provider: consent and re-authentication', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startHub();
+  });
+  afterAll(async () => t?.close());
+
+  it('a third-party application shows a consent screen; Allow gives a code, Cancel access_denied', async () => {
+    const org = await organizationWithTestIdp(t);
+    const vendor = await registerApplication(t, {
+      organization: org.id,
+      name: 'Vendor survey tool',
+      firstParty: false,
+    });
+    const config = await relyingParty(t, vendor);
+    const first = await authorize(t, {
+      config,
+      app: vendor,
+      person: { email: `val@${org.domain}` },
+      scope: 'openid email groups',
+    });
+    expect(first.page.html).toContain('Continue to Vendor survey tool?');
+    expect(first.page.html).toContain('See your email address');
+    expect(first.page.html).toContain('See the groups you belong to');
+    expect(first.page.html).toContain(`Signed in as val@${org.domain}`);
+    const cancelled = await first.browser.submit(first.page, {}, '/abort');
+    expect(new URL(cancelled.url).searchParams.get('error')).toBe('access_denied');
+
+    const second = await authorize(t, {
+      config,
+      app: vendor,
+      browser: first.browser,
+      scope: 'openid email groups',
+    });
+    expect(second.page.html).toContain('Continue to Vendor survey tool?');
+    const allowed = await second.browser.submit(second.page, {}, '/consent');
+    const tokens = await client.authorizationCodeGrant(config, new URL(allowed.url), {
+      pkceCodeVerifier: second.verifier,
+      expectedState: second.state,
+      expectedNonce: second.nonce,
+    });
+    expect(tokens.claims()?.email).toBe(`val@${org.domain}`);
+    // Consent is remembered for what was granted.
+    const third = await authorize(t, { config, app: vendor, browser: first.browser, scope: 'openid email' });
+    expect(third.page.url.startsWith(vendor.redirectUri)).toBe(true);
+    expect(new URL(third.page.url).searchParams.get('code')).toBeTruthy();
+  });
+
+  it('prompt=login sends the person through their IdP again; prompt=none without a session is login_required', async () => {
+    const org = await organizationWithTestIdp(t);
+    const app = await registerApplication(t, { organization: org.id });
+    const config = await relyingParty(t, app);
+    const { browser } = await authorize(t, { config, app, person: { email: `ray@${org.domain}` } });
+    const again = await authorize(t, { config, app, browser, extra: { prompt: 'login' } });
+    expect(again.page.html).toContain('Test identity provider');
+    const silent = await authorize(t, { config, app, extra: { prompt: 'none' } });
+    expect(new URL(silent.page.url).searchParams.get('error')).toBe('login_required');
   });
 });

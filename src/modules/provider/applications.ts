@@ -47,6 +47,7 @@ export interface ApplicationPolicy {
   allowedOrganizationIds: string[] | null;
   firstParty: boolean;
   requirePkce: boolean;
+  grantTypes: string[];
   tokenLifetimes: TokenLifetimes;
   secretHashes: Array<{ hash: string; validUntil: number | null }>;
 }
@@ -63,6 +64,7 @@ export class ApplicationService implements ClientSource {
   readonly #orgs: OrganizationService;
   readonly #issuer: string;
   #checkMetadata: ClientMetadataCheck | undefined;
+  readonly #recent = new Map<string, ApplicationPolicy>();
 
   constructor(deps: { database: Database; events: EventLog; orgs: OrganizationService; issuer: string }) {
     this.#database = deps.database;
@@ -295,7 +297,19 @@ export class ApplicationService implements ClientSource {
   /** oidc-provider's view of an application (standard client metadata plus our policy). */
   async clientMetadata(clientId: string): Promise<AdapterPayload | undefined> {
     const row = await this.find(clientId);
-    return row ? toClientMetadata(row) : undefined;
+    if (!row) return undefined;
+    const metadata = toClientMetadata(row);
+    this.#recent.set(clientId, metadata[POLICY_METADATA] as ApplicationPolicy);
+    if (this.#recent.size > 1000) this.#recent.delete(this.#recent.keys().next().value as string);
+    return metadata;
+  }
+
+  /**
+   * The policy of an application this process looked up lately, for oidc-provider's synchronous
+   * hooks that run without a request (a grant's lifetime). Never used for access decisions.
+   */
+  recentPolicy(clientId: string): ApplicationPolicy | undefined {
+    return this.#recent.get(clientId);
   }
 
   /** Whether users of this organization may sign in to the application. */
@@ -468,6 +482,7 @@ function toClientMetadata(row: ApplicationRow): AdapterPayload {
     allowedOrganizationIds: row.allowedOrganizationIds,
     firstParty: row.firstParty,
     requirePkce: row.type === 'public' || row.requirePkce,
+    grantTypes: row.grantTypes,
     tokenLifetimes: lifetimesOf(row),
     secretHashes: [
       ...(row.clientSecretHash ? [{ hash: row.clientSecretHash, validUntil: null }] : []),

@@ -29,7 +29,7 @@ import {
   POLICY_METADATA,
   secretMatches,
 } from './applications.ts';
-import { SCOPE_CLAIMS, SCOPES } from './contracts.ts';
+import { DEFAULT_TOKEN_LIFETIMES, SCOPE_CLAIMS, SCOPES } from './contracts.ts';
 import { logoutPage, PAGE_CSP, protocolErrorPage, signedOutPage } from './pages.ts';
 import { SIGNING_KEYS_CHANGED, type SigningKeyService } from './signing-keys.ts';
 
@@ -299,11 +299,20 @@ export class ProviderHost {
         // The interaction spans the whole SSO login (discovery, the IdP's own pages).
         Interaction: config.SSO_FLOW_TTL_SECONDS + 300,
         Session: config.PROVIDER_SESSION_TTL_SECONDS,
-        Grant: (ctx) => {
-          const client = ctx.oidc?.client;
+        // Called outside a request too (a consent granted on our interaction page): then the
+        // grant's own client decides, through the policies the client lookups have seen.
+        Grant: (ctx, grant) => {
+          const client = ctx?.oidc?.client;
+          const policy = client ? policyOf(client) : applications.recentPolicy(grant.clientId ?? '');
+          const refresh = client
+            ? client.grantTypeAllowed('refresh_token')
+            : (policy?.grantTypes.includes('refresh_token') ?? true);
           return Math.max(
             config.PROVIDER_SESSION_TTL_SECONDS,
-            client?.grantTypeAllowed('refresh_token') ? lifetime(client, 'refreshTokenMaxSeconds') : 0,
+            refresh
+              ? (policy?.tokenLifetimes.refreshTokenMaxSeconds ??
+                  DEFAULT_TOKEN_LIFETIMES.refreshTokenMaxSeconds)
+              : 0,
           );
         },
       },

@@ -11,7 +11,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { App } from '../../../platform/http/types.ts';
-import { sendPage } from '../../sso/index.ts';
+import { errorPage, sendPage } from '../../sso/index.ts';
 import type { InteractionService } from '../interactions.ts';
 import { handoffErrorPage } from '../pages.ts';
 import { PROVIDER_ROUTES, type ProviderHost } from '../provider-host.ts';
@@ -20,6 +20,18 @@ export function protocolRoutes(app: App, deps: { host: ProviderHost; interaction
   const { host, interactions } = deps;
 
   app.register(async (scope) => {
+    // Our own pages here answer failures with a page for the person, not problem+json.
+    scope.setErrorHandler((error, request, reply) => {
+      request.log.error({ err: error }, 'provider page failed');
+      return sendPage(
+        reply,
+        500,
+        errorPage({
+          title: 'Something went wrong',
+          message: `Please go back to the application and try again. Reference: ${request.id}.`,
+        }),
+      );
+    });
     // oidc-provider reads request bodies itself: leave every body unread.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
