@@ -276,3 +276,41 @@ describe('OpenID provider refusals', () => {
     ).toBe('invalid_client');
   });
 });
+
+describe('login forwarding', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startHub();
+  });
+  afterAll(async () => t?.close());
+
+  it('a /login link from someone else’s authorization request cannot sign them in as the victim', async () => {
+    const org = await organizationWithTestIdp(t);
+    const app = await registerApplication(t, { organization: org.id });
+    const config = await relyingParty(t, app);
+    // The attacker starts an authorization and stops at the /login link it leads to.
+    const attacker = new Browser();
+    const started = await authorize(t, { config, app, browser: attacker });
+    expect(started.page.html).toContain('Test identity provider');
+    const loginLink = started.page.history.find((url) => url.includes('/login?request=')) as string;
+    expect(loginLink).toBeTruthy();
+
+    // The victim follows the link and signs in at their IdP.
+    const victim = new Browser();
+    victim.stopAt = [APP_ORIGIN];
+    const idp = await victim.get(loginLink);
+    const landed = await victim.submit(idp, { email: `victim@${org.domain}` });
+    expect(landed.status).toBe(400);
+    expect(landed.html).toContain('started in another browser');
+    expect(landed.url).not.toContain('code=');
+
+    // The attacker resumes their authorization (their browser holds its resume cookie): it has no
+    // login to resume, so it asks for one again; no code for the victim.
+    const interaction = started.page.history.find((url) => url.includes('/interaction/')) as string;
+    const uid = new URL(interaction).pathname.split('/')[2];
+    attacker.stopAt = [APP_ORIGIN];
+    const resumed = await attacker.get(`${t.url}/oidc/authorize/${uid}`);
+    expect(resumed.url).not.toContain('code=');
+    expect(resumed.html).toContain('Test identity provider');
+  });
+});

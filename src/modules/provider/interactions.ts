@@ -11,20 +11,34 @@
  * back that tells the application `access_denied`) and `consent` (third-party applications; native
  * apps always confirm, RFC 8252 §8.6).
  */
+import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Interaction } from 'oidc-provider';
+import type { AdapterPayload, Interaction } from 'oidc-provider';
 import type { Database } from '../../platform/db/client.ts';
 import type { Logger } from '../../platform/logging.ts';
+import { hashToken } from '../../platform/secret-box.ts';
 import type { EventLog } from '../events/service.ts';
 import type { OrganizationService } from '../orgs/index.ts';
 import { type CompletionHandler, errorPage, type LoginCompletion, sendPage } from '../sso/index.ts';
 import type { LoginService } from '../sso/login.ts';
 import type { SwitchboardAccount } from './accounts.ts';
+import { PayloadAdapter } from './adapter.ts';
 import type { ApplicationService } from './applications.ts';
 import { accessRefusedPage, consentPage } from './pages.ts';
 import type { ProviderHost } from './provider-host.ts';
 
 export const OIDC_INTERACTION = 'oidc_interaction';
+
+/** A finished SSO login waiting to be handed to its interaction (see `complete`). */
+interface PendingLogin {
+  uid: string;
+  accountId: string;
+  ts: number;
+  traceId: string;
+  organizationId: string;
+}
+
+const PENDING_LOGIN_TTL = 300;
 
 interface SwitchboardResult {
   traceId?: string;
@@ -40,6 +54,7 @@ export class InteractionService {
   readonly #database: Database;
   readonly #logger: Logger;
   readonly #lookupAccount: AccountLookup;
+  readonly #pendingLogins: PayloadAdapter;
 
   constructor(deps: {
     host: ProviderHost;
@@ -52,6 +67,7 @@ export class InteractionService {
     lookupAccount: AccountLookup;
   }) {
     this.#lookupAccount = deps.lookupAccount;
+    this.#pendingLogins = new PayloadAdapter(deps.database, 'SwitchboardPendingLogin');
     this.#host = deps.host;
     this.#login = deps.login;
     this.#applications = deps.applications;
@@ -190,19 +206,77 @@ export class InteractionService {
         }),
       );
     }
-    const switchboard: SwitchboardResult = { traceId, organizationId: organization.id };
-    interaction.result = {
-      login: { accountId: user.id, ts: Math.floor(Date.now() / 1000), remember: true },
-      switchboard,
+    // The login is handed to the interaction only in the browser that holds the interaction's
+    // cookie (the one that made the authorization request): a one-time token carries it there.
+    // Otherwise someone could start an authorization, send the /login link to a victim, and
+    // resume the authorization in their own browser signed in as the victim.
+    const token = randomBytes(32).toString('base64url');
+    const pending: PendingLogin = {
+      uid,
+      accountId: user.id,
+      ts: Math.floor(Date.now() / 1000),
+      traceId,
+      organizationId: organization.id,
     };
-    await interaction.save(Math.max(1, (interaction.exp ?? 0) - Math.floor(Date.now() / 1000)));
+    await this.#pendingLogins.upsert(
+      hashToken(token),
+      pending as unknown as AdapterPayload,
+      PENDING_LOGIN_TTL,
+    );
     const clientId = String(interaction.params.client_id ?? '');
     const client = await provider.Client.find(clientId);
     await completion.recordTrace(true, `Handed back to ${client?.clientName ?? clientId} (OpenID Connect)`, {
       application: clientId,
     });
-    return reply.redirect(interaction.returnTo, 303);
+    return reply.redirect(
+      `/interaction/${encodeURIComponent(uid)}/login?${new URLSearchParams({ token })}`,
+      303,
+    );
   };
+
+  /**
+   * `GET /interaction/:uid/login?token=`: the SSO login comes back to the interaction, in the
+   * browser that started it (its interaction cookie), and the authorization resumes.
+   */
+  async finishLogin(request: FastifyRequest, reply: FastifyReply, uid: string, token: string | undefined) {
+    const provider = await this.#host.current();
+    const raw = this.#host.prepare(request);
+    const details = await provider.interactionDetails(raw, reply.raw).catch(() => undefined);
+    if (details?.uid !== uid || details.prompt.name !== 'login') {
+      return sendPage(
+        reply,
+        400,
+        errorPage({
+          title: 'Sign-in started elsewhere',
+          message:
+            'This sign-in was started in another browser (or has expired). For your protection it can only finish where it began: go back to the application and sign in again.',
+        }),
+      );
+    }
+    const key = token ? hashToken(token) : '';
+    const pending = key
+      ? ((await this.#pendingLogins.find(key)) as unknown as PendingLogin | undefined)
+      : undefined;
+    if (pending?.uid !== uid) return expiredPage(reply);
+    // One use: a second request with the same token (replay, double click) finds it consumed.
+    try {
+      await this.#pendingLogins.consume(key);
+    } catch {
+      return expiredPage(reply);
+    }
+    await this.#pendingLogins.destroy(key);
+    const switchboard: SwitchboardResult = {
+      traceId: pending.traceId,
+      organizationId: pending.organizationId,
+    };
+    const returnTo = await provider.interactionResult(
+      raw,
+      reply.raw,
+      { login: { accountId: pending.accountId, ts: pending.ts, remember: true }, switchboard },
+      { mergeWithLastSubmission: false },
+    );
+    return reply.redirect(returnTo, 303);
+  }
 
   async #startLogin(reply: FastifyReply, details: Interaction) {
     const clientId = String(details.params.client_id ?? '');

@@ -5,7 +5,8 @@
  *   raw request with `reply.hijack()`. It parses its own bodies and renders its own responses and
  *   errors (RFC 6749 / OIDC error responses); our security headers and request id are copied onto
  *   the raw response first.
- * - `/interaction/:uid`: the login (SSO), refusal and consent steps (interactions.ts).
+ * - `/interaction/:uid`: the login (SSO), refusal and consent steps (interactions.ts);
+ *   `/interaction/:uid/login` takes the finished SSO login back into the interaction.
  * - `/login/handoff-error`: where an LMS sends a person whose SSO handoff it refused.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -79,6 +80,23 @@ export function protocolRoutes(app: App, deps: { host: ProviderHost; interaction
     const uidParams = { params: z.object({ uid: z.string().min(1).max(100) }) };
     scope.get('/interaction/:uid', { schema: { hide: true, ...uidParams } }, async (request, reply) =>
       interactions.show(request, reply, (request.params as { uid: string }).uid),
+    );
+    scope.get(
+      '/interaction/:uid/login',
+      {
+        schema: {
+          hide: true,
+          ...uidParams,
+          querystring: z.object({ token: z.string().max(200).optional() }).passthrough(),
+        },
+      },
+      async (request, reply) =>
+        interactions.finishLogin(
+          request,
+          reply,
+          (request.params as { uid: string }).uid,
+          (request.query as { token?: string }).token,
+        ),
     );
     scope.post(
       '/interaction/:uid/consent',
