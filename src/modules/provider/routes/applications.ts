@@ -30,7 +30,7 @@ export function applicationRoutes(
       body: createApplicationBody,
       response: { 201: applicationWithSecretSchema },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['application.created'] },
     handler: async (request, reply) => {
       const { application, secret } = await applications.create(request.body, request.actor);
@@ -58,7 +58,7 @@ export function applicationRoutes(
       }),
       response: { 200: pageOf(applicationSchema, 'ApplicationPage') },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => applications.list(request.query),
   });
 
@@ -66,7 +66,7 @@ export function applicationRoutes(
     method: 'GET',
     url: '/api/v1/applications/:id',
     schema: { tags, summary: 'Get an application', params: idParams, response: { 200: applicationSchema } },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => applications.get(request.params.id),
   });
 
@@ -80,7 +80,7 @@ export function applicationRoutes(
       body: updateApplicationBody,
       response: { 200: applicationSchema },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['application.updated'] },
     handler: async (request) => applications.update(request.params.id, request.body, request.actor),
   });
@@ -89,7 +89,7 @@ export function applicationRoutes(
     method: 'DELETE',
     url: '/api/v1/applications/:id',
     schema: { tags, summary: 'Delete an application', params: idParams, response: { 204: z.null() } },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['application.deleted'] },
     handler: async (request, reply) => {
       await applications.delete(request.params.id, request.actor);
@@ -107,7 +107,7 @@ export function applicationRoutes(
       body: rotateSecretBody.optional(),
       response: { 200: applicationWithSecretSchema },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['application.secret_rotated'] },
     handler: async (request, reply) => {
       const { application, secret } = await applications.rotateSecret(

@@ -35,7 +35,7 @@ export function postLoginRouteRoutes(
       params: orgParams,
       response: { 200: z.object({ data: z.array(routeSchema) }) },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => ({ data: await routes.list(request.params.org) }),
   });
 
@@ -49,7 +49,7 @@ export function postLoginRouteRoutes(
       body: createRouteBody,
       response: { 201: routeSchema },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['route.created'] },
     handler: async (request, reply) =>
       reply.status(201).send(await routes.create(request.params.org, request.body, request.actor)),
@@ -65,7 +65,7 @@ export function postLoginRouteRoutes(
       body: reorderRoutesBody,
       response: { 200: z.object({ data: z.array(routeSchema) }) },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['route.reordered'] },
     handler: async (request) => ({
       data: await routes.reorder(request.params.org, request.body.ids, request.actor),
@@ -82,7 +82,7 @@ export function postLoginRouteRoutes(
       body: routePreviewBody,
       response: { 200: routePreviewSchema },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     config: { audit: { none: 'a preview reads; it changes nothing' } },
     handler: async (request) => routes.preview(request.params.org, request.body),
   });
@@ -91,7 +91,7 @@ export function postLoginRouteRoutes(
     method: 'GET',
     url: '/api/v1/organizations/:org/routes/:id',
     schema: { tags, summary: 'Get a route', params: itemParams, response: { 200: routeSchema } },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => routes.get(request.params.org, request.params.id),
   });
 
@@ -105,7 +105,7 @@ export function postLoginRouteRoutes(
       body: updateRouteBody,
       response: { 200: routeSchema },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['route.updated'] },
     handler: async (request) =>
       routes.update(request.params.org, request.params.id, request.body, request.actor),
@@ -115,7 +115,7 @@ export function postLoginRouteRoutes(
     method: 'DELETE',
     url: '/api/v1/organizations/:org/routes/:id',
     schema: { tags, summary: 'Delete a route', params: itemParams, response: { 204: z.null() } },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['route.deleted'] },
     handler: async (request, reply) => {
       await routes.delete(request.params.org, request.params.id, request.actor);
@@ -134,7 +134,7 @@ export function postLoginRouteRoutes(
       params: orgParams,
       response: { 200: z.object({ data: z.array(lmsSiteSchema) }) },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => ({ data: await sites.list(request.params.org) }),
   });
 
@@ -148,7 +148,7 @@ export function postLoginRouteRoutes(
       body: createLmsSiteBody,
       response: { 201: lmsSiteSchema },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['lms_site.created'] },
     handler: async (request, reply) =>
       reply.status(201).send(await sites.create(request.params.org, request.body, request.actor)),
@@ -163,7 +163,7 @@ export function postLoginRouteRoutes(
       params: itemParams,
       response: { 200: lmsSiteSchema },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async (request) => sites.get(request.params.org, request.params.id),
   });
 
@@ -177,7 +177,7 @@ export function postLoginRouteRoutes(
       body: updateLmsSiteBody,
       response: { 200: lmsSiteSchema },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['lms_site.updated'] },
     handler: async (request) =>
       sites.update(request.params.org, request.params.id, request.body, request.actor),
@@ -192,7 +192,7 @@ export function postLoginRouteRoutes(
       params: itemParams,
       response: { 204: z.null() },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['lms_site.deleted'] },
     handler: async (request, reply) => {
       await sites.delete(request.params.org, request.params.id, request.actor);

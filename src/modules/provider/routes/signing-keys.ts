@@ -21,7 +21,7 @@ export function signingKeyRoutes(
       summary: 'List the OpenID provider signing keys and where each is in its lifecycle',
       response: { 200: z.object({ data: z.array(signingKeySchema), retentionSeconds: z.number().int() }) },
     },
-    preHandler: requireScope('read'),
+    onRequest: requireScope('read'),
     handler: async () => {
       await keys.ensure();
       return { data: await keys.list(), retentionSeconds: await keys.retentionSeconds() };
@@ -37,7 +37,7 @@ export function signingKeyRoutes(
       body: rotateKeysBody.optional(),
       response: { 201: z.object({ data: z.array(signingKeySchema) }) },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['signing_key.rotated'] },
     handler: async (request, reply) => {
       const created = await keys.rotate(
@@ -63,7 +63,7 @@ export function signingKeyRoutes(
       params: z.object({ kid: z.string().max(200) }),
       response: { 200: signingKeySchema },
     },
-    preHandler: requireScope('admin'),
+    onRequest: requireScope('admin'),
     config: { audit: ['signing_key.revoked'] },
     handler: async (request) => {
       const revoked = await keys.revoke(request.params.kid, request.actor);
