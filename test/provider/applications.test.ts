@@ -152,6 +152,8 @@ describe('applications API', () => {
     expect(
       sharedOnly.body.data.every((app: { organizationId: string | null }) => app.organizationId === null),
     ).toBe(true);
+    const all = await t.api('GET', '/api/v1/applications?shared=false&limit=200');
+    expect(all.body.data.some((app: { id: string }) => app.id === owned.body.id)).toBe(true);
     const page = await t.api('GET', '/api/v1/applications?limit=1');
     expect(page.body.data).toHaveLength(1);
     expect(page.body.nextCursor).toBeTruthy();
@@ -170,10 +172,15 @@ describe('applications API', () => {
       allowedOrganizations: [org.id],
       version: 2,
     });
+    const elsewhere = await createOrganization(t);
     const sharedOwned = await t.api('PATCH', `/api/v1/applications/${owned.body.id}`, {
-      body: { allowedOrganizations: [org.id, shared.body.id] },
+      body: { allowedOrganizations: [org.id, elsewhere.id] },
     });
     expect(sharedOwned.status).toBe(400);
+    expect(sharedOwned.body).toMatchObject({
+      code: 'owned_application_shared',
+      field: 'allowedOrganizations',
+    });
 
     const routed = await t.api('POST', `/api/v1/organizations/${org.id}/routes`, {
       body: { name: 'Academy', target: { type: 'application', application: shared.body.id } },

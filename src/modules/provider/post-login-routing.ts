@@ -382,7 +382,7 @@ export class RouteService {
         site,
         person: user as UserView & { email: string },
         returnTo: destination.returnTo ?? null,
-        errorUrl: this.#handoffErrorUrl(site.row.id, completion.traceId),
+        errorUrl: this.#handoffErrorUrl(completion.traceId),
       });
     }
     await this.#openSession(request, reply, user.id);
@@ -397,9 +397,9 @@ export class RouteService {
     return true;
   };
 
-  #handoffErrorUrl(siteId: string, traceId: string): string {
-    const params = new URLSearchParams({ site: siteId, trace: traceId });
-    return `${this.#config.PUBLIC_URL}/login/handoff-error?${params}`;
+  /** The trace id goes in the path: whatever query the LMS appends (`?error=…`) stays well formed. */
+  #handoffErrorUrl(traceId: string): string {
+    return `${this.#config.PUBLIC_URL}/login/handoff-error/${encodeURIComponent(traceId)}`;
   }
 
   async #resolveTarget(

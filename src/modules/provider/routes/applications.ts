@@ -54,7 +54,11 @@ export function applicationRoutes(
           .max(100)
           .optional()
           .describe('Only applications owned by this organization.'),
-        shared: z.coerce.boolean().optional().describe('Only shared applications.'),
+        shared: z
+          .enum(['true', 'false'])
+          .transform((value) => value === 'true')
+          .optional()
+          .describe('true: only shared applications.'),
       }),
       response: { 200: pageOf(applicationSchema, 'ApplicationPage') },
     },

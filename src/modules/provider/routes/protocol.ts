@@ -7,7 +7,7 @@
  *   the raw response first.
  * - `/interaction/:uid`: the login (SSO), refusal and consent steps (interactions.ts);
  *   `/interaction/:uid/login` takes the finished SSO login back into the interaction.
- * - `/login/handoff-error`: where an LMS sends a person whose SSO handoff it refused.
+ * - `/login/handoff-error/{traceId}`: where an LMS sends a person whose SSO handoff it refused.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -108,29 +108,26 @@ export function protocolRoutes(app: App, deps: { host: ProviderHost; interaction
     );
 
     scope.get(
-      '/login/handoff-error',
+      '/login/handoff-error/:trace',
       {
         schema: {
           hide: true,
+          params: z.object({ trace: z.string().max(100) }),
           querystring: z
-            .object({
-              trace: z.string().max(100).optional(),
-              site: z.string().max(100).optional(),
-              error: z.string().max(500).optional(),
-              message: z.string().max(500).optional(),
-            })
+            .object({ error: z.string().max(500).optional(), message: z.string().max(500).optional() })
             .passthrough(),
         },
       },
       async (request, reply) => {
-        const query = request.query as { trace?: string; error?: string; message?: string };
+        const { trace } = request.params as { trace: string };
+        const query = request.query as { error?: string; message?: string };
         return sendPage(
           reply,
           200,
           handoffErrorPage({
             siteName: null,
             message: query.message ?? query.error ?? null,
-            traceId: query.trace && /^trc_[0-9a-z]{26}$/.test(query.trace) ? query.trace : null,
+            traceId: /^trc_[0-9a-z]{26}$/.test(trace) ? trace : null,
           }),
         );
       },
