@@ -314,3 +314,46 @@ describe('login forwarding', () => {
     expect(resumed.html).toContain('Test identity provider');
   });
 });
+
+describe('browser access to the token endpoint (CORS)', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startHub();
+  });
+  afterAll(async () => t?.close());
+
+  it('only public applications, only from the origin of one of their redirect URIs', async () => {
+    const spa = await registerApplication(t, {
+      type: 'public',
+      redirectUris: ['https://spa.example.com/cb'],
+    });
+    const web = await registerApplication(t, { redirectUris: ['https://web.example.com/cb'] });
+    const call = (app: { id: string; secret: string | null }, origin: string) =>
+      fetch(`${t.url}/oidc/token`, {
+        method: 'POST',
+        headers: {
+          origin,
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(app.secret
+            ? { authorization: `Basic ${Buffer.from(`${app.id}:${app.secret}`).toString('base64')}` }
+            : {}),
+        },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: 'not-a-token',
+          ...(app.secret ? {} : { client_id: app.id }),
+        }),
+      }).then(async (response) => ({
+        allowed: response.headers.get('access-control-allow-origin'),
+        body: await response.json(),
+      }));
+    const own = await call(spa, 'https://spa.example.com');
+    expect(own.allowed).toBe('https://spa.example.com');
+    expect(own.body.error).toBe('invalid_grant');
+    const foreign = await call(spa, 'https://evil.example.com');
+    expect(foreign.allowed).toBeNull();
+    expect(foreign.body.error_description).toContain('origin https://evil.example.com not allowed');
+    const server = await call(web, 'https://web.example.com');
+    expect(server.allowed).toBeNull();
+  });
+});

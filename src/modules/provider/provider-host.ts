@@ -265,6 +265,13 @@ export class ProviderHost {
         required: (_ctx, client) => policyOf(client)?.requirePkce ?? true,
       },
       allowOmittingSingleRegisteredRedirectUri: false,
+      // Browsers may call the token endpoint only for public applications (SPAs), and UserInfo for
+      // any, from the origin of one of the application's redirect URIs.
+      clientBasedCORS: (ctx, origin, client) => {
+        if (origin === 'null') return false;
+        if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
+        return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
+      },
       extraParams: ['organization'],
       extraClientMetadata: { properties: [POLICY_METADATA], validator: () => undefined },
       features: {

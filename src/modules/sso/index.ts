@@ -32,7 +32,7 @@ export type {
   DefaultCompletion,
   LoginCompletion,
 } from './login.ts';
-export { readCookie, sendPage } from './login.ts';
+export { sendPage } from './login.ts';
 export { errorPage, escapeHtml, hiddenInputs, page } from './pages.ts';
 export { connectionRoutes } from './routes/connections.ts';
 export { loginRoutes } from './routes/login.ts';
