@@ -19,8 +19,7 @@ import type { Logger } from '../../platform/logging.ts';
 import { hashToken } from '../../platform/secret-box.ts';
 import type { EventLog } from '../events/service.ts';
 import type { OrganizationService } from '../orgs/index.ts';
-import { type CompletionHandler, errorPage, type LoginCompletion, sendPage } from '../sso/index.ts';
-import type { LoginService } from '../sso/login.ts';
+import { type CompletionHandler, errorPage, type LoginService, sendPage } from '../sso/index.ts';
 import type { SwitchboardAccount } from './accounts.ts';
 import { PayloadAdapter } from './adapter.ts';
 import type { ApplicationService } from './applications.ts';
@@ -352,5 +351,3 @@ function expiredPage(reply: FastifyReply) {
     }),
   );
 }
-
-export type { LoginCompletion };

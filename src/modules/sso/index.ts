@@ -31,6 +31,7 @@ export type {
   Continuation,
   DefaultCompletion,
   LoginCompletion,
+  LoginService,
 } from './login.ts';
 export { sendPage } from './login.ts';
 export { errorPage, escapeHtml, hiddenInputs, page } from './pages.ts';
