@@ -162,7 +162,8 @@ export const configOptions = [
   {
     name: 'WEBHOOKS_CONCURRENCY',
     default: '8',
-    description: 'Webhook delivery attempts one worker process runs at once.',
+    description:
+      'Webhook delivery workers in one worker process; each runs up to two attempts at once, and fetches the next ones without waiting while a backlog lasts.',
   },
   {
     name: 'WEBHOOKS_SUBSCRIPTION_CONCURRENCY',

@@ -132,7 +132,7 @@ export class WebhookDeliveryService {
     }
     for (let start = 0; start < rows.length; start += 500) {
       const inserted = await insertDeliveries(tx, rows.slice(start, start + 500));
-      for (const delivery of inserted) await this.#enqueue(tx, delivery.id, delivery.subscriptionId);
+      await this.#enqueueMany(tx, inserted);
     }
   };
 
@@ -320,7 +320,10 @@ export class WebhookDeliveryService {
       const rows = events.map((event) => deliveryRowOf(current, event, 'replay'));
       for (let start = 0; start < rows.length; start += 500) {
         const ids = await upsertReplayDeliveries(tx, rows.slice(start, start + 500));
-        for (const id of ids) await this.#enqueue(tx, id, subscriptionId);
+        await this.#enqueueMany(
+          tx,
+          ids.map((id) => ({ id, subscriptionId })),
+        );
         queued += ids.length;
       }
       const nextCursor = encodeCursor(cursor);
@@ -343,7 +346,7 @@ export class WebhookDeliveryService {
   async maintain(now = new Date()): Promise<{ resumed: number; deleted: number }> {
     const resumed = await this.#database.transaction(async (tx) => {
       const lapsed = await resumeLapsedClaims(tx, 500);
-      for (const row of lapsed) await this.#enqueue(tx, row.id, row.subscriptionId);
+      await this.#enqueueMany(tx, lapsed);
       return lapsed.length;
     });
     const deleted = await deleteDeliveriesBefore(
@@ -351,6 +354,18 @@ export class WebhookDeliveryService {
       new Date(now.getTime() - this.#settings.retentionDays * 86_400_000),
     );
     return { resumed, deleted };
+  }
+
+  /** One job per delivery, in one statement, grouped by subscription. */
+  async #enqueueMany(tx: Tx, deliveries: ReadonlyArray<{ id: string; subscriptionId: string }>) {
+    await this.#jobs.sendMany(
+      DELIVERY_QUEUE,
+      deliveries.map((delivery) => ({
+        data: { deliveryId: delivery.id },
+        group: { id: delivery.subscriptionId },
+      })),
+      { tx },
+    );
   }
 
   async #enqueue(tx: Tx | undefined, deliveryId: string, subscriptionId: string, startAfter?: Date) {

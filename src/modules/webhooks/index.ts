@@ -78,6 +78,9 @@ export class WebhooksModule {
     });
     jobs.work<{ deliveryId: string }>(DELIVERY_QUEUE, {
       concurrency: config.WEBHOOKS_CONCURRENCY,
+      // Batches of two, run concurrently, fetched back to back while the queue has a backlog; a
+      // hanging receiver holds at most its group's share of workers.
+      batchSize: 2,
       groupConcurrency: config.WEBHOOKS_SUBSCRIPTION_CONCURRENCY,
       pollingIntervalSeconds: 1,
       handler: async (job) => this.deliveries.attempt(job.data.deliveryId),
