@@ -27,6 +27,7 @@ import {
 } from './modules/provider/index.ts';
 import { scimRoutes } from './modules/scim/index.ts';
 import { connectionRoutes, loginRoutes } from './modules/sso/index.ts';
+import { webhookRoutes } from './modules/webhooks/index.ts';
 import { createScopeGuard } from './platform/http/auth.ts';
 import { instrumentRequests } from './platform/http/metrics.ts';
 import { PROBLEM_CONTENT_TYPE, problemErrorHandler, problemType } from './platform/http/problem.ts';
@@ -166,6 +167,11 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
     signingKeyRoutes(app, { keys: provider.keys, host: provider.host, requireScope });
     postLoginRouteRoutes(app, { routes: provider.routes, sites: provider.sites, requireScope });
     protocolRoutes(app, { host: provider.host, interactions: provider.interactions });
+    webhookRoutes(app, {
+      subscriptions: hub.webhooks.subscriptions,
+      deliveries: hub.webhooks.deliveries,
+      requireScope,
+    });
   }
 
   return app;

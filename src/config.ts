@@ -119,6 +119,64 @@ export const configOptions = [
       'Which addresses back-channel logout notifications may be delivered to: `public` (internet addresses only: protects against SSRF), `loopback` (also this machine: development), `private` (also private networks: applications on an internal network).',
   },
   {
+    name: 'WEBHOOKS_ADDRESSES',
+    default: 'public',
+    description:
+      'Which addresses event webhooks may be delivered to (checked on the URL and on every address its host resolves to, at each attempt): `public` (internet addresses only: protects against SSRF), `loopback` (also this machine, and plain http to localhost/127.0.0.1/::1: development and tests), `private` (also private networks: receivers on an internal network). Link-local addresses (cloud metadata, 169.254.0.0/16, fe80::/10) are never allowed.',
+  },
+  {
+    name: 'WEBHOOKS_TIMEOUT_MS',
+    default: '10000',
+    description:
+      'How long one webhook delivery attempt may take (connect, send, response) before it counts as failed.',
+  },
+  {
+    name: 'WEBHOOKS_MAX_ATTEMPTS',
+    default: '10',
+    description:
+      'Attempts of one webhook delivery (the first plus retries) before it is marked dead. A redelivery or replay starts a new round.',
+  },
+  {
+    name: 'WEBHOOKS_RETRY_BASE_MS',
+    default: '5000',
+    description:
+      'Delay before the first webhook retry; each later retry doubles it, with jitter (half fixed, half random), up to WEBHOOKS_RETRY_MAX_MS.',
+  },
+  {
+    name: 'WEBHOOKS_RETRY_MAX_MS',
+    default: '36000000',
+    description: 'Longest delay between two webhook attempts (default 10 hours).',
+  },
+  {
+    name: 'WEBHOOKS_DISABLE_AFTER_FAILURES',
+    default: '100',
+    description:
+      'Consecutive failed attempts (across deliveries, reset by any success) after which a webhook subscription is disabled, with the event `webhook.disabled`. 0 never disables.',
+  },
+  {
+    name: 'WEBHOOKS_SECRET_OVERLAP_SECONDS',
+    default: '86400',
+    description:
+      'After a signing secret rotation, how long deliveries also carry a signature with the previous secret, so receivers can switch (a rotation request may give its own value).',
+  },
+  {
+    name: 'WEBHOOKS_CONCURRENCY',
+    default: '8',
+    description:
+      'Webhook delivery workers in one worker process; each runs up to two attempts at once, and fetches the next ones without waiting while a backlog lasts.',
+  },
+  {
+    name: 'WEBHOOKS_SUBSCRIPTION_CONCURRENCY',
+    default: '2',
+    description:
+      'Attempts to one subscription in flight at once across all worker processes, so a slow or dead receiver holds at most this many delivery slots.',
+  },
+  {
+    name: 'WEBHOOKS_RETENTION_DAYS',
+    default: '30',
+    description: 'Webhook deliveries (and their attempts) older than this are deleted by the worker.',
+  },
+  {
     name: 'DNS_SERVERS',
     default: '(system resolver)',
     description: 'Comma-separated DNS servers (host or host:port) used for domain verification lookups.',
@@ -197,6 +255,26 @@ const schema = z.object({
     .max(30 * 86_400)
     .default(3600),
   PROVIDER_BACKCHANNEL_ADDRESSES: z.enum(['public', 'loopback', 'private']).default('loopback'),
+  WEBHOOKS_ADDRESSES: z.enum(['public', 'loopback', 'private']).default('public'),
+  WEBHOOKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  WEBHOOKS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),
+  WEBHOOKS_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
+  WEBHOOKS_RETRY_MAX_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 86_400_000)
+    .default(36_000_000),
+  WEBHOOKS_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(0).max(1_000_000).default(100),
+  WEBHOOKS_SECRET_OVERLAP_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(86_400),
+  WEBHOOKS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  WEBHOOKS_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  WEBHOOKS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   DNS_SERVERS: z.preprocess(
     emptyToUndefined,
     z

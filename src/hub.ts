@@ -12,6 +12,7 @@ import { createTxtResolver, OrganizationService, type TxtResolver } from './modu
 import { ProviderModule } from './modules/provider/index.ts';
 import { ScimService } from './modules/scim/index.ts';
 import { SsoModule } from './modules/sso/index.ts';
+import { WebhooksModule } from './modules/webhooks/index.ts';
 import { type Database, openDatabase } from './platform/db/client.ts';
 import { migrateDatabase } from './platform/db/migrate.ts';
 import { createMetrics, type Metrics } from './platform/http/metrics.ts';
@@ -41,6 +42,8 @@ export interface Hub {
   readonly sso: SsoModule;
   /** The OpenID provider for our applications, post-login routing, LMS handoffs. */
   readonly provider: ProviderModule;
+  /** Event webhooks: subscriptions, signed deliveries, attempts, replay. */
+  readonly webhooks: WebhooksModule;
   readonly metrics: Metrics;
   /** Outbound HTTP (timeouts, retries, redacted logging). */
   readonly http: HttpClient;
@@ -103,6 +106,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     });
     const directories = new DirectoriesService(database, events, orgs, config.PUBLIC_URL);
     const scim = new ScimService(database, directory, orgs);
+    const webhooks = new WebhooksModule({ config, database, secrets, events, orgs, jobs, http, logger });
     const hub: Hub = {
       config,
       logger,
@@ -117,9 +121,15 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       apiKeys,
       sso,
       provider,
+      webhooks,
       metrics: createMetrics(),
       http,
-      backgroundTasks: [sso.cleanupTask(), sso.registerJobs(jobs), provider.backgroundTask()],
+      backgroundTasks: [
+        sso.cleanupTask(),
+        sso.registerJobs(jobs),
+        provider.backgroundTask(),
+        webhooks.backgroundTask(),
+      ],
       stopHooks: [() => provider.close()],
     };
     if (config.SWITCHBOARD_BOOTSTRAP_ADMIN_KEY) {

@@ -26,6 +26,7 @@ export const ID_PREFIXES = {
   trace: 'trc',
   importJob: 'imp',
   webhook: 'whk',
+  webhookDelivery: 'whd',
   job: 'job',
   audit: 'aud',
 } as const;

@@ -33,8 +33,15 @@ export interface QueueDefinition {
 }
 
 export interface WorkerDefinition<Data> {
-  /** Jobs one process runs at once from this queue. */
+  /** Workers one process runs for this queue (each fetches and runs `batchSize` jobs at a time). */
   concurrency?: number;
+  /**
+   * Jobs a worker fetches at once (default 1). Above 1 the jobs of a batch run concurrently, each
+   * completes or fails on its own as soon as it finishes (one failing does not retry the others; a
+   * slow one does not hold the others' group slots), and while batches come back full the worker
+   * fetches again at once instead of waiting for the polling interval: the way to drain a backlog
+   * faster than one job per worker per poll.
+   */
   batchSize?: number;
   pollingIntervalSeconds?: number;
   /** Limit concurrent jobs per `group.id` across all processes. */
@@ -124,6 +131,24 @@ export class JobQueue {
     return this.boss.send(queue, data, sendOptions);
   }
 
+  /**
+   * Queues many jobs in one statement (optionally inside `tx`, like `send`): for fan-outs, where one
+   * `send` per job would cost a round trip each.
+   */
+  async sendMany<Data extends object>(
+    queue: string,
+    jobs: ReadonlyArray<{ data: Data } & Pick<SendOptions, 'startAfter' | 'group' | 'singletonKey'>>,
+    options: { tx?: Tx } = {},
+  ): Promise<void> {
+    if (jobs.length === 0) return;
+    const client = options.tx ? this.#database.clientOf(options.tx) : undefined;
+    await this.boss.insert(
+      queue,
+      jobs.map((job) => ({ ...job })),
+      client ? { db: { executeSql: (text, values) => client.query(text, values) } } : {},
+    );
+  }
+
   /** Throws when the queue's tables cannot be read. */
   async ping(): Promise<void> {
     await this.boss.getQueues();
@@ -162,9 +187,11 @@ export class JobQueue {
   }
 
   async #startWorker(queue: string, worker: WorkerDefinition<never>): Promise<void> {
+    const batchSize = worker.batchSize ?? 1;
     const options: WorkOptions = {
       localConcurrency: worker.concurrency ?? 2,
-      batchSize: 1,
+      batchSize,
+      ...(batchSize > 1 ? { burstWhenBatchFull: true } : {}),
       pollingIntervalSeconds: worker.pollingIntervalSeconds ?? 2,
       // NOTIFY wakes workers for new jobs, but a retry or delayed job that falls due sends none:
       // poll at the same interval so retries are not held up by pg-boss's 30 s notify backstop.
@@ -172,20 +199,39 @@ export class JobQueue {
       ...(worker.groupConcurrency ? { groupConcurrency: worker.groupConcurrency } : {}),
     };
     const logger = this.#logger;
-    await this.boss.work<never>(queue, options, async (jobs) => {
-      for (const job of jobs) {
-        const started = performance.now();
-        try {
-          await worker.handler(job);
-          logger.debug(
-            { queue, jobId: job.id, ms: Math.round(performance.now() - started) },
-            'job completed',
-          );
-        } catch (error) {
-          logger.warn({ queue, jobId: job.id, err: error }, 'job failed');
-          throw error;
-        }
+    const run = async (job: Job<never>) => {
+      const started = performance.now();
+      try {
+        await worker.handler(job);
+        logger.debug({ queue, jobId: job.id, ms: Math.round(performance.now() - started) }, 'job completed');
+      } catch (error) {
+        logger.warn({ queue, jobId: job.id, err: error }, 'job failed');
+        throw error;
       }
+    };
+    if (batchSize > 1) {
+      // Each job settles as soon as it finishes (pg-boss allows a handler to settle its own jobs;
+      // its batch completion then skips them), so a slow job never holds its batch-mates' completion
+      // nor their group's concurrency slot.
+      await this.boss.work<never>(queue, options, async (jobs) => {
+        await Promise.all(
+          jobs.map(async (job) => {
+            try {
+              await run(job);
+            } catch (error) {
+              await this.boss.fail(queue, job.id, {
+                message: error instanceof Error ? error.message : String(error),
+              });
+              return;
+            }
+            await this.boss.complete(queue, job.id);
+          }),
+        );
+      });
+      return;
+    }
+    await this.boss.work<never>(queue, options, async (jobs) => {
+      for (const job of jobs) await run(job);
     });
   }
 }

@@ -1,0 +1,557 @@
+/**
+ * Delivering events to webhook subscriptions.
+ *
+ * 1. `fanOut` is an event-log consumer: in the transaction that advances its cursor it writes one
+ *    delivery per matching subscription and queues one pg-boss job per delivery. Logins and SCIM
+ *    requests only append events; they never wait on a receiver.
+ * 2. `attempt` runs one HTTP attempt of a delivery (a job): claim the delivery (no transaction stays
+ *    open during the call), check the address, sign, POST with a timeout, then record the attempt
+ *    and either finish or queue the retry with exponential backoff and jitter. Jobs carry the
+ *    subscription as their pg-boss group, and a group runs at most WEBHOOKS_SUBSCRIPTION_CONCURRENCY
+ *    attempts at once across all workers, so a dead or slow receiver only holds up its own deliveries.
+ * 3. Failed attempts in a row disable the subscription (`webhook.disabled`) at the threshold.
+ * 4. `redeliver` and `replay` start a new round for one delivery, or for every matching event after
+ *    a cursor. The `webhook-id` stays the same, so a receiver that already has the event drops it.
+ */
+import type { Database, Tx } from '../../platform/db/client.ts';
+import { Conflict, InvalidInput, notFound } from '../../platform/errors.ts';
+import { type HttpClient, HttpTransportError } from '../../platform/http-client.ts';
+import { newId } from '../../platform/ids.ts';
+import type { JobQueue } from '../../platform/jobs/index.ts';
+import type { Logger } from '../../platform/logging.ts';
+import { type Actor, decodeCursor, type EventRecord, encodeCursor } from '../events/contracts.ts';
+import type { EventLog } from '../events/service.ts';
+import {
+  AddressNotAllowed,
+  checkResolvedAddresses,
+  checkWebhookUrl,
+  type WebhookAddressPolicy,
+} from './address-policy.ts';
+import type { AttemptView, DeliveryView } from './contracts.ts';
+import { eventQueryOf, matchesEventType } from './event-catalog.ts';
+import {
+  type AttemptRow,
+  claimDelivery,
+  type DeliveryRow,
+  deleteDeliveriesBefore,
+  findDelivery,
+  findSubscription,
+  finishDelivery,
+  insertAttempt,
+  insertDeliveries,
+  listAttempts,
+  listDeliveries,
+  listEnabledSubscriptions,
+  type NewDeliveryRow,
+  recordSubscriptionOutcome,
+  requeueDelivery,
+  resumeLapsedClaims,
+  type SubscriptionRow,
+  upsertReplayDeliveries,
+} from './repository.ts';
+import { signMessage } from './signing.ts';
+import type { WebhookSubscriptionService } from './subscriptions.ts';
+
+/** Queue of delivery attempts: one job per attempt, grouped by subscription. */
+export const DELIVERY_QUEUE = 'webhooks.deliver';
+/** Name of the event-log consumer that fans events out to subscriptions. */
+export const FANOUT_CONSUMER = 'webhooks.fanout';
+
+const SNIPPET_BYTES = 1024;
+const WEBHOOKS_ACTOR: Actor = { type: 'system', name: 'webhooks' };
+
+export interface DeliverySettings {
+  addressPolicy: WebhookAddressPolicy;
+  timeoutMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Consecutive failed attempts that disable a subscription; 0 never. */
+  disableAfterFailures: number;
+  retentionDays: number;
+}
+
+export interface AttemptOutcome {
+  statusCode: number | null;
+  succeeded: boolean;
+  error: string | null;
+  responseSnippet: string | null;
+  latencyMs: number;
+}
+
+export class WebhookDeliveryService {
+  readonly #database: Database;
+  readonly #events: EventLog;
+  readonly #jobs: JobQueue;
+  readonly #http: HttpClient;
+  readonly #subscriptions: WebhookSubscriptionService;
+  readonly #settings: DeliverySettings;
+  readonly #logger: Logger;
+
+  constructor(deps: {
+    database: Database;
+    events: EventLog;
+    jobs: JobQueue;
+    http: HttpClient;
+    subscriptions: WebhookSubscriptionService;
+    settings: DeliverySettings;
+    logger: Logger;
+  }) {
+    this.#database = deps.database;
+    this.#events = deps.events;
+    this.#jobs = deps.jobs;
+    this.#http = deps.http;
+    this.#subscriptions = deps.subscriptions;
+    this.#settings = deps.settings;
+    this.#logger = deps.logger.child({ component: 'webhooks' });
+  }
+
+  /** How long one attempt may hold a delivery before another worker may take it over. */
+  get claimSeconds(): number {
+    return Math.ceil(this.#settings.timeoutMs / 1000) + 30;
+  }
+
+  /**
+   * Event-log consumer: a delivery and a job for each matching (event, subscription), written with
+   * the cursor move. A subscription receives events that happened after it was created; earlier
+   * ones only through a replay.
+   */
+  readonly fanOut = async (tx: Tx, events: readonly EventRecord[]): Promise<void> => {
+    const subscriptions = await listEnabledSubscriptions(tx);
+    if (subscriptions.length === 0) return;
+    const compiled = subscriptions.map((row) => ({ row, query: eventQueryOf(row.eventTypes) }));
+    const rows: NewDeliveryRow[] = [];
+    for (const event of events) {
+      const occurredAt = new Date(event.occurredAt);
+      for (const { row, query } of compiled) {
+        if (!receives(row, event)) continue;
+        if (occurredAt < row.createdAt) continue;
+        if (!matchesEventType(event.type, query)) continue;
+        rows.push(deliveryRowOf(row, event, 'automatic'));
+      }
+    }
+    for (let start = 0; start < rows.length; start += 500) {
+      const inserted = await insertDeliveries(tx, rows.slice(start, start + 500));
+      await this.#enqueueMany(tx, inserted);
+    }
+  };
+
+  /** One attempt of a delivery (the job handler). */
+  async attempt(deliveryId: string): Promise<DeliveryRow['status'] | 'not_claimed'> {
+    const claimed = await claimDelivery(this.#database.db, deliveryId, this.claimSeconds);
+    if (!claimed) return 'not_claimed';
+    const subscription = await findSubscription(this.#database.db, claimed.subscriptionId);
+    if (!subscription) return 'not_claimed'; // deleted meanwhile: its deliveries went with it
+    if (!subscription.enabled) {
+      await finishDelivery(this.#database.db, deliveryId, {
+        status: 'skipped',
+        nextAttemptAt: null,
+        lastError: 'the webhook is disabled',
+      });
+      return 'skipped';
+    }
+    const startedAt = new Date();
+    const outcome = await this.#send(subscription, claimed, startedAt);
+    const attempts = claimed.attempts + 1;
+    const roundAttempts = claimed.roundAttempts + 1;
+    return this.#database.transaction(async (tx) => {
+      await insertAttempt(tx, {
+        deliveryId,
+        subscriptionId: subscription.id,
+        attempt: attempts,
+        trigger: claimed.trigger,
+        url: subscription.url,
+        startedAt,
+        latencyMs: outcome.latencyMs,
+        statusCode: outcome.statusCode,
+        succeeded: outcome.succeeded,
+        error: outcome.error,
+        responseSnippet: outcome.responseSnippet,
+      });
+      const common = {
+        attempts,
+        roundAttempts,
+        lastStatusCode: outcome.statusCode,
+        lastError: outcome.error,
+      };
+      let status: DeliveryRow['status'];
+      if (outcome.succeeded) {
+        status = 'succeeded';
+        await finishDelivery(tx, deliveryId, {
+          ...common,
+          status,
+          nextAttemptAt: null,
+          deliveredAt: new Date(),
+        });
+      } else if (roundAttempts >= this.#settings.maxAttempts) {
+        status = 'dead';
+        await finishDelivery(tx, deliveryId, { ...common, status, nextAttemptAt: null });
+      } else {
+        status = 'retrying';
+        const next = new Date(Date.now() + this.retryDelayMs(roundAttempts));
+        await finishDelivery(tx, deliveryId, { ...common, status, nextAttemptAt: next });
+        await this.#enqueue(tx, deliveryId, subscription.id, next);
+      }
+      const after = await recordSubscriptionOutcome(tx, subscription.id, outcome.succeeded, startedAt);
+      const threshold = this.#settings.disableAfterFailures;
+      if (!outcome.succeeded && after?.enabled && threshold > 0 && after.consecutiveFailures >= threshold) {
+        await this.#subscriptions.disableIn(tx, after, 'failures', WEBHOOKS_ACTOR);
+        this.#logger.warn(
+          { webhookId: after.id, consecutiveFailures: after.consecutiveFailures },
+          'webhook disabled after consecutive failures',
+        );
+      }
+      return status;
+    });
+  }
+
+  /**
+   * Delay before the retry that follows attempt `round` of a round: the base doubled each time,
+   * capped, half of it fixed and half random ("equal jitter"), so retries of many deliveries spread
+   * out but never come back sooner than half the schedule.
+   */
+  retryDelayMs(round: number): number {
+    const delay = Math.min(this.#settings.retryMaxMs, this.#settings.retryBaseMs * 2 ** (round - 1));
+    return Math.round(delay / 2 + Math.random() * (delay / 2));
+  }
+
+  async listDeliveries(
+    subscriptionId: string,
+    query: { status?: string; eventType?: string; after?: string; limit: number },
+  ) {
+    await this.#subscriptions.require(subscriptionId);
+    const rows = await listDeliveries(this.#database.db, { subscriptionId, ...query });
+    const page = rows.slice(0, query.limit);
+    return {
+      data: page.map(toDeliveryView),
+      nextCursor: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null,
+    };
+  }
+
+  async getDelivery(subscriptionId: string, deliveryId: string) {
+    await this.#subscriptions.require(subscriptionId);
+    const row = await findDelivery(this.#database.db, subscriptionId, deliveryId);
+    if (!row) throw notFound('webhook_delivery', deliveryId);
+    const attempts = await listAttempts(this.#database.db, deliveryId);
+    return { ...toDeliveryView(row), payload: row.payload, attemptLog: attempts.map(toAttemptView) };
+  }
+
+  /** Sends one delivery again, with a new round of retries. */
+  async redeliver(subscriptionId: string, deliveryId: string, actor: Actor): Promise<DeliveryView> {
+    return this.#database.transaction(async (tx) => {
+      const subscription = await this.#subscriptions.require(subscriptionId, tx);
+      assertEnabled(subscription);
+      const existing = await findDelivery(tx, subscriptionId, deliveryId);
+      if (!existing) throw notFound('webhook_delivery', deliveryId);
+      const row = await requeueDelivery(tx, deliveryId, 'redeliver');
+      if (!row) {
+        throw new Conflict({
+          code: 'webhook_delivery_in_flight',
+          detail: 'An attempt of this delivery is in progress right now.',
+          fix: 'Wait for it to finish (see its attempts), then redeliver if it failed.',
+        });
+      }
+      await this.#enqueue(tx, row.id, subscriptionId);
+      await this.#events.append(tx, {
+        organizationId: subscription.organizationId,
+        type: 'webhook.redelivered',
+        actor,
+        subjectType: 'webhook',
+        subjectId: subscriptionId,
+        data: {
+          webhookId: subscriptionId,
+          deliveryId,
+          messageId: row.messageId,
+          eventId: String(row.eventId),
+        },
+      });
+      return toDeliveryView(row);
+    });
+  }
+
+  /**
+   * Queues the subscription's matching events after `from` (the subscription's organization's only),
+   * up to `limit`: events never delivered get a delivery, delivered ones a new round.
+   */
+  async replay(
+    subscriptionId: string,
+    input: { from: string; limit?: number | undefined },
+    actor: Actor,
+  ): Promise<{ queued: number; nextCursor: string; more: boolean }> {
+    const after = decodeCursor(input.from);
+    if (after === undefined) {
+      throw new InvalidInput({
+        code: 'invalid_cursor',
+        detail: `"${input.from}" is not an event cursor.`,
+        field: 'from',
+        fix: "Pass an event's `cursor` (GET /api/v1/events, or a delivery's `eventCursor`); 0 replays from the beginning.",
+      });
+    }
+    const subscription = await this.#subscriptions.require(subscriptionId);
+    assertEnabled(subscription);
+    const limit = input.limit ?? 1000;
+    const query = eventQueryOf(subscription.eventTypes);
+    const events: EventRecord[] = [];
+    let cursor = after;
+    while (events.length < limit) {
+      const page = await this.#events.list({
+        after: cursor,
+        limit: Math.min(500, limit - events.length),
+        ...query,
+        ...(subscription.organizationId ? { organizationId: subscription.organizationId } : {}),
+      });
+      events.push(...page.events);
+      cursor = decodeCursor(page.nextCursor) ?? cursor;
+      if (page.events.length === 0) break;
+    }
+    const more =
+      events.length >= limit &&
+      (
+        await this.#events.list({
+          after: cursor,
+          limit: 1,
+          ...query,
+          ...(subscription.organizationId ? { organizationId: subscription.organizationId } : {}),
+        })
+      ).events.length > 0;
+    return this.#database.transaction(async (tx) => {
+      const current = await this.#subscriptions.require(subscriptionId, tx, true);
+      let queued = 0;
+      const rows = events.map((event) => deliveryRowOf(current, event, 'replay'));
+      for (let start = 0; start < rows.length; start += 500) {
+        const ids = await upsertReplayDeliveries(tx, rows.slice(start, start + 500));
+        await this.#enqueueMany(
+          tx,
+          ids.map((id) => ({ id, subscriptionId })),
+        );
+        queued += ids.length;
+      }
+      const nextCursor = encodeCursor(cursor);
+      await this.#events.append(tx, {
+        organizationId: current.organizationId,
+        type: 'webhook.replayed',
+        actor,
+        subjectType: 'webhook',
+        subjectId: subscriptionId,
+        data: { webhookId: subscriptionId, from: input.from, to: nextCursor, queued },
+      });
+      return { queued, nextCursor, more };
+    });
+  }
+
+  /**
+   * Housekeeping: queues again the deliveries whose worker died mid-attempt (claim lapsed), and
+   * deletes deliveries past retention.
+   */
+  async maintain(now = new Date()): Promise<{ resumed: number; deleted: number }> {
+    const resumed = await this.#database.transaction(async (tx) => {
+      const lapsed = await resumeLapsedClaims(tx, 500);
+      await this.#enqueueMany(tx, lapsed);
+      return lapsed.length;
+    });
+    const deleted = await deleteDeliveriesBefore(
+      this.#database.db,
+      new Date(now.getTime() - this.#settings.retentionDays * 86_400_000),
+    );
+    return { resumed, deleted };
+  }
+
+  /** One job per delivery, in one statement, grouped by subscription. */
+  async #enqueueMany(tx: Tx, deliveries: ReadonlyArray<{ id: string; subscriptionId: string }>) {
+    await this.#jobs.sendMany(
+      DELIVERY_QUEUE,
+      deliveries.map((delivery) => ({
+        data: { deliveryId: delivery.id },
+        group: { id: delivery.subscriptionId },
+      })),
+      { tx },
+    );
+  }
+
+  async #enqueue(tx: Tx | undefined, deliveryId: string, subscriptionId: string, startAfter?: Date) {
+    await this.#jobs.send(
+      DELIVERY_QUEUE,
+      { deliveryId },
+      {
+        ...(tx ? { tx } : {}),
+        group: { id: subscriptionId },
+        ...(startAfter ? { startAfter } : {}),
+      },
+    );
+  }
+
+  /** The HTTP attempt: address check, signature, POST. Never throws for the receiver's failures. */
+  async #send(subscription: SubscriptionRow, delivery: DeliveryRow, at: Date): Promise<AttemptOutcome> {
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    try {
+      const url = checkWebhookUrl(subscription.url, this.#settings.addressPolicy);
+      await checkResolvedAddresses(url, this.#settings.addressPolicy);
+    } catch (error) {
+      if (!(error instanceof AddressNotAllowed)) throw error;
+      return failure(`address not allowed: ${error.message}`, elapsed());
+    }
+    const body = JSON.stringify(delivery.payload);
+    const headers = signMessage(
+      delivery.messageId,
+      body,
+      this.#subscriptions.signingSecrets(subscription, at),
+      at,
+    );
+    try {
+      const response = await this.#http.request({
+        method: 'POST',
+        url: subscription.url,
+        headers: { ...headers, 'content-type': 'application/json' },
+        body,
+        timeoutMs: this.#settings.timeoutMs,
+        retries: 0,
+      });
+      const succeeded = response.status >= 200 && response.status < 300;
+      return {
+        statusCode: response.status,
+        succeeded,
+        error: succeeded
+          ? null
+          : response.status >= 300 && response.status < 400
+            ? `HTTP ${response.status}: redirects are not followed`
+            : `HTTP ${response.status}`,
+        responseSnippet: truncate(response.text),
+        latencyMs: elapsed(),
+      };
+    } catch (error) {
+      if (!(error instanceof HttpTransportError)) throw error;
+      return failure(error.message, elapsed());
+    }
+  }
+}
+
+/** Whether a subscription receives an event: staff subscriptions all, organization ones their own. */
+function receives(subscription: SubscriptionRow, event: EventRecord): boolean {
+  return subscription.organizationId === null || subscription.organizationId === event.organizationId;
+}
+
+function assertEnabled(subscription: SubscriptionRow) {
+  if (!subscription.enabled) {
+    throw new Conflict({
+      code: 'webhook_disabled',
+      detail: `This webhook is disabled (${subscription.disabledReason ?? 'manual'}).`,
+      fix: 'Enable it first: POST /api/v1/webhooks/{id}/enable.',
+    });
+  }
+}
+
+function deliveryRowOf(
+  subscription: SubscriptionRow,
+  event: EventRecord,
+  trigger: 'automatic' | 'replay',
+): NewDeliveryRow {
+  return {
+    id: newId('webhookDelivery'),
+    subscriptionId: subscription.id,
+    organizationId: event.organizationId,
+    eventId: BigInt(event.id),
+    eventPosition: decodeCursor(event.cursor) ?? 0n,
+    eventType: event.type,
+    messageId: messageIdOf(event, subscription),
+    payload: payloadOf(event),
+    status: 'pending',
+    trigger,
+    nextAttemptAt: new Date(),
+  };
+}
+
+/** The `webhook-id`: one per event and subscription, the same on every attempt and replay. */
+export function messageIdOf(
+  event: Pick<EventRecord, 'id'>,
+  subscription: Pick<SubscriptionRow, 'id'>,
+): string {
+  return `msg_${event.id}_${subscription.id}`;
+}
+
+/**
+ * The Standard Webhooks body: `{ type, timestamp, data }`. `data` carries the event without what a
+ * receiver has no business with (the actor's IP address and request id) and without any member
+ * named like a credential, should one ever reach an event.
+ */
+export function payloadOf(event: EventRecord): Record<string, unknown> {
+  return {
+    type: event.type,
+    timestamp: event.occurredAt,
+    data: {
+      eventId: event.id,
+      cursor: event.cursor,
+      organizationId: event.organizationId,
+      subject: event.subject,
+      actor: { type: event.actor.type, ...(event.actor.name ? { name: event.actor.name } : {}) },
+      change: withoutSecrets(event.data),
+    },
+  };
+}
+
+const SECRET_KEYS =
+  /^(secret|signingSecret|clientSecret|client_secret|password|token|accessToken|refreshToken|apiKey|privateKey|bearerToken)$/i;
+
+function withoutSecrets(value: unknown): never {
+  if (Array.isArray(value)) return value.map(withoutSecrets) as never;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, member] of Object.entries(value)) {
+      if (!SECRET_KEYS.test(key)) out[key] = withoutSecrets(member);
+    }
+    return out as never;
+  }
+  return value as never;
+}
+
+function failure(error: string, latencyMs: number): AttemptOutcome {
+  return { statusCode: null, succeeded: false, error, responseSnippet: null, latencyMs };
+}
+
+function truncate(text: string): string | null {
+  if (!text) return null;
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= SNIPPET_BYTES) return text;
+  return `${bytes
+    .subarray(0, SNIPPET_BYTES)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '')}…`;
+}
+
+export function toDeliveryView(row: DeliveryRow): DeliveryView {
+  return {
+    id: row.id,
+    webhookId: row.subscriptionId,
+    messageId: row.messageId,
+    eventId: String(row.eventId),
+    eventCursor: encodeCursor(row.eventPosition),
+    eventType: row.eventType,
+    organizationId: row.organizationId,
+    status: row.status as DeliveryView['status'],
+    trigger: row.trigger as DeliveryView['trigger'],
+    attempts: row.attempts,
+    nextAttemptAt:
+      row.status === 'retrying' || row.status === 'pending'
+        ? (row.nextAttemptAt?.toISOString() ?? null)
+        : null,
+    lastStatusCode: row.lastStatusCode,
+    lastError: row.lastError,
+    deliveredAt: row.deliveredAt?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+function toAttemptView(row: AttemptRow): AttemptView {
+  return {
+    attempt: row.attempt,
+    trigger: row.trigger as AttemptView['trigger'],
+    url: row.url,
+    startedAt: row.startedAt.toISOString(),
+    latencyMs: row.latencyMs,
+    statusCode: row.statusCode,
+    succeeded: row.succeeded,
+    error: row.error,
+    responseSnippet: row.responseSnippet,
+  };
+}

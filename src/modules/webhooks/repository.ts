@@ -1,0 +1,288 @@
+/** All SQL of event webhooks. */
+import { and, asc, desc, eq, gt, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/client.ts';
+import { webhookAttempts, webhookDeliveries, webhookSubscriptions } from './schema.ts';
+
+export type SubscriptionRow = typeof webhookSubscriptions.$inferSelect;
+export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type AttemptRow = typeof webhookAttempts.$inferSelect;
+export type NewDeliveryRow = typeof webhookDeliveries.$inferInsert;
+
+// Subscriptions
+
+export async function insertSubscription(
+  executor: Executor,
+  row: typeof webhookSubscriptions.$inferInsert,
+): Promise<SubscriptionRow> {
+  const [inserted] = await executor.insert(webhookSubscriptions).values(row).returning();
+  return inserted as SubscriptionRow;
+}
+
+export async function findSubscription(
+  executor: Executor,
+  id: string,
+  options: { lock?: boolean } = {},
+): Promise<SubscriptionRow | undefined> {
+  const query = executor.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.id, id)).limit(1);
+  const [row] = options.lock ? await query.for('update') : await query;
+  return row;
+}
+
+export async function listSubscriptions(
+  executor: Executor,
+  filter: { organizationId?: string | null; after?: string; limit: number },
+): Promise<SubscriptionRow[]> {
+  return executor
+    .select()
+    .from(webhookSubscriptions)
+    .where(
+      and(
+        filter.organizationId === undefined
+          ? undefined
+          : filter.organizationId === null
+            ? isNull(webhookSubscriptions.organizationId)
+            : eq(webhookSubscriptions.organizationId, filter.organizationId),
+        filter.after ? gt(webhookSubscriptions.id, filter.after) : undefined,
+      ),
+    )
+    .orderBy(asc(webhookSubscriptions.id))
+    .limit(filter.limit + 1);
+}
+
+/** The subscriptions events fan out to. */
+export async function listEnabledSubscriptions(executor: Executor): Promise<SubscriptionRow[]> {
+  return executor
+    .select()
+    .from(webhookSubscriptions)
+    .where(eq(webhookSubscriptions.enabled, true))
+    .orderBy(asc(webhookSubscriptions.id));
+}
+
+export async function updateSubscriptionRow(
+  executor: Executor,
+  id: string,
+  changes: Partial<SubscriptionRow>,
+): Promise<SubscriptionRow> {
+  const [row] = await executor
+    .update(webhookSubscriptions)
+    .set({ ...changes, version: sql`${webhookSubscriptions.version} + 1`, updatedAt: new Date() })
+    .where(eq(webhookSubscriptions.id, id))
+    .returning();
+  return row as SubscriptionRow;
+}
+
+export async function deleteSubscriptionRow(executor: Executor, id: string): Promise<void> {
+  await executor.delete(webhookSubscriptions).where(eq(webhookSubscriptions.id, id));
+}
+
+/**
+ * Records the outcome of an attempt on the subscription: a success resets the failure count, a
+ * failure increments it. Returns the row after the change.
+ */
+export async function recordSubscriptionOutcome(
+  executor: Executor,
+  id: string,
+  succeeded: boolean,
+  at: Date,
+): Promise<SubscriptionRow | undefined> {
+  const [row] = await executor
+    .update(webhookSubscriptions)
+    .set(
+      succeeded
+        ? { consecutiveFailures: 0, lastSuccessAt: at }
+        : { consecutiveFailures: sql`${webhookSubscriptions.consecutiveFailures} + 1`, lastFailureAt: at },
+    )
+    .where(eq(webhookSubscriptions.id, id))
+    .returning();
+  return row;
+}
+
+// Deliveries
+
+/** Inserts deliveries that do not exist yet (one per subscription and event); returns the new ones. */
+export async function insertDeliveries(
+  executor: Executor,
+  rows: readonly NewDeliveryRow[],
+): Promise<Array<{ id: string; subscriptionId: string }>> {
+  if (rows.length === 0) return [];
+  return executor
+    .insert(webhookDeliveries)
+    .values([...rows])
+    .onConflictDoNothing({ target: [webhookDeliveries.subscriptionId, webhookDeliveries.eventId] })
+    .returning({ id: webhookDeliveries.id, subscriptionId: webhookDeliveries.subscriptionId });
+}
+
+/**
+ * Queues deliveries again for a replay: new ones are inserted, existing ones start a new round
+ * (unless an attempt is in flight right now). Returns the ids queued.
+ */
+export async function upsertReplayDeliveries(
+  executor: Executor,
+  rows: readonly NewDeliveryRow[],
+): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const queued = await executor
+    .insert(webhookDeliveries)
+    .values([...rows])
+    .onConflictDoUpdate({
+      target: [webhookDeliveries.subscriptionId, webhookDeliveries.eventId],
+      set: {
+        status: 'pending',
+        trigger: 'replay',
+        roundAttempts: 0,
+        nextAttemptAt: sql`now()`,
+        claimedUntil: null,
+        updatedAt: sql`now()`,
+      },
+      setWhere: sql`${webhookDeliveries.status} <> 'sending' or ${webhookDeliveries.claimedUntil} < now()`,
+    })
+    .returning({ id: webhookDeliveries.id });
+  return queued.map((row) => row.id);
+}
+
+/** Starts a new round for one delivery (redeliver); undefined when an attempt is in flight. */
+export async function requeueDelivery(
+  executor: Executor,
+  id: string,
+  trigger: 'redeliver' | 'replay',
+): Promise<DeliveryRow | undefined> {
+  const [row] = await executor
+    .update(webhookDeliveries)
+    .set({
+      status: 'pending',
+      trigger,
+      roundAttempts: 0,
+      nextAttemptAt: sql`now()`,
+      claimedUntil: null,
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(webhookDeliveries.id, id),
+        or(sql`${webhookDeliveries.status} <> 'sending'`, lt(webhookDeliveries.claimedUntil, sql`now()`)),
+      ),
+    )
+    .returning();
+  return row;
+}
+
+/**
+ * Claims a delivery for one attempt: only when it is waiting (pending, retrying) or its previous
+ * claim lapsed (the worker died mid-attempt). Two workers never attempt the same delivery at once,
+ * and no transaction stays open during the HTTP call.
+ */
+export async function claimDelivery(
+  executor: Executor,
+  id: string,
+  claimSeconds: number,
+): Promise<DeliveryRow | undefined> {
+  const [row] = await executor
+    .update(webhookDeliveries)
+    .set({
+      status: 'sending',
+      claimedUntil: sql`now() + make_interval(secs => ${claimSeconds})`,
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(webhookDeliveries.id, id),
+        or(
+          sql`${webhookDeliveries.status} in ('pending', 'retrying')`,
+          and(eq(webhookDeliveries.status, 'sending'), lt(webhookDeliveries.claimedUntil, sql`now()`)),
+        ),
+      ),
+    )
+    .returning();
+  return row;
+}
+
+export async function finishDelivery(
+  executor: Executor,
+  id: string,
+  changes: Partial<DeliveryRow>,
+): Promise<void> {
+  await executor
+    .update(webhookDeliveries)
+    .set({ ...changes, claimedUntil: null, updatedAt: new Date() })
+    .where(eq(webhookDeliveries.id, id));
+}
+
+export async function findDelivery(
+  executor: Executor,
+  subscriptionId: string,
+  id: string,
+): Promise<DeliveryRow | undefined> {
+  const [row] = await executor
+    .select()
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.subscriptionId, subscriptionId), eq(webhookDeliveries.id, id)))
+    .limit(1);
+  return row;
+}
+
+/** A subscription's deliveries, newest first. */
+export async function listDeliveries(
+  executor: Executor,
+  filter: { subscriptionId: string; status?: string; eventType?: string; after?: string; limit: number },
+): Promise<DeliveryRow[]> {
+  return executor
+    .select()
+    .from(webhookDeliveries)
+    .where(
+      and(
+        eq(webhookDeliveries.subscriptionId, filter.subscriptionId),
+        filter.status ? eq(webhookDeliveries.status, filter.status) : undefined,
+        filter.eventType ? eq(webhookDeliveries.eventType, filter.eventType) : undefined,
+        filter.after ? lt(webhookDeliveries.id, filter.after) : undefined,
+      ),
+    )
+    .orderBy(desc(webhookDeliveries.id))
+    .limit(filter.limit + 1);
+}
+
+/** Deletes deliveries (and, by cascade, their attempts) created before `before`. */
+export async function deleteDeliveriesBefore(executor: Executor, before: Date): Promise<number> {
+  const rows = await executor
+    .delete(webhookDeliveries)
+    .where(lte(webhookDeliveries.createdAt, before))
+    .returning({ id: webhookDeliveries.id });
+  return rows.length;
+}
+
+// Attempts
+
+export async function insertAttempt(
+  executor: Executor,
+  row: typeof webhookAttempts.$inferInsert,
+): Promise<void> {
+  await executor.insert(webhookAttempts).values(row);
+}
+
+export async function listAttempts(executor: Executor, deliveryId: string): Promise<AttemptRow[]> {
+  return executor
+    .select()
+    .from(webhookAttempts)
+    .where(eq(webhookAttempts.deliveryId, deliveryId))
+    .orderBy(asc(webhookAttempts.id));
+}
+
+/**
+ * Puts deliveries whose attempt's claim lapsed (the worker died mid-attempt) back to `retrying`;
+ * returns them so the caller queues a job for each in the same transaction.
+ */
+export async function resumeLapsedClaims(
+  executor: Executor,
+  limit: number,
+): Promise<Array<{ id: string; subscriptionId: string }>> {
+  const lapsed = executor
+    .select({ id: webhookDeliveries.id })
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.status, 'sending'), lt(webhookDeliveries.claimedUntil, sql`now()`)))
+    .limit(limit)
+    .for('update', { skipLocked: true });
+  return executor
+    .update(webhookDeliveries)
+    .set({ status: 'retrying', claimedUntil: null, nextAttemptAt: sql`now()`, updatedAt: sql`now()` })
+    .where(sql`${webhookDeliveries.id} in (${lapsed})`)
+    .returning({ id: webhookDeliveries.id, subscriptionId: webhookDeliveries.subscriptionId });
+}
