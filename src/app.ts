@@ -17,7 +17,7 @@ import {
 import type { Hub, Role } from './hub.ts';
 import { apiKeyRoutes } from './modules/admin/index.ts';
 import { directoryRoutes, groupRoutes, userRoutes } from './modules/directory/index.ts';
-import { eventRoutes } from './modules/events/index.ts';
+import { auditRoutes, eventRoutes } from './modules/events/index.ts';
 import { organizationRoutes } from './modules/orgs/index.ts';
 import {
   applicationRoutes,
@@ -145,6 +145,7 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
     userRoutes(app, { directory: hub.directory, requireScope });
     groupRoutes(app, { directory: hub.directory, requireScope });
     eventRoutes(app, { events: hub.events, orgs: hub.orgs, requireScope });
+    auditRoutes(app, { events: hub.events, orgs: hub.orgs, requireScope });
     apiKeyRoutes(app, { apiKeys: hub.apiKeys, requireScope });
     connectionRoutes(app, { connections: hub.sso.connections, traces: hub.sso.traces, requireScope });
     loginRoutes(app, {

@@ -121,3 +121,48 @@ export async function readConsumerCursor(executor: Executor, name: string): Prom
   const row = rows[0];
   return row ? BigInt(row.position) : undefined;
 }
+
+export interface AuditQuery {
+  /** Entries older than this position (the cursor of the last entry of the previous page). */
+  before?: bigint;
+  limit: number;
+  organizationId?: string;
+  actorType?: string;
+  actorId?: string;
+  types?: readonly string[];
+  typePrefixes?: readonly string[];
+  subjectType?: string;
+  subjectId?: string;
+  since?: Date;
+  until?: Date;
+}
+
+/**
+ * Sequenced events, newest first (the audit log). With an organization, the (organization_id,
+ * position) index is walked backwards; with an actor, the (actor id, position) one; the other
+ * filters apply to the rows on the way.
+ */
+export async function selectAuditPage(executor: Executor, query: AuditQuery): Promise<EventRow[]> {
+  const filters = [sql`e.position is not null`];
+  if (query.before !== undefined) filters.push(sql`e.position < ${query.before.toString()}::bigint`);
+  if (query.organizationId) filters.push(sql`e.organization_id = ${query.organizationId}`);
+  if (query.actorType) filters.push(sql`(e.actor ->> 'type') = ${query.actorType}`);
+  if (query.actorId) filters.push(sql`(e.actor ->> 'id') = ${query.actorId}`);
+  if (query.subjectType) filters.push(sql`e.subject_type = ${query.subjectType}`);
+  if (query.subjectId) filters.push(sql`e.subject_id = ${query.subjectId}`);
+  if (query.since) filters.push(sql`e.occurred_at >= ${query.since.toISOString()}::timestamptz`);
+  if (query.until) filters.push(sql`e.occurred_at < ${query.until.toISOString()}::timestamptz`);
+  const typeFilters = [];
+  if (query.types?.length) typeFilters.push(sql`e.type = any(${textArray(query.types)})`);
+  for (const prefix of query.typePrefixes ?? []) typeFilters.push(sql`starts_with(e.type, ${prefix})`);
+  if (typeFilters.length) filters.push(sql`(${sql.join(typeFilters, sql` or `)})`);
+  return queryRows<EventRow>(
+    executor,
+    sql`select e.id::text as id, e.position::text as position, e.organization_id, e.type, e.actor,
+          e.subject_type, e.subject_id, e.data, e.occurred_at
+        from events e
+        where ${sql.join(filters, sql` and `)}
+        order by e.position desc
+        limit ${query.limit}`,
+  );
+}

@@ -11,6 +11,7 @@ import type { HttpClient } from '../../platform/http-client.ts';
 import { newId } from '../../platform/ids.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
 import type { Actor } from '../events/contracts.ts';
+import { diffViews } from '../events/index.ts';
 import type { EventLog } from '../events/service.ts';
 import type { Organization, OrganizationService } from '../orgs/index.ts';
 import { certificateStatus, createKeyAndCertificate, readCertificate } from './certificates.ts';
@@ -288,10 +289,12 @@ export class ConnectionService {
     return this.#database.transaction(async (tx) => {
       const locked = await findConnectionInOrganization(tx, org.id, id, { lock: true });
       if (!locked) throw notFound('connection', id);
+      const previous = this.toView(toConnection(locked), org);
       const row = await updateConnectionRow(tx, org.id, id, changes);
       const view = this.toView(toConnection(row), org);
       await this.#event(tx, 'connection.updated', row, actor, {
         connection: view,
+        changes: diffViews(previous, view, { ignore: ['updatedAt', 'version'] }),
         changed: Object.keys(input).filter(
           (key) => key !== 'oidc' || !('clientSecret' in (input.oidc ?? {})),
         ),
