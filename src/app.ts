@@ -19,6 +19,7 @@ import { apiKeyRoutes } from './modules/admin/index.ts';
 import { directoryRoutes, groupRoutes, userRoutes } from './modules/directory/index.ts';
 import { auditRoutes, eventRoutes } from './modules/events/index.ts';
 import { organizationRoutes } from './modules/orgs/index.ts';
+import { overviewRoutes } from './modules/overview/index.ts';
 import {
   applicationRoutes,
   postLoginRouteRoutes,
@@ -146,6 +147,7 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
     groupRoutes(app, { directory: hub.directory, requireScope });
     eventRoutes(app, { events: hub.events, orgs: hub.orgs, requireScope });
     auditRoutes(app, { events: hub.events, orgs: hub.orgs, requireScope });
+    overviewRoutes(app, { overview: hub.overview, requireScope });
     apiKeyRoutes(app, { apiKeys: hub.apiKeys, requireScope });
     connectionRoutes(app, { connections: hub.sso.connections, traces: hub.sso.traces, requireScope });
     loginRoutes(app, {

@@ -9,6 +9,7 @@ import { ApiKeyService } from './modules/admin/index.ts';
 import { DirectoriesService, DirectoryService } from './modules/directory/index.ts';
 import { EventLog } from './modules/events/index.ts';
 import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
+import { OverviewService } from './modules/overview/index.ts';
 import { ProviderModule } from './modules/provider/index.ts';
 import { ScimService } from './modules/scim/index.ts';
 import { SsoModule } from './modules/sso/index.ts';
@@ -41,6 +42,8 @@ export interface Hub {
   readonly sso: SsoModule;
   /** The OpenID provider for our applications, post-login routing, LMS handoffs. */
   readonly provider: ProviderModule;
+  /** Per-organization statistics (logins, directories, provisioning, what needs attention). */
+  readonly overview: OverviewService;
   readonly metrics: Metrics;
   /** Outbound HTTP (timeouts, retries, redacted logging). */
   readonly http: HttpClient;
@@ -117,6 +120,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       apiKeys,
       sso,
       provider,
+      overview: new OverviewService({ orgs, events, directories, connections: sso.connections, jobs }),
       metrics: createMetrics(),
       http,
       backgroundTasks: [sso.cleanupTask(), sso.registerJobs(jobs), provider.backgroundTask()],

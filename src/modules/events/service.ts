@@ -16,6 +16,8 @@ import { type AuditEntry, toAuditEntry } from './audit.ts';
 import { type Actor, type EventRecord, encodeCursor, type NewEvent, START_POSITION } from './contracts.ts';
 import {
   type AuditQuery,
+  countDistinctSubjects,
+  type DailyCount,
   EVENTS_CHANNEL,
   type EventQuery,
   type EventRow,
@@ -24,7 +26,10 @@ import {
   readConsumerCursor,
   saveConsumerCursor,
   selectAuditPage,
+  selectCountsByDataField,
+  selectDailyCounts,
   selectEventsAfter,
+  selectLatencyPercentiles,
   sequenceEvents,
 } from './repository.ts';
 
@@ -95,6 +100,32 @@ export class EventLog {
       if (!last || rows.length < pageSize) return;
       before = BigInt(last.position);
     }
+  }
+
+  /** Per-day counts (UTC) of events of these types in an organization since a time. */
+  dailyCounts(organizationId: string, types: readonly string[], since: Date): Promise<DailyCount[]> {
+    return selectDailyCounts(this.#database.db, { organizationId, types, since });
+  }
+
+  /** Distinct subjects of events of these types since a time (e.g. active users). */
+  distinctSubjects(organizationId: string, types: readonly string[], since: Date): Promise<number> {
+    return countDistinctSubjects(this.#database.db, { organizationId, types, since });
+  }
+
+  /** Events of a type since a time, counted by a reason code in their data (first of `fields` present). */
+  countsByReason(
+    organizationId: string,
+    type: string,
+    fields: readonly string[],
+    since: Date,
+    limit = 20,
+  ): Promise<Array<{ value: string; count: number }>> {
+    return selectCountsByDataField(this.#database.db, { organizationId, type, fields, since, limit });
+  }
+
+  /** Latency percentiles (ms) of events of a type since a time (see selectLatencyPercentiles). */
+  latency(organizationId: string, type: string, since: Date) {
+    return selectLatencyPercentiles(this.#database.db, { organizationId, type, since });
   }
 
   /** Handles the next batch for a consumer. Returns how many events were read (0 when caught up or busy). */

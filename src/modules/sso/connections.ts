@@ -415,6 +415,7 @@ export class ConnectionService {
       const view = this.toView(toConnection(row), org);
       await this.#event(tx, enabled ? 'connection.enabled' : 'connection.disabled', row, actor, {
         connection: view,
+        changes: { enabled: { from: current.enabled, to: enabled } },
       });
       return view;
     });
