@@ -123,6 +123,12 @@ export const configOptions = [
     default: '(system resolver)',
     description: 'Comma-separated DNS servers (host or host:port) used for domain verification lookups.',
   },
+  {
+    name: 'SETUP_LINK_TTL_DAYS',
+    default: '7',
+    description:
+      'How long a client setup link works when its creator gives no expiry (1-90 days). Links can be revoked at any time.',
+  },
 ] as const;
 
 export type ConfigOptionName = (typeof configOptions)[number]['name'];
@@ -197,6 +203,7 @@ const schema = z.object({
     .max(30 * 86_400)
     .default(3600),
   PROVIDER_BACKCHANNEL_ADDRESSES: z.enum(['public', 'loopback', 'private']).default('loopback'),
+  SETUP_LINK_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(7),
   DNS_SERVERS: z.preprocess(
     emptyToUndefined,
     z

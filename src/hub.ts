@@ -10,6 +10,7 @@ import { DirectoriesService, DirectoryService } from './modules/directory/index.
 import { EventLog } from './modules/events/index.ts';
 import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
 import { OverviewService } from './modules/overview/index.ts';
+import { PortalModule } from './modules/portal/index.ts';
 import { ProviderModule } from './modules/provider/index.ts';
 import { ScimService } from './modules/scim/index.ts';
 import { SsoModule } from './modules/sso/index.ts';
@@ -44,6 +45,8 @@ export interface Hub {
   readonly provider: ProviderModule;
   /** Per-organization statistics (logins, directories, provisioning, what needs attention). */
   readonly overview: OverviewService;
+  /** Client setup links and the pages they open. */
+  readonly portal: PortalModule;
   readonly metrics: Metrics;
   /** Outbound HTTP (timeouts, retries, redacted logging). */
   readonly http: HttpClient;
@@ -121,6 +124,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       sso,
       provider,
       overview: new OverviewService({ orgs, events, directories, connections: sso.connections, jobs }),
+      portal: new PortalModule({ config, database, secrets, events, orgs, sso, directories }),
       metrics: createMetrics(),
       http,
       backgroundTasks: [sso.cleanupTask(), sso.registerJobs(jobs), provider.backgroundTask()],

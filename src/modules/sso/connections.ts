@@ -132,9 +132,18 @@ export class ConnectionService {
     this.#policy = deps.config.SSO_INSECURE_HTTP;
   }
 
-  async create(orgIdOrSlug: string, input: CreateConnectionInput, actor: Actor): Promise<ConnectionView> {
+  /**
+   * Creates a connection. `options.id` gives it an id reserved earlier (a setup link shows the
+   * IdP admin our ACS URL and entity ID, which contain the id, before the IdP's metadata exists).
+   */
+  async create(
+    orgIdOrSlug: string,
+    input: CreateConnectionInput,
+    actor: Actor,
+    options: { id?: string } = {},
+  ): Promise<ConnectionView> {
     const org = await this.#orgs.require(orgIdOrSlug);
-    const id = newId('connection');
+    const id = options.id ?? newId('connection');
     const preset = input.preset ?? 'generic';
     const urls = connectionUrls(this.#config.PUBLIC_URL, id);
     const settings: ConnectionSettings = {
