@@ -163,6 +163,18 @@ describe('audit log API', () => {
     });
   });
 
+  it('reads an event without an actor type as "unknown" rather than failing the page', async () => {
+    await t.hub.database.transaction((tx) =>
+      t.hub.events.append(tx, {
+        organizationId: otherOrgId,
+        type: 'test.actorless',
+        actor: {} as never,
+      }),
+    );
+    const [entry] = (await audit(`organization=${otherOrgId}&types=test.actorless`)).data;
+    expect(entry?.actor).toEqual({ type: 'unknown' });
+  });
+
   it('filters by organization, actor, type prefix, resource type and time range', async () => {
     const all = await audit(`organization=${orgId}&limit=500`);
     expect(all.data.length).toBeGreaterThan(4);

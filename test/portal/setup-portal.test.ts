@@ -180,6 +180,33 @@ describe('setup link: SSO', () => {
     expect(types.filter((type) => type === 'setup_link.opened')).toHaveLength(1);
   });
 
+  it('shows a failed test sign-in on the setup page with the reason', async () => {
+    const created = await createLink(t, org.id, { intent: 'sso' });
+    const browser = new Browser();
+    const page = await browser.get(`${created.url}?idp=generic`);
+    const idp = await startSamlIdp();
+    idps.push(idp);
+    const saved = await browser.submit(page, { metadataXml: idp.metadataXml }, '/sso/metadata');
+    idp.trustServiceProvider(
+      await (await fetch(`${t.url}/sso/saml/${created.link.connectionId}/metadata`)).text(),
+    );
+    // The IdP sends an opaque NameID and no email attribute.
+    idp.user = { nameId: 'opaque-4711', attributes: { firstName: 'No', lastName: 'Mail' } };
+    const tab = new Browser();
+    tab.cookies.push(...browser.cookies);
+    const result = await continueTestLogin(tab, await tab.submit(saved, {}, '/sso/test'));
+    expect(result.status).toBe(400);
+    const traceId = textById(result.html, 'trace-id') as string;
+    expect(traceId).toMatch(/^trc_/);
+    const setup = await browser.get(created.url);
+    expect(setup.html).toContain(traceId);
+    expect(setup.html).toContain('Failed');
+    expect(setup.html).toContain('mapping_no_email');
+    const steps = await browser.get(`${created.url}/sso/traces/${traceId}`);
+    expect(steps.html).toContain('it failed');
+    expect(steps.html).toMatch(/found no usable email/);
+  });
+
   it('takes a metadata file upload (multipart) and a metadata URL, updating the same connection', async () => {
     const created = await createLink(t, org.id, { intent: 'sso' });
     const browser = new Browser();

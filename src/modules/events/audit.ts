@@ -88,7 +88,9 @@ export function toAuditEntry(event: EventRecord): AuditEntry {
     occurredAt: event.occurredAt,
     organizationId: event.organizationId,
     type: event.type,
-    actor: event.actor,
+    // Every writer sets the actor's type; an event from elsewhere (a migration, a hand-written row)
+    // still reads as an entry rather than failing the page.
+    actor: { ...event.actor, type: typeof event.actor?.type === 'string' ? event.actor.type : 'unknown' },
     resource: { type: event.subject.type, id: event.subject.id },
     changes: isChangeSet(changes) ? changes : null,
     data,
