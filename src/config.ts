@@ -181,6 +181,12 @@ export const configOptions = [
     default: '(system resolver)',
     description: 'Comma-separated DNS servers (host or host:port) used for domain verification lookups.',
   },
+  {
+    name: 'SETUP_LINK_TTL_DAYS',
+    default: '7',
+    description:
+      'How long a client setup link works when its creator gives no expiry (1-90 days). Links can be revoked at any time.',
+  },
 ] as const;
 
 export type ConfigOptionName = (typeof configOptions)[number]['name'];
@@ -275,6 +281,7 @@ const schema = z.object({
   WEBHOOKS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   WEBHOOKS_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   WEBHOOKS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  SETUP_LINK_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(7),
   DNS_SERVERS: z.preprocess(
     emptyToUndefined,
     z

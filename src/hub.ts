@@ -9,6 +9,8 @@ import { ApiKeyService } from './modules/admin/index.ts';
 import { DirectoriesService, DirectoryService } from './modules/directory/index.ts';
 import { EventLog } from './modules/events/index.ts';
 import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
+import { OverviewService } from './modules/overview/index.ts';
+import { PortalModule } from './modules/portal/index.ts';
 import { ProviderModule } from './modules/provider/index.ts';
 import { ScimService } from './modules/scim/index.ts';
 import { SsoModule } from './modules/sso/index.ts';
@@ -44,6 +46,10 @@ export interface Hub {
   readonly provider: ProviderModule;
   /** Event webhooks: subscriptions, signed deliveries, attempts, replay. */
   readonly webhooks: WebhooksModule;
+  /** Per-organization statistics (logins, directories, provisioning, what needs attention). */
+  readonly overview: OverviewService;
+  /** Client setup links and the pages they open. */
+  readonly portal: PortalModule;
   readonly metrics: Metrics;
   /** Outbound HTTP (timeouts, retries, redacted logging). */
   readonly http: HttpClient;
@@ -122,6 +128,8 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       sso,
       provider,
       webhooks,
+      overview: new OverviewService({ orgs, events, directories, connections: sso.connections, jobs }),
+      portal: new PortalModule({ config, database, secrets, events, orgs, sso, directories }),
       metrics: createMetrics(),
       http,
       backgroundTasks: [

@@ -29,6 +29,7 @@ export const ID_PREFIXES = {
   webhookDelivery: 'whd',
   job: 'job',
   audit: 'aud',
+  setupLink: 'stl',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
