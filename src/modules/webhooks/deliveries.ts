@@ -13,7 +13,7 @@
  * 4. `redeliver` and `replay` start a new round for one delivery, or for every matching event after
  *    a cursor. The `webhook-id` stays the same, so a receiver that already has the event drops it.
  */
-import type { Database, Tx } from '../../platform/db/client.ts';
+import { type Database, FOREIGN_KEY_VIOLATION, sqlState, type Tx } from '../../platform/db/client.ts';
 import { Conflict, InvalidInput, notFound } from '../../platform/errors.ts';
 import { type HttpClient, HttpTransportError } from '../../platform/http-client.ts';
 import { newId } from '../../platform/ids.ts';
@@ -190,6 +190,23 @@ export class WebhookDeliveryService {
     }
     const startedAt = new Date();
     const outcome = await this.#send(subscription, claimed, startedAt);
+    try {
+      return await this.#recordAttempt(subscription, claimed, startedAt, outcome);
+    } catch (error) {
+      // The subscription (and with it this delivery) was deleted during the attempt: nothing to record.
+      if (sqlState(error) === FOREIGN_KEY_VIOLATION) return 'not_claimed';
+      throw error;
+    }
+  }
+
+  /** Records an attempt and decides what comes next: done, retry, hold, dead; disables at the threshold. */
+  async #recordAttempt(
+    subscription: SubscriptionRow,
+    claimed: DeliveryRow,
+    startedAt: Date,
+    outcome: AttemptOutcome,
+  ): Promise<DeliveryRow['status']> {
+    const deliveryId = claimed.id;
     const attempts = claimed.attempts + 1;
     const roundAttempts = claimed.roundAttempts + 1;
     return this.#database.transaction(async (tx) => {
