@@ -106,7 +106,18 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     });
     const directories = new DirectoriesService(database, events, orgs, config.PUBLIC_URL);
     const scim = new ScimService(database, directory, orgs);
-    const webhooks = new WebhooksModule({ config, database, secrets, events, orgs, jobs, http, logger });
+    const metrics = createMetrics();
+    const webhooks = new WebhooksModule({
+      config,
+      database,
+      secrets,
+      events,
+      orgs,
+      jobs,
+      http,
+      logger,
+      metrics,
+    });
     const hub: Hub = {
       config,
       logger,
@@ -122,7 +133,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       sso,
       provider,
       webhooks,
-      metrics: createMetrics(),
+      metrics,
       http,
       backgroundTasks: [
         sso.cleanupTask(),

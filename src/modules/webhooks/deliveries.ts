@@ -13,6 +13,7 @@
  * 4. `redeliver` and `replay` start a new round for one delivery, or for every matching event after
  *    a cursor. The `webhook-id` stays the same, so a receiver that already has the event drops it.
  */
+import type { Histogram } from 'prom-client';
 import { type Database, FOREIGN_KEY_VIOLATION, sqlState, type Tx } from '../../platform/db/client.ts';
 import { Conflict, InvalidInput, notFound } from '../../platform/errors.ts';
 import { type HttpClient, HttpTransportError } from '../../platform/http-client.ts';
@@ -95,6 +96,7 @@ export class WebhookDeliveryService {
   readonly #subscriptions: WebhookSubscriptionService;
   readonly #settings: DeliverySettings;
   readonly #logger: Logger;
+  readonly #attemptDuration: Histogram<'outcome'> | undefined;
 
   constructor(deps: {
     database: Database;
@@ -104,6 +106,8 @@ export class WebhookDeliveryService {
     subscriptions: WebhookSubscriptionService;
     settings: DeliverySettings;
     logger: Logger;
+    /** Observes each attempt's duration by outcome (Prometheus). */
+    attemptDuration?: Histogram<'outcome'>;
   }) {
     this.#database = deps.database;
     this.#events = deps.events;
@@ -112,6 +116,7 @@ export class WebhookDeliveryService {
     this.#subscriptions = deps.subscriptions;
     this.#settings = deps.settings;
     this.#logger = deps.logger.child({ component: 'webhooks' });
+    this.#attemptDuration = deps.attemptDuration;
   }
 
   /** How long one attempt may hold a delivery before another worker may take it over. */
@@ -190,6 +195,7 @@ export class WebhookDeliveryService {
     }
     const startedAt = new Date();
     const outcome = await this.#send(subscription, claimed, startedAt);
+    this.#attemptDuration?.observe({ outcome: outcomeLabel(outcome) }, outcome.latencyMs / 1000);
     try {
       return await this.#recordAttempt(subscription, claimed, startedAt, outcome);
     } catch (error) {
@@ -620,6 +626,12 @@ function withoutSecrets(value: unknown): never {
     return out as never;
   }
   return value as never;
+}
+
+function outcomeLabel(outcome: AttemptOutcome): string {
+  if (outcome.succeeded) return 'success';
+  if (outcome.statusCode !== null) return 'http_error';
+  return outcome.error?.startsWith('address not allowed') ? 'refused_address' : 'transport_error';
 }
 
 function failure(error: string, latencyMs: number): AttemptOutcome {
