@@ -148,10 +148,16 @@ export const configOptions = [
     description: 'Longest delay between two webhook attempts (default 10 hours).',
   },
   {
-    name: 'WEBHOOKS_DISABLE_AFTER_FAILURES',
-    default: '100',
+    name: 'WEBHOOKS_HOLD_AFTER_FAILURES',
+    default: '5',
     description:
-      'Consecutive failed attempts (across deliveries, reset by any success) after which a webhook subscription is disabled, with the event `webhook.disabled`. 0 never disables.',
+      'Consecutive failed attempts (across deliveries, reset by any success) after which a webhook receiver counts as down: its deliveries are held and one of them probes it, at growing intervals (as retries), until it answers; then the held ones go. Bounds the work a dead receiver costs. 0 never holds.',
+  },
+  {
+    name: 'WEBHOOKS_DISABLE_AFTER_FAILURES',
+    default: '30',
+    description:
+      'Consecutive failed attempts after which a webhook subscription is disabled, with the event `webhook.disabled` (with the default retry settings, about 5 days of a receiver that never answers). 0 never disables.',
   },
   {
     name: 'WEBHOOKS_SECRET_OVERLAP_SECONDS',
@@ -271,7 +277,8 @@ const schema = z.object({
     .min(10)
     .max(7 * 86_400_000)
     .default(36_000_000),
-  WEBHOOKS_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(0).max(1_000_000).default(100),
+  WEBHOOKS_HOLD_AFTER_FAILURES: z.coerce.number().int().min(0).max(1_000_000).default(5),
+  WEBHOOKS_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(0).max(1_000_000).default(30),
   WEBHOOKS_SECRET_OVERLAP_SECONDS: z.coerce
     .number()
     .int()

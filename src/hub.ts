@@ -112,7 +112,18 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     });
     const directories = new DirectoriesService(database, events, orgs, config.PUBLIC_URL);
     const scim = new ScimService(database, directory, orgs);
-    const webhooks = new WebhooksModule({ config, database, secrets, events, orgs, jobs, http, logger });
+    const metrics = createMetrics();
+    const webhooks = new WebhooksModule({
+      config,
+      database,
+      secrets,
+      events,
+      orgs,
+      jobs,
+      http,
+      logger,
+      metrics,
+    });
     const hub: Hub = {
       config,
       logger,
@@ -130,7 +141,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       webhooks,
       overview: new OverviewService({ orgs, events, directories, connections: sso.connections, jobs }),
       portal: new PortalModule({ config, database, secrets, events, orgs, sso, directories }),
-      metrics: createMetrics(),
+      metrics,
       http,
       backgroundTasks: [
         sso.cleanupTask(),

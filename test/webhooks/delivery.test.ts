@@ -68,6 +68,10 @@ describe('event webhooks', () => {
       statusCode: 204,
       error: null,
     });
+    const metrics = await t.api('GET', '/metrics', { key: null });
+    expect(metrics.text).toMatch(
+      /switchboard_webhook_attempt_duration_seconds_count\{[^}]*outcome="success"[^}]*\} [1-9]/,
+    );
     expect(detail.body.messageId).toBe(
       got.find((delivery) => delivery.payload?.type === deliveries[0].eventType)?.headers['webhook-id'],
     );

@@ -139,6 +139,23 @@ describe('webhook API', () => {
     expect(events.body.data[1].data.changes).toEqual(['url', 'eventTypes']);
   });
 
+  it('is described in the OpenAPI document', async () => {
+    const spec = await t.api('GET', '/openapi.json', { key: null });
+    expect(spec.status).toBe(200);
+    expect(Object.keys(spec.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/webhooks',
+        '/api/v1/webhooks/{id}',
+        '/api/v1/webhooks/{id}/secret',
+        '/api/v1/webhooks/{id}/deliveries',
+        '/api/v1/webhooks/{id}/deliveries/{deliveryId}',
+        '/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver',
+        '/api/v1/webhooks/{id}/replay',
+      ]),
+    );
+    expect(spec.body.components.schemas.WebhookDelivery.properties.status.enum).toContain('held');
+  });
+
   it('needs an admin key to change anything', async () => {
     const res = await t.api('POST', '/api/v1/webhooks', {
       key: t.readKey,

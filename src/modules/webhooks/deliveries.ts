@@ -13,7 +13,8 @@
  * 4. `redeliver` and `replay` start a new round for one delivery, or for every matching event after
  *    a cursor. The `webhook-id` stays the same, so a receiver that already has the event drops it.
  */
-import type { Database, Tx } from '../../platform/db/client.ts';
+import type { Histogram } from 'prom-client';
+import { type Database, FOREIGN_KEY_VIOLATION, sqlState, type Tx } from '../../platform/db/client.ts';
 import { Conflict, InvalidInput, notFound } from '../../platform/errors.ts';
 import { type HttpClient, HttpTransportError } from '../../platform/http-client.ts';
 import { newId } from '../../platform/ids.ts';
@@ -32,6 +33,7 @@ import { eventQueryOf, matchesEventType } from './event-catalog.ts';
 import {
   type AttemptRow,
   claimDelivery,
+  claimProbeSlot,
   type DeliveryRow,
   deleteDeliveriesBefore,
   findDelivery,
@@ -39,14 +41,19 @@ import {
   finishDelivery,
   insertAttempt,
   insertDeliveries,
+  isWaiting,
   listAttempts,
   listDeliveries,
   listEnabledSubscriptions,
+  listSubscriptionsWithHeld,
   type NewDeliveryRow,
+  promoteOldestHeld,
   recordSubscriptionOutcome,
+  releaseProbeSlot,
   requeueDelivery,
   resumeLapsedClaims,
   type SubscriptionRow,
+  settleHeld,
   upsertReplayDeliveries,
 } from './repository.ts';
 import { signMessage } from './signing.ts';
@@ -66,6 +73,8 @@ export interface DeliverySettings {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** Consecutive failed attempts after which a receiver is down: deliveries held behind one probe; 0 never. */
+  holdAfterFailures: number;
   /** Consecutive failed attempts that disable a subscription; 0 never. */
   disableAfterFailures: number;
   retentionDays: number;
@@ -87,6 +96,7 @@ export class WebhookDeliveryService {
   readonly #subscriptions: WebhookSubscriptionService;
   readonly #settings: DeliverySettings;
   readonly #logger: Logger;
+  readonly #attemptDuration: Histogram<'outcome'> | undefined;
 
   constructor(deps: {
     database: Database;
@@ -96,6 +106,8 @@ export class WebhookDeliveryService {
     subscriptions: WebhookSubscriptionService;
     settings: DeliverySettings;
     logger: Logger;
+    /** Observes each attempt's duration by outcome (Prometheus). */
+    attemptDuration?: Histogram<'outcome'>;
   }) {
     this.#database = deps.database;
     this.#events = deps.events;
@@ -104,6 +116,7 @@ export class WebhookDeliveryService {
     this.#subscriptions = deps.subscriptions;
     this.#settings = deps.settings;
     this.#logger = deps.logger.child({ component: 'webhooks' });
+    this.#attemptDuration = deps.attemptDuration;
   }
 
   /** How long one attempt may hold a delivery before another worker may take it over. */
@@ -119,22 +132,44 @@ export class WebhookDeliveryService {
   readonly fanOut = async (tx: Tx, events: readonly EventRecord[]): Promise<void> => {
     const subscriptions = await listEnabledSubscriptions(tx);
     if (subscriptions.length === 0) return;
-    const compiled = subscriptions.map((row) => ({ row, query: eventQueryOf(row.eventTypes) }));
+    const compiled = subscriptions.map((row) => ({
+      row,
+      query: eventQueryOf(row.eventTypes),
+      down: this.isDown(row),
+    }));
     const rows: NewDeliveryRow[] = [];
     for (const event of events) {
       const occurredAt = new Date(event.occurredAt);
-      for (const { row, query } of compiled) {
+      for (const { row, query, down } of compiled) {
         if (!receives(row, event)) continue;
         if (occurredAt < row.createdAt) continue;
         if (!matchesEventType(event.type, query)) continue;
-        rows.push(deliveryRowOf(row, event, 'automatic'));
+        // A receiver that is down gets its deliveries held (no job) until a probe gets through.
+        rows.push({
+          ...deliveryRowOf(row, event, 'automatic'),
+          ...(down ? { status: 'held', nextAttemptAt: null } : {}),
+        });
       }
     }
     for (let start = 0; start < rows.length; start += 500) {
       const inserted = await insertDeliveries(tx, rows.slice(start, start + 500));
-      await this.#enqueueMany(tx, inserted);
+      const held = new Set(compiled.filter((entry) => entry.down).map((entry) => entry.row.id));
+      await this.#enqueueMany(
+        tx,
+        inserted.filter((delivery) => !held.has(delivery.subscriptionId)),
+      );
+    }
+    // A receiver that is down and has no probe (its last one went dead) gets one from what was held.
+    for (const { row, down } of compiled) {
+      if (down && !row.probeDeliveryId) await this.#promoteProbe(tx, row);
     }
   };
+
+  /** Whether a subscription's receiver counts as down: its deliveries are held behind one probe. */
+  isDown(subscription: Pick<SubscriptionRow, 'consecutiveFailures'>): boolean {
+    const threshold = this.#settings.holdAfterFailures;
+    return threshold > 0 && subscription.consecutiveFailures >= threshold;
+  }
 
   /** One attempt of a delivery (the job handler). */
   async attempt(deliveryId: string): Promise<DeliveryRow['status'] | 'not_claimed'> {
@@ -150,8 +185,34 @@ export class WebhookDeliveryService {
       });
       return 'skipped';
     }
+    // While the receiver is down only its probe goes (and what a person redelivers by hand).
+    if (this.isDown(subscription) && claimed.trigger !== 'redeliver') {
+      const probe = await claimProbeSlot(this.#database.db, subscription.id, deliveryId);
+      if (!probe) {
+        await finishDelivery(this.#database.db, deliveryId, { status: 'held', nextAttemptAt: null });
+        return 'held';
+      }
+    }
     const startedAt = new Date();
     const outcome = await this.#send(subscription, claimed, startedAt);
+    this.#attemptDuration?.observe({ outcome: outcomeLabel(outcome) }, outcome.latencyMs / 1000);
+    try {
+      return await this.#recordAttempt(subscription, claimed, startedAt, outcome);
+    } catch (error) {
+      // The subscription (and with it this delivery) was deleted during the attempt: nothing to record.
+      if (sqlState(error) === FOREIGN_KEY_VIOLATION) return 'not_claimed';
+      throw error;
+    }
+  }
+
+  /** Records an attempt and decides what comes next: done, retry, hold, dead; disables at the threshold. */
+  async #recordAttempt(
+    subscription: SubscriptionRow,
+    claimed: DeliveryRow,
+    startedAt: Date,
+    outcome: AttemptOutcome,
+  ): Promise<DeliveryRow['status']> {
+    const deliveryId = claimed.id;
     const attempts = claimed.attempts + 1;
     const roundAttempts = claimed.roundAttempts + 1;
     return this.#database.transaction(async (tx) => {
@@ -168,6 +229,7 @@ export class WebhookDeliveryService {
         error: outcome.error,
         responseSnippet: outcome.responseSnippet,
       });
+      const after = await recordSubscriptionOutcome(tx, subscription.id, outcome.succeeded, startedAt);
       const common = {
         attempts,
         roundAttempts,
@@ -183,18 +245,37 @@ export class WebhookDeliveryService {
           nextAttemptAt: null,
           deliveredAt: new Date(),
         });
-      } else if (roundAttempts >= this.#settings.maxAttempts) {
+        // Held deliveries exist only once failures began; a race with them is swept by `maintain`.
+        if (subscription.probeDeliveryId || subscription.consecutiveFailures > 0) {
+          await this.#receiverIsBack(tx, subscription.id);
+        }
+        return status;
+      }
+      const down = after ? this.isDown(after) : false;
+      if (roundAttempts >= this.#settings.maxAttempts) {
         status = 'dead';
         await finishDelivery(tx, deliveryId, { ...common, status, nextAttemptAt: null });
-      } else {
+        if (after && down) {
+          // The probe is spent: the oldest held delivery probes next.
+          await releaseProbeSlot(tx, after.id, deliveryId);
+          await this.#promoteProbe(tx, { ...after, probeDeliveryId: null });
+        }
+      } else if (!down || (await claimProbeSlot(tx, subscription.id, deliveryId))) {
+        // A retry; while the receiver is down this delivery is its probe, spaced by the failures in a row.
         status = 'retrying';
-        const next = new Date(Date.now() + this.retryDelayMs(roundAttempts));
+        const delay =
+          down && after
+            ? Math.max(this.retryDelayMs(roundAttempts), this.#probeDelayMs(after))
+            : this.retryDelayMs(roundAttempts);
+        const next = new Date(Date.now() + delay);
         await finishDelivery(tx, deliveryId, { ...common, status, nextAttemptAt: next });
         await this.#enqueue(tx, deliveryId, subscription.id, next);
+      } else {
+        status = 'held';
+        await finishDelivery(tx, deliveryId, { ...common, status, nextAttemptAt: null });
       }
-      const after = await recordSubscriptionOutcome(tx, subscription.id, outcome.succeeded, startedAt);
       const threshold = this.#settings.disableAfterFailures;
-      if (!outcome.succeeded && after?.enabled && threshold > 0 && after.consecutiveFailures >= threshold) {
+      if (after?.enabled && threshold > 0 && after.consecutiveFailures >= threshold) {
         await this.#subscriptions.disableIn(tx, after, 'failures', WEBHOOKS_ACTOR);
         this.#logger.warn(
           { webhookId: after.id, consecutiveFailures: after.consecutiveFailures },
@@ -203,6 +284,36 @@ export class WebhookDeliveryService {
       }
       return status;
     });
+  }
+
+  /** The receiver answered again: no more probe, and every held delivery goes now. */
+  async #receiverIsBack(tx: Tx, subscriptionId: string): Promise<void> {
+    await releaseProbeSlot(tx, subscriptionId);
+    const released = await settleHeld(tx, subscriptionId, 'pending');
+    for (let start = 0; start < released.length; start += 1000) {
+      await this.#enqueueMany(tx, released.slice(start, start + 1000));
+    }
+  }
+
+  /** Makes the oldest held delivery the probe of a receiver that is down, if there is one and no probe. */
+  async #promoteProbe(tx: Tx, subscription: SubscriptionRow): Promise<void> {
+    if (subscription.probeDeliveryId) return;
+    const at = new Date(Date.now() + this.#probeDelayMs(subscription));
+    const next = await promoteOldestHeld(tx, subscription.id, at);
+    if (!next) return;
+    if (!(await claimProbeSlot(tx, subscription.id, next.id))) {
+      // Another delivery became the probe meanwhile: this one waits with the rest.
+      await finishDelivery(tx, next.id, { status: 'held', nextAttemptAt: null });
+      return;
+    }
+    await this.#enqueue(tx, next.id, subscription.id, at);
+  }
+
+  /** How long a down receiver rests before the next probe: the retry schedule, by failures past the threshold. */
+  #probeDelayMs(subscription: Pick<SubscriptionRow, 'consecutiveFailures'>): number {
+    return this.retryDelayMs(
+      Math.max(1, subscription.consecutiveFailures - this.#settings.holdAfterFailures + 1),
+    );
   }
 
   /**
@@ -349,6 +460,19 @@ export class WebhookDeliveryService {
       await this.#enqueueMany(tx, lapsed);
       return lapsed.length;
     });
+    // Held deliveries whose receiver is no longer down (it recovered while they were being held),
+    // or that lost their probe: release them, or give them a probe.
+    for (const subscriptionId of await listSubscriptionsWithHeld(this.#database.db)) {
+      await this.#database.transaction(async (tx) => {
+        const subscription = await findSubscription(tx, subscriptionId, { lock: true });
+        if (!subscription?.enabled) return;
+        if (!this.isDown(subscription)) await this.#receiverIsBack(tx, subscriptionId);
+        else if (!subscription.probeDeliveryId || !(await isWaiting(tx, subscription.probeDeliveryId))) {
+          await releaseProbeSlot(tx, subscriptionId);
+          await this.#promoteProbe(tx, { ...subscription, probeDeliveryId: null });
+        }
+      });
+    }
     const deleted = await deleteDeliveriesBefore(
       this.#database.db,
       new Date(now.getTime() - this.#settings.retentionDays * 86_400_000),
@@ -502,6 +626,12 @@ function withoutSecrets(value: unknown): never {
     return out as never;
   }
   return value as never;
+}
+
+function outcomeLabel(outcome: AttemptOutcome): string {
+  if (outcome.succeeded) return 'success';
+  if (outcome.statusCode !== null) return 'http_error';
+  return outcome.error?.startsWith('address not allowed') ? 'refused_address' : 'transport_error';
 }
 
 function failure(error: string, latencyMs: number): AttemptOutcome {

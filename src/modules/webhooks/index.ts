@@ -3,9 +3,12 @@
  * per Standard Webhooks, retried with backoff, recorded attempt by attempt, and replayable from an
  * event cursor. Other modules use `WebhooksModule`; the HTTP side is `webhookRoutes`.
  */
+
+import { Histogram } from 'prom-client';
 import type { Config } from '../../config.ts';
 import type { BackgroundTask } from '../../hub.ts';
 import type { Database } from '../../platform/db/client.ts';
+import type { Metrics } from '../../platform/http/metrics.ts';
 import type { HttpClient } from '../../platform/http-client.ts';
 import type { JobQueue } from '../../platform/jobs/index.ts';
 import type { Logger } from '../../platform/logging.ts';
@@ -35,8 +38,9 @@ export class WebhooksModule {
     jobs: JobQueue;
     http: HttpClient;
     logger: Logger;
+    metrics?: Metrics;
   }) {
-    const { config, database, secrets, events, orgs, jobs, http, logger } = deps;
+    const { config, database, secrets, events, orgs, jobs, http, logger, metrics } = deps;
     this.#events = events;
     this.#logger = logger;
     this.subscriptions = new WebhookSubscriptionService({
@@ -56,12 +60,24 @@ export class WebhooksModule {
       http,
       subscriptions: this.subscriptions,
       logger,
+      ...(metrics
+        ? {
+            attemptDuration: new Histogram({
+              name: 'switchboard_webhook_attempt_duration_seconds',
+              help: 'Webhook delivery attempts by outcome (success, http_error, transport_error, refused_address), with their duration.',
+              labelNames: ['outcome'] as const,
+              buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+              registers: [metrics.registry],
+            }),
+          }
+        : {}),
       settings: {
         addressPolicy: config.WEBHOOKS_ADDRESSES,
         timeoutMs: config.WEBHOOKS_TIMEOUT_MS,
         maxAttempts: config.WEBHOOKS_MAX_ATTEMPTS,
         retryBaseMs: config.WEBHOOKS_RETRY_BASE_MS,
         retryMaxMs: config.WEBHOOKS_RETRY_MAX_MS,
+        holdAfterFailures: config.WEBHOOKS_HOLD_AFTER_FAILURES,
         disableAfterFailures: config.WEBHOOKS_DISABLE_AFTER_FAILURES,
         retentionDays: config.WEBHOOKS_RETENTION_DAYS,
       },

@@ -92,9 +92,18 @@ export async function recordSubscriptionOutcome(
         ? { consecutiveFailures: 0, lastSuccessAt: at }
         : { consecutiveFailures: sql`${webhookSubscriptions.consecutiveFailures} + 1`, lastFailureAt: at },
     )
-    .where(eq(webhookSubscriptions.id, id))
+    .where(
+      and(
+        eq(webhookSubscriptions.id, id),
+        // A success on a healthy subscription changes nothing that matters but the timestamp: write it
+        // at most once a second, so concurrent deliveries do not queue on this row's lock.
+        succeeded
+          ? sql`(${webhookSubscriptions.consecutiveFailures} > 0 or ${webhookSubscriptions.probeDeliveryId} is not null or ${webhookSubscriptions.lastSuccessAt} is null or ${webhookSubscriptions.lastSuccessAt} < ${at.toISOString()}::timestamptz - interval '1 second')`
+          : undefined,
+      ),
+    )
     .returning();
-  return row;
+  return row ?? (succeeded ? await findSubscription(executor, id) : undefined);
 }
 
 // Deliveries
@@ -285,4 +294,106 @@ export async function resumeLapsedClaims(
     .set({ status: 'retrying', claimedUntil: null, nextAttemptAt: sql`now()`, updatedAt: sql`now()` })
     .where(sql`${webhookDeliveries.id} in (${lapsed})`)
     .returning({ id: webhookDeliveries.id, subscriptionId: webhookDeliveries.subscriptionId });
+}
+
+// Holding deliveries while a receiver is down
+
+/**
+ * Makes `deliveryId` the subscription's probe, unless another delivery already is. Returns whether
+ * it is the probe now.
+ */
+export async function claimProbeSlot(
+  executor: Executor,
+  subscriptionId: string,
+  deliveryId: string,
+): Promise<boolean> {
+  const rows = await executor
+    .update(webhookSubscriptions)
+    .set({ probeDeliveryId: deliveryId })
+    .where(
+      and(
+        eq(webhookSubscriptions.id, subscriptionId),
+        or(
+          isNull(webhookSubscriptions.probeDeliveryId),
+          eq(webhookSubscriptions.probeDeliveryId, deliveryId),
+        ),
+      ),
+    )
+    .returning({ id: webhookSubscriptions.id });
+  return rows.length > 0;
+}
+
+/** Frees the probe slot (if `deliveryId` holds it, or whoever does when omitted). */
+export async function releaseProbeSlot(
+  executor: Executor,
+  subscriptionId: string,
+  deliveryId?: string,
+): Promise<void> {
+  await executor
+    .update(webhookSubscriptions)
+    .set({ probeDeliveryId: null })
+    .where(
+      and(
+        eq(webhookSubscriptions.id, subscriptionId),
+        deliveryId ? eq(webhookSubscriptions.probeDeliveryId, deliveryId) : undefined,
+      ),
+    );
+}
+
+/** The oldest held delivery of a subscription, made the next probe: `retrying` at `at`. */
+export async function promoteOldestHeld(
+  executor: Executor,
+  subscriptionId: string,
+  at: Date,
+): Promise<{ id: string } | undefined> {
+  const oldest = executor
+    .select({ id: webhookDeliveries.id })
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.subscriptionId, subscriptionId), eq(webhookDeliveries.status, 'held')))
+    .orderBy(asc(webhookDeliveries.id))
+    .limit(1)
+    .for('update', { skipLocked: true });
+  const [row] = await executor
+    .update(webhookDeliveries)
+    .set({ status: 'retrying', nextAttemptAt: at, roundAttempts: 0, updatedAt: sql`now()` })
+    .where(sql`${webhookDeliveries.id} in (${oldest})`)
+    .returning({ id: webhookDeliveries.id });
+  return row;
+}
+
+/** Moves every held delivery of a subscription to `status` (`pending` when the receiver is back, `skipped` when disabled). */
+export async function settleHeld(
+  executor: Executor,
+  subscriptionId: string,
+  status: 'pending' | 'skipped',
+): Promise<Array<{ id: string; subscriptionId: string }>> {
+  return executor
+    .update(webhookDeliveries)
+    .set({
+      status,
+      nextAttemptAt: status === 'pending' ? sql`now()` : null,
+      ...(status === 'skipped' ? { lastError: 'the webhook is disabled' } : {}),
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(webhookDeliveries.subscriptionId, subscriptionId), eq(webhookDeliveries.status, 'held')))
+    .returning({ id: webhookDeliveries.id, subscriptionId: webhookDeliveries.subscriptionId });
+}
+
+/** Subscriptions that have held deliveries (uses the partial index on held rows). */
+export async function listSubscriptionsWithHeld(executor: Executor): Promise<string[]> {
+  const rows = await executor
+    .selectDistinct({ subscriptionId: webhookDeliveries.subscriptionId })
+    .from(webhookDeliveries)
+    .where(eq(webhookDeliveries.status, 'held'));
+  return rows.map((row) => row.subscriptionId);
+}
+
+/** Whether a delivery still has an attempt coming (pending, retrying or in flight). */
+export async function isWaiting(executor: Executor, deliveryId: string): Promise<boolean> {
+  const [row] = await executor
+    .select({ status: webhookDeliveries.status })
+    .from(webhookDeliveries)
+    .where(eq(webhookDeliveries.id, deliveryId))
+    .limit(1);
+  return row ? ['pending', 'retrying', 'sending'].includes(row.status) : false;
 }

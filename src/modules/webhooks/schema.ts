@@ -7,6 +7,7 @@
  * its key is its own id. `organization_id` is still on every row, so queries filter by it and an
  * organization's deletion removes its subscriptions and their deliveries.
  */
+import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
@@ -44,6 +45,11 @@ export const webhookSubscriptions = pgTable(
     previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
     /** Failed attempts since the last success; reaching the threshold disables the subscription. */
     consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    /**
+     * While the receiver is failing (WEBHOOKS_HOLD_AFTER_FAILURES in a row), the one delivery that
+     * probes it at growing intervals; the others are `held` until a probe succeeds.
+     */
+    probeDeliveryId: text('probe_delivery_id'),
     lastSuccessAt: timestamp('last_success_at', { withTimezone: true }),
     lastFailureAt: timestamp('last_failure_at', { withTimezone: true }),
     version: integer('version').notNull().default(1),
@@ -72,7 +78,10 @@ export const webhookDeliveries = pgTable(
     messageId: text('message_id').notNull(),
     /** The signed body, `{ type, timestamp, data }`, fixed at fan-out so every attempt sends the same bytes. */
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
-    /** `pending`, `sending`, `retrying`, `succeeded`, `dead` (attempts exhausted) or `skipped` (subscription disabled). */
+    /**
+     * `pending`, `sending`, `retrying`, `held` (the receiver is failing: waits for a probe to
+     * succeed), `succeeded`, `dead` (attempts exhausted) or `skipped` (subscription disabled).
+     */
     status: text('status').notNull().default('pending'),
     /** What queued the current round: `automatic` (fan-out), `redeliver` or `replay`. */
     trigger: text('trigger').notNull().default('automatic'),
@@ -93,6 +102,9 @@ export const webhookDeliveries = pgTable(
     uniqueIndex('webhook_deliveries_subscription_event_key').on(table.subscriptionId, table.eventId),
     index('webhook_deliveries_subscription_idx').on(table.subscriptionId, table.id),
     index('webhook_deliveries_created_idx').on(table.createdAt),
+    index('webhook_deliveries_held_idx')
+      .on(table.subscriptionId, table.id)
+      .where(sql`${table.status} = 'held'`),
   ],
 );
 
@@ -126,6 +138,7 @@ export const WEBHOOK_DELIVERY_STATUSES = [
   'pending',
   'sending',
   'retrying',
+  'held',
   'succeeded',
   'dead',
   'skipped',

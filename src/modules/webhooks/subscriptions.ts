@@ -19,6 +19,7 @@ import {
   insertSubscription,
   listSubscriptions,
   type SubscriptionRow,
+  settleHeld,
   updateSubscriptionRow,
 } from './repository.ts';
 import { newSigningSecret, secretPrefixOf } from './signing.ts';
@@ -140,6 +141,7 @@ export class WebhookSubscriptionService {
         disabledReason: null,
         disabledAt: null,
         consecutiveFailures: 0,
+        probeDeliveryId: null,
       });
       const webhook = toWebhookView(row);
       await this.#append(tx, row, 'webhook.enabled', actor, { webhook });
@@ -166,7 +168,10 @@ export class WebhookSubscriptionService {
       enabled: false,
       disabledReason: reason,
       disabledAt: new Date(),
+      probeDeliveryId: null,
     });
+    // Deliveries waiting behind a probe have no job to skip them: skip them here.
+    await settleHeld(tx, before.id, 'skipped');
     const webhook = toWebhookView(row);
     await this.#append(tx, row, 'webhook.disabled', actor, {
       webhook,
