@@ -294,7 +294,7 @@ describe('setup link: SCIM', () => {
     expect(page.html).toContain('Create the SCIM endpoint');
     const done = await browser.submit(page, { provider: 'okta' }, '/scim/directory');
     expect(done.status).toBe(200);
-    const token = /id="scim-token" type="text" readonly value="([^"]+)"/.exec(done.html)?.[1] as string;
+    const token = textById(done.html, 'scim-token') as string;
     expect(token).toBeTruthy();
     expect(done.html).toContain('SCIM connector base URL');
     const link = await t.api('GET', `/api/v1/organizations/${org.id}/setup-links/${created.link.id}`);
@@ -317,7 +317,7 @@ describe('setup link: SCIM', () => {
     expect(second.status).toBe(409);
     // Rotation: a new token, shown once; the old one keeps working during the overlap.
     const rotated = await browser.submit(reload, { overlap: '86400' }, '/scim/rotate');
-    const next = /id="scim-token" type="text" readonly value="([^"]+)"/.exec(rotated.html)?.[1] as string;
+    const next = textById(rotated.html, 'scim-token') as string;
     expect(next).toBeTruthy();
     expect(next).not.toBe(token);
     expect((await t.api('GET', `/scim/v2/${directoryId}/Users`, { key: next })).status).toBe(200);
@@ -340,10 +340,10 @@ describe('setup link: domain', () => {
     const domain = `portal-${process.pid}.example.test`;
     const added = await browser.submit(page, { domain }, '/domain/add');
     expect(messagesOf(added)).toContain('The domain is added');
-    const name = /id="txt-name-\d+" type="text" readonly value="([^"]+)"/.exec(
+    const name = /id="txt-name-\d+" aria-labelledby="[^"]+">([^<]+)</.exec(
       added.html.slice(added.html.indexOf(domain)),
     )?.[1] as string;
-    const value = /id="txt-value-\d+" type="text" readonly value="([^"]+)"/.exec(
+    const value = /id="txt-value-\d+" aria-labelledby="[^"]+">([^<]+)</.exec(
       added.html.slice(added.html.indexOf(domain)),
     )?.[1] as string;
     expect(name).toBe(`_switchboard-verification.${domain}`);

@@ -47,16 +47,21 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}
 th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #e3e6ec;vertical-align:top}
 th{font-weight:600;background:#f7f8fa}
 td.value,dd{word-break:break-all}
-.copy{margin:.6rem 0}
-.copy label{display:block;font-weight:600;margin-bottom:.2rem}
-.copy .row{display:flex;gap:.5rem}
-.copy input{flex:1;min-width:0;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem;padding:.5rem .6rem;border:1px solid #b8bfcc;border-radius:6px;background:#f7f8fa}
+.copy{margin:.7rem 0}
+.copy .label{display:block;font-weight:600;margin-bottom:.2rem}
+.row{display:flex;gap:.5rem;align-items:flex-start}
+code.value{flex:1;min-width:0;display:block;word-break:break-all;font-size:.9rem;padding:.45rem .6rem;border:1px solid #c9cfda;border-radius:6px;background:#f7f8fa;user-select:all}
+dl.fields{margin:.5rem 0 0;padding:0}
+dl.fields .field{border-left:3px solid #c9cfda;padding:.2rem 0 .2rem .7rem;margin:.6rem 0}
+dl.fields dt{font-weight:600;margin-bottom:.2rem}
+dl.fields dd{margin:0}
 label.field{display:block;font-weight:600;margin:.9rem 0 .3rem}
 input[type=url],input[type=text],input[type=file],select,textarea{width:100%;padding:.55rem .65rem;border:1px solid #b8bfcc;border-radius:6px;font:inherit;background:#fff}
 textarea{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;min-height:8rem}
 button,.button{display:inline-block;padding:.6rem 1rem;border:0;border-radius:6px;background:#2f5bea;color:#fff;font:inherit;font-weight:600;cursor:pointer;text-decoration:none;margin-top:.9rem}
 button.secondary{background:#e8ecf6;color:#1d2433}
-.copy button{margin-top:0;white-space:nowrap}
+.row button{margin-top:0;white-space:nowrap}
+button:disabled{background:#aab3c5;cursor:not-allowed}
 nav.choices ul{list-style:none;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:.5rem}
 nav.choices a{display:block;padding:.5rem .8rem;border:1px solid #c9cfda;border-radius:6px;text-decoration:none;color:inherit}
 nav.choices a[aria-current=page]{border-color:#2f5bea;background:#eef2fd;font-weight:600}
@@ -73,19 +78,20 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;background:#eef0f4;paddin
 details summary{cursor:pointer;font-weight:600}
 fieldset{border:1px solid #d5dae3;border-radius:6px;margin:.75rem 0;padding:.5rem .8rem}legend{font-weight:600;padding:0 .3rem}
 footer{max-width:860px;margin:0 auto;padding:0 1rem 2rem;color:#5b6475;font-size:.88rem}
-@media (max-width:560px){section{padding:1rem}.copy .row{flex-direction:column}h1{font-size:1.3rem}dl.facts{grid-template-columns:1fr}}
+@media (max-width:560px){section{padding:1rem}.row{flex-direction:column;align-items:stretch}h1{font-size:1.3rem}dl.facts{grid-template-columns:1fr}ol.steps{padding-left:1.1rem}table{font-size:.85rem}}
 `;
 
-/** Adds "Copy" buttons (progressive enhancement: without JavaScript the values are selectable inputs). */
+/** Adds "Copy" buttons (progressive enhancement: without JavaScript the values are selectable text). */
 const SCRIPT = `
 document.querySelectorAll('button[data-copy]').forEach(function (button) {
   button.hidden = false;
   button.addEventListener('click', function () {
-    var input = document.getElementById(button.getAttribute('data-copy'));
-    if (!input) return;
+    var source = document.getElementById(button.getAttribute('data-copy'));
+    if (!source) return;
     var done = function () { button.textContent = 'Copied'; setTimeout(function () { button.textContent = 'Copy'; }, 1500); };
-    if (navigator.clipboard) navigator.clipboard.writeText(input.value).then(done, function () { input.select(); });
-    else { input.select(); document.execCommand('copy'); done(); }
+    var select = function () { var range = document.createRange(); range.selectNodeContents(source); var selection = window.getSelection(); selection.removeAllRanges(); selection.addRange(range); };
+    if (navigator.clipboard) navigator.clipboard.writeText(source.textContent).then(done, select);
+    else select();
   });
 });
 `;
@@ -139,9 +145,10 @@ export function formatTime(date: Date | string): string {
   return `${value.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+/** A value to copy: shown in full (selectable without JavaScript), with a Copy button when scripts run. */
 function copyField(id: string, label: string, value: string): string {
-  return `<div class="copy"><label for="${escapeHtml(id)}">${escapeHtml(label)}</label>
-<div class="row"><input id="${escapeHtml(id)}" type="text" readonly value="${escapeHtml(value)}">
+  return `<div class="copy"><span class="label" id="${escapeHtml(id)}-label">${escapeHtml(label)}</span>
+<div class="row"><code class="value" id="${escapeHtml(id)}" aria-labelledby="${escapeHtml(id)}-label">${escapeHtml(value)}</code>
 <button type="button" class="secondary" data-copy="${escapeHtml(id)}" hidden aria-label="Copy ${escapeHtml(label)}">Copy</button></div></div>`;
 }
 
@@ -166,24 +173,21 @@ function guideSteps<Key extends string>(
 ): string {
   return `<ol class="steps">${steps
     .map((step, stepIndex) => {
-      const rows = (step.fields ?? [])
+      const fields = (step.fields ?? [])
         .map((field, fieldIndex) => {
+          const id = `${idPrefix}-${stepIndex}-${fieldIndex}`;
           if ('literal' in field) {
-            return `<tr><th scope="row">${escapeHtml(field.label)}</th><td class="value"><code>${escapeHtml(field.literal)}</code></td></tr>`;
+            return `<div class="field"><dt>${escapeHtml(field.label)}</dt><dd><code class="value">${escapeHtml(field.literal)}</code></dd></div>`;
           }
           const value = values[field.value];
-          return `<tr><th scope="row">${escapeHtml(field.label)}</th><td class="value">${
+          return `<div class="field"><dt id="${id}-label">${escapeHtml(field.label)}</dt><dd>${
             value
-              ? copyField(`${idPrefix}-${stepIndex}-${fieldIndex}`, field.label, value)
+              ? `<div class="row"><code class="value" id="${id}" aria-labelledby="${id}-label">${escapeHtml(value)}</code><button type="button" class="secondary" data-copy="${id}" hidden aria-label="Copy ${escapeHtml(field.label)}">Copy</button></div>`
               : '<span class="muted">shown once the step below is done</span>'
-          }</td></tr>`;
+          }</dd></div>`;
         })
         .join('');
-      return `<li><p>${richText(step.text)}</p>${
-        rows
-          ? `<table><thead><tr><th scope="col">In this field</th><th scope="col">Enter</th></tr></thead><tbody>${rows}</tbody></table>`
-          : ''
-      }</li>`;
+      return `<li><p>${richText(step.text)}</p>${fields ? `<dl class="fields">${fields}</dl>` : ''}</li>`;
     })
     .join('')}</ol>`;
 }
