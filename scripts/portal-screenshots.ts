@@ -109,6 +109,7 @@ async function main() {
     // SSO: the guide before anything is saved, then after the IdP's metadata arrived.
     const sso = await links.create(org.id, { intent: 'sso', label: 'Jane Roe, Acme IT' }, actor);
     await shoot(`${sso.url}?idp=entra`, 'sso-guide', { wide: 2300, narrow: 4600 });
+    await shoot(`${sso.url}?idp=entra&protocol=oidc`, 'sso-oidc-guide', { wide: 2100, narrow: 4000 });
     const cookie: { value?: string } = {};
     const first = await page(sso.url, cookie);
     const keys = await createKeyAndCertificate({ commonName: 'login.acme.example', validDays: 365 });
@@ -125,7 +126,10 @@ async function main() {
     );
     if (saved.status !== 303)
       throw new Error(`metadata not saved: ${saved.status} ${saved.html.slice(0, 300)}`);
-    await shoot(`${sso.url}?idp=okta&done=metadata_saved`, 'sso-saved', { wide: 2500, narrow: 5200 });
+    await shoot(`${sso.url}?idp=okta&protocol=saml&done=metadata_saved`, 'sso-saved', {
+      wide: 2500,
+      narrow: 5200,
+    });
 
     // SCIM: the endpoint just created, with its token shown once.
     const scim = await links.create(org.id, { intent: 'scim', label: 'Okta admin' }, actor);
