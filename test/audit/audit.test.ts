@@ -244,6 +244,26 @@ describe('audit log API', () => {
   });
 });
 
+describe('API reference', () => {
+  it('documents the audit, overview and setup-link endpoints, not the setup pages', async () => {
+    const spec = await t.api('GET', '/openapi.json', { key: null });
+    expect(spec.status).toBe(200);
+    const paths = Object.keys(spec.body.paths);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/api/v1/audit',
+        '/api/v1/audit.csv',
+        '/api/v1/organizations/{org}/overview',
+        '/api/v1/organizations/{org}/setup-links',
+        '/api/v1/organizations/{org}/setup-links/{id}/revoke',
+      ]),
+    );
+    expect(paths.some((path) => path.startsWith('/setup/'))).toBe(false);
+    expect(spec.body.components.schemas).toHaveProperty('AuditEntry');
+    expect(spec.body.components.schemas).toHaveProperty('OrganizationOverview');
+  });
+});
+
 describe('audit CSV export', () => {
   it('exports the filtered log with formula cells escaped', async () => {
     const hostile = ['=HYPERLINK("http://evil.test","x")', '+1+1', '-2+3', '@SUM(A1)'];

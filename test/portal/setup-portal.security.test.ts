@@ -3,12 +3,17 @@
  * forged form. Each case tampers with what a browser sends (paths, hidden fields, extra fields,
  * cookies, Origin) and checks both the answer and that nothing changed.
  */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redactUrl } from '../../src/platform/logging.ts';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { closeHub, createHub } from '../../src/hub.ts';
+import { createLogger, redactUrl } from '../../src/platform/logging.ts';
 import { createOrganization, startHub } from '../sso/helpers.ts';
-import { Browser } from '../support/browser.ts';
-import type { TestHub } from '../support/hub.ts';
+import { Browser, textById } from '../support/browser.ts';
+import { freshDatabase, type TestHub } from '../support/hub.ts';
 import { type SamlIdp, startSamlIdp } from '../support/idps.ts';
 import { type CreatedLink, createLink, csrfOf } from './helpers.ts';
 
@@ -256,6 +261,55 @@ describe('setup forms are CSRF-protected', () => {
 });
 
 describe('setup link tokens stay out of logs', () => {
+  it('logs no link token and no SCIM token while a link is used, at debug level', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const database = await freshDatabase();
+    const config = loadConfig({ SECRET_KEY: randomBytes(32).toString('base64'), ...database.env });
+    const hub = await createHub(config, {
+      logger: createLogger('debug', sink),
+      ...(database.pglite ? { pglite: database.pglite } : {}),
+    });
+    const app = await buildApp(hub);
+    await app.ready();
+    try {
+      const actor = { type: 'system' as const, name: 'log-test' };
+      const org = await hub.orgs.create({ name: 'Log Corp' } as never, actor);
+      const { url } = await hub.portal.links.create(org.id, { intent: 'scim' }, actor);
+      const path = new URL(url).pathname;
+      const token = path.split('/').at(-1) as string;
+      const opened = await app.inject({ method: 'GET', url: path });
+      expect(opened.statusCode).toBe(200);
+      const cookie = String(opened.headers['set-cookie']).split(';')[0] as string;
+      const csrf = /name="csrf" value="([^"]+)"/.exec(opened.body)?.[1] as string;
+      const created = await app.inject({
+        method: 'POST',
+        url: `${path}/scim/directory`,
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ csrf, provider: 'entra' }).toString(),
+      });
+      expect(created.statusCode).toBe(200);
+      const scimToken = textById(created.body, 'scim-token') as string;
+      expect(scimToken).toBeTruthy();
+      await app.inject({ method: 'POST', url: `${path}/sso/test`, headers: { cookie }, payload: '' });
+      await app.inject({ method: 'GET', url: `${path}x` });
+      const log = lines.join('');
+      expect(log).toContain('/setup/[redacted]');
+      expect(log).not.toContain(token);
+      expect(log).not.toContain(token.slice(6, 30));
+      expect(log).not.toContain(scimToken);
+    } finally {
+      await app.close();
+      await closeHub(hub, 1000);
+      await database.drop();
+    }
+  });
+
   it('redacts the token segment of setup paths', () => {
     expect(redactUrl(`/setup/setup_${'a'.repeat(43)}`)).toBe('/setup/[redacted]');
     expect(redactUrl(`/setup/setup_${'a'.repeat(43)}/sso/traces/trc_1?idp=okta`)).toBe(

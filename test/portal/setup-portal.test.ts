@@ -13,13 +13,14 @@ import { type FakeDns, startFakeDns } from '../fakes/dns.ts';
 import { createOrganization, startHub, traceOf } from '../sso/helpers.ts';
 import { Browser, textById } from '../support/browser.ts';
 import type { TestHub } from '../support/hub.ts';
-import { type SamlIdp, startSamlIdp } from '../support/idps.ts';
+import { type OidcIdp, type SamlIdp, startOidcIdp, startSamlIdp } from '../support/idps.ts';
 import { continueTestLogin, createLink, csrfOf, messagesOf } from './helpers.ts';
 
 let t: TestHub;
 let dns: FakeDns;
 let org: { id: string; slug: string; domain: string };
 const idps: SamlIdp[] = [];
+const oidcIdps: OidcIdp[] = [];
 const servers: Server[] = [];
 
 async function audit(query: string) {
@@ -40,7 +41,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(idps.map((idp) => idp.close()));
+  await Promise.all([...idps, ...oidcIdps].map((idp) => idp.close()));
   for (const server of servers) server.close();
   await t?.close();
   await dns?.close();
@@ -180,6 +181,78 @@ describe('setup link: SSO', () => {
     expect(types.filter((type) => type === 'setup_link.opened')).toHaveLength(1);
   });
 
+  it('sets up an OpenID Connect connection; the client secret is never shown back; a test sign-in succeeds', async () => {
+    const created = await createLink(t, org.id, { intent: 'sso', label: 'OIDC admin' });
+    const connectionId = created.link.connectionId as string;
+    const redirectUri = `${t.url}/sso/oidc/${connectionId}/callback`;
+    const browser = new Browser();
+    const page = await browser.get(`${created.url}?idp=okta&protocol=oidc`);
+    expect(page.html).toContain('Set up single sign-on (OpenID Connect)');
+    expect(page.html).toContain('Sign-in redirect URIs');
+    expect(page.html).toContain(redirectUri);
+    const entra = await browser.get(`${created.url}?idp=entra&protocol=oidc`);
+    expect(entra.html).toContain('App registrations');
+    expect(entra.html).toContain('name="tenantId"');
+    const idp = await startOidcIdp({ redirectUris: [redirectUri] });
+    oidcIdps.push(idp);
+    idp.accounts.set('grace', {
+      email: `grace@${org.domain}`,
+      email_verified: true,
+      given_name: 'Grace',
+      family_name: 'Hopper',
+    });
+    // A wrong discovery URL first: a clear message, the typed values kept, the secret not.
+    const wrong = await browser.submit(
+      page,
+      { discoveryUrl: `${idp.issuer}/nope`, clientId: idp.clientId, clientSecret: idp.clientSecret },
+      '/sso/oidc',
+    );
+    expect(wrong.status).toBeGreaterThanOrEqual(400);
+    expect(messagesOf(wrong)).toMatch(/discovery|issuer|reach/i);
+    expect(wrong.html).toContain(idp.clientId);
+    expect(wrong.html).not.toContain(idp.clientSecret);
+    const saved = await browser.submit(
+      page,
+      { discoveryUrl: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret },
+      '/sso/oidc',
+    );
+    expect(saved.status, messagesOf(saved)).toBe(200);
+    expect(messagesOf(saved)).toContain('details are saved');
+    expect(saved.html).not.toContain(idp.clientSecret);
+    expect(saved.html).toContain('saved (never shown)');
+    const connection = await t.api('GET', `/api/v1/organizations/${org.id}/connections/${connectionId}`);
+    expect(connection.body).toMatchObject({
+      protocol: 'oidc',
+      preset: 'okta',
+      oidc: { clientId: idp.clientId, clientSecretSet: true },
+    });
+
+    const tab = new Browser();
+    tab.cookies.push(...browser.cookies);
+    const loginForm = await continueTestLogin(tab, await tab.submit(saved, {}, '/sso/test'));
+    expect(loginForm.html, loginForm.html.slice(0, 400)).toContain('name="login"');
+    const result = await tab.submit(loginForm, { login: 'grace', password: 'any' });
+    expect(result.html, result.html.slice(0, 1500)).toContain('it works');
+    expect(result.html).toContain(`grace@${org.domain}`);
+
+    // Saving again without a secret keeps the saved one.
+    const again = await browser.get(created.url);
+    expect(again.html).toContain('Leave this empty to keep it');
+    const kept = await browser.submit(
+      again,
+      { discoveryUrl: idp.issuer, clientId: idp.clientId },
+      '/sso/oidc',
+    );
+    expect(messagesOf(kept)).toContain('details are saved');
+    const after = await t.api('GET', `/api/v1/organizations/${org.id}/connections/${connectionId}`);
+    expect(after.body.oidc.clientSecretSet).toBe(true);
+    const entries = await audit(`organization=${org.id}&actor=${created.link.id}`);
+    expect(entries.map((entry) => entry.type)).toEqual(
+      expect.arrayContaining(['connection.created', 'connection.updated', 'setup_link.test_login_started']),
+    );
+    expect(JSON.stringify(entries)).not.toContain(idp.clientSecret);
+  });
+
   it('shows a failed test sign-in on the setup page with the reason', async () => {
     const created = await createLink(t, org.id, { intent: 'sso' });
     const browser = new Browser();
@@ -294,7 +367,7 @@ describe('setup link: SCIM', () => {
     expect(page.html).toContain('Create the SCIM endpoint');
     const done = await browser.submit(page, { provider: 'okta' }, '/scim/directory');
     expect(done.status).toBe(200);
-    const token = /id="scim-token" type="text" readonly value="([^"]+)"/.exec(done.html)?.[1] as string;
+    const token = textById(done.html, 'scim-token') as string;
     expect(token).toBeTruthy();
     expect(done.html).toContain('SCIM connector base URL');
     const link = await t.api('GET', `/api/v1/organizations/${org.id}/setup-links/${created.link.id}`);
@@ -317,7 +390,7 @@ describe('setup link: SCIM', () => {
     expect(second.status).toBe(409);
     // Rotation: a new token, shown once; the old one keeps working during the overlap.
     const rotated = await browser.submit(reload, { overlap: '86400' }, '/scim/rotate');
-    const next = /id="scim-token" type="text" readonly value="([^"]+)"/.exec(rotated.html)?.[1] as string;
+    const next = textById(rotated.html, 'scim-token') as string;
     expect(next).toBeTruthy();
     expect(next).not.toBe(token);
     expect((await t.api('GET', `/scim/v2/${directoryId}/Users`, { key: next })).status).toBe(200);
@@ -340,10 +413,10 @@ describe('setup link: domain', () => {
     const domain = `portal-${process.pid}.example.test`;
     const added = await browser.submit(page, { domain }, '/domain/add');
     expect(messagesOf(added)).toContain('The domain is added');
-    const name = /id="txt-name-\d+" type="text" readonly value="([^"]+)"/.exec(
+    const name = /id="txt-name-\d+" aria-labelledby="[^"]+">([^<]+)</.exec(
       added.html.slice(added.html.indexOf(domain)),
     )?.[1] as string;
-    const value = /id="txt-value-\d+" type="text" readonly value="([^"]+)"/.exec(
+    const value = /id="txt-value-\d+" aria-labelledby="[^"]+">([^<]+)</.exec(
       added.html.slice(added.html.indexOf(domain)),
     )?.[1] as string;
     expect(name).toBe(`_switchboard-verification.${domain}`);

@@ -2,11 +2,13 @@
  * Step-by-step guides for the client's IT admin, per identity provider: the menu names of the
  * vendor's admin console as it reads today, and which of our values goes in which of its fields.
  *
- * Sources: Microsoft Learn "Enable SAML single sign-on for an enterprise application" and
- * "Tutorial: Develop and plan provisioning for a SCIM endpoint"; Okta "Create SAML app
- * integrations" and "Add SCIM provisioning to app integrations"; PingFederate "Configuring an SP
- * connection"; Google Workspace Admin Help "Set up your own custom SAML app"; Microsoft Learn
- * "Create a relying party trust" (AD FS). Attribute names match the sso module's presets.
+ * Sources: Microsoft Learn "Enable SAML single sign-on for an enterprise application", "Register
+ * an application in Microsoft Entra ID" and "Tutorial: Develop and plan provisioning for a SCIM
+ * endpoint"; Okta "Create SAML app integrations", "Create OIDC app integrations" and "Add SCIM
+ * provisioning to app integrations"; PingFederate "Configuring an SP connection" and "Configuring
+ * OAuth clients"; Google Workspace Admin Help "Set up your own custom SAML app" and Google Cloud
+ * "Setting up OAuth 2.0"; Microsoft Learn "Create a relying party trust" and "AD FS OpenID
+ * Connect/OAuth flows and application scenarios". Attribute names match the sso module's presets.
  */
 import type { DirectoryProvider } from '../directory/index.ts';
 import type { Preset } from '../sso/index.ts';
@@ -308,3 +310,129 @@ export const SCIM_GUIDES: Record<DirectoryProvider, ScimGuide> = {
     ],
   },
 };
+
+// OpenID Connect
+
+export type OidcValueKey = 'redirectUri' | 'loginUrl';
+
+export interface OidcGuide {
+  preset: Preset;
+  name: string;
+  steps: Array<GuideStep<OidcValueKey>>;
+  /** What to enter as the discovery URL. */
+  discoveryHint: string;
+  /** Entra: the tenant id field is shown. */
+  askTenantId?: boolean;
+}
+
+export const OIDC_GUIDES: readonly OidcGuide[] = [
+  {
+    preset: 'entra',
+    name: 'Microsoft Entra ID',
+    askTenantId: true,
+    steps: [
+      {
+        text: 'In the Microsoft Entra admin center, go to *Entra ID → App registrations* and select *New registration*. Enter a name, choose *Accounts in this organizational directory only (Single tenant)*, and under *Redirect URI* choose the platform *Web* and enter our redirect URI. Select *Register*.',
+        fields: [{ label: 'Redirect URI (Web)', value: 'redirectUri' }],
+      },
+      {
+        text: 'On the application’s *Overview*, copy the *Application (client) ID* and the *Directory (tenant) ID* for the form below.',
+      },
+      {
+        text: 'Open *Certificates & secrets → Client secrets → New client secret*, choose an expiry and select *Add*. Copy the secret’s *Value* (not its *Secret ID*): Entra shows it only once.',
+      },
+      {
+        text: 'Optional: under *Token configuration*, select *Add optional claim → ID* and tick email, given_name and family_name; *Add groups claim* to send groups.',
+      },
+    ],
+    discoveryHint: 'Entra: https://login.microsoftonline.com/<Directory (tenant) ID>/v2.0',
+  },
+  {
+    preset: 'okta',
+    name: 'Okta',
+    steps: [
+      {
+        text: 'In the Okta Admin Console, go to *Applications → Applications*, select *Create App Integration*, choose *OIDC - OpenID Connect* and the application type *Web Application*, and select *Next*.',
+      },
+      {
+        text: 'Enter a name, keep the grant type *Authorization Code*, fill in the redirect URI, choose who may use it under *Assignments*, and select *Save*:',
+        fields: [{ label: 'Sign-in redirect URIs', value: 'redirectUri' }],
+      },
+      {
+        text: 'On the *General* tab, under *Client Credentials*, copy the *Client ID* and the *Client secret* for the form below.',
+      },
+      {
+        text: 'To send groups: on the *Sign On* tab, edit *OpenID Connect ID Token* and set *Groups claim type* to *Filter*, with the claim name groups and *Matches regex* .*.',
+      },
+    ],
+    discoveryHint:
+      'Okta: https://<your Okta domain> (or your custom authorization server, such as https://<your Okta domain>/oauth2/default)',
+  },
+  {
+    preset: 'ping',
+    name: 'PingFederate',
+    steps: [
+      {
+        text: 'In the PingFederate administrative console, go to *Applications → OAuth → Clients* and select *Add Client*. Enter a *Client ID*, choose *Client Secret* as *Client Authentication* and select *Generate Secret* (copy it now).',
+      },
+      {
+        text: 'Fill in the redirect URI, tick the *Authorization Code* grant type, choose an *OpenID Connect* policy whose ID token carries mail, givenName, sn (and memberOf for groups), and select *Save*:',
+        fields: [{ label: 'Redirection URIs', value: 'redirectUri' }],
+      },
+    ],
+    discoveryHint:
+      'PingFederate: https://<your PingFederate host>:9031 (its /.well-known/openid-configuration is read)',
+  },
+  {
+    preset: 'google',
+    name: 'Google Workspace',
+    steps: [
+      {
+        text: 'In the Google Cloud console, in a project of your Workspace organization, go to *APIs & Services → OAuth consent screen* and make the app *Internal* (only your organization’s accounts).',
+      },
+      {
+        text: 'Go to *APIs & Services → Credentials*, select *Create credentials → OAuth client ID*, choose the application type *Web application*, add the redirect URI under *Authorized redirect URIs*, and select *Create*:',
+        fields: [{ label: 'Authorized redirect URIs', value: 'redirectUri' }],
+      },
+      {
+        text: 'Copy the *Client ID* and *Client secret* for the form below. Google’s OpenID Connect sends no groups: use SAML if you need them.',
+      },
+    ],
+    discoveryHint: 'Google: https://accounts.google.com',
+  },
+  {
+    preset: 'adfs',
+    name: 'AD FS',
+    steps: [
+      {
+        text: 'In *AD FS Management*, right-click *Application Groups* and select *Add Application Group…*. Enter a name, choose the template *Server application* and select *Next*.',
+      },
+      {
+        text: 'Copy the *Client Identifier*, add our redirect URI and select *Next*:',
+        fields: [{ label: 'Redirect URI', value: 'redirectUri' }],
+      },
+      {
+        text: 'Tick *Generate a shared secret*, copy it (AD FS shows it only now), and finish the wizard.',
+      },
+    ],
+    discoveryHint: 'AD FS: https://<your AD FS host>/adfs',
+  },
+  {
+    preset: 'generic',
+    name: 'Another OpenID Connect provider',
+    steps: [
+      {
+        text: 'Register a confidential web application (authorization code flow) and enter our redirect URI:',
+        fields: [{ label: 'Redirect URI', value: 'redirectUri' }],
+      },
+      {
+        text: 'Allow the scopes openid, profile and email; the ID token (or userinfo) should carry email, given_name and family_name, and groups if you want group sync.',
+      },
+    ],
+    discoveryHint: 'Your provider’s issuer URL (we read <issuer>/.well-known/openid-configuration).',
+  },
+];
+
+export function oidcGuide(preset: string | undefined): OidcGuide | undefined {
+  return OIDC_GUIDES.find((guide) => guide.preset === preset);
+}

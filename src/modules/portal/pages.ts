@@ -9,6 +9,9 @@ import type { DomainView } from '../orgs/index.ts';
 import { type ConnectionView, escapeHtml, type TraceView } from '../sso/index.ts';
 import {
   type GuideStep,
+  OIDC_GUIDES,
+  type OidcGuide,
+  type OidcValueKey,
   SCIM_GUIDES,
   type ScimValueKey,
   SSO_GUIDES,
@@ -47,17 +50,23 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}
 th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #e3e6ec;vertical-align:top}
 th{font-weight:600;background:#f7f8fa}
 td.value,dd{word-break:break-all}
-.copy{margin:.6rem 0}
-.copy label{display:block;font-weight:600;margin-bottom:.2rem}
-.copy .row{display:flex;gap:.5rem}
-.copy input{flex:1;min-width:0;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem;padding:.5rem .6rem;border:1px solid #b8bfcc;border-radius:6px;background:#f7f8fa}
+.copy{margin:.7rem 0}
+.copy .label{display:block;font-weight:600;margin-bottom:.2rem}
+.row{display:flex;gap:.5rem;align-items:flex-start}
+code.value{flex:1;min-width:0;display:block;word-break:break-all;font-size:.9rem;padding:.45rem .6rem;border:1px solid #c9cfda;border-radius:6px;background:#f7f8fa;user-select:all}
+dl.fields{margin:.5rem 0 0;padding:0}
+dl.fields .field{border-left:3px solid #c9cfda;padding:.2rem 0 .2rem .7rem;margin:.6rem 0}
+dl.fields dt{font-weight:600;margin-bottom:.2rem}
+dl.fields dd{margin:0}
 label.field{display:block;font-weight:600;margin:.9rem 0 .3rem}
-input[type=url],input[type=text],input[type=file],select,textarea{width:100%;padding:.55rem .65rem;border:1px solid #b8bfcc;border-radius:6px;font:inherit;background:#fff}
+input[type=url],input[type=text],input[type=password],input[type=file],select,textarea{width:100%;padding:.55rem .65rem;border:1px solid #b8bfcc;border-radius:6px;font:inherit;background:#fff}
 textarea{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;min-height:8rem}
 button,.button{display:inline-block;padding:.6rem 1rem;border:0;border-radius:6px;background:#2f5bea;color:#fff;font:inherit;font-weight:600;cursor:pointer;text-decoration:none;margin-top:.9rem}
 button.secondary{background:#e8ecf6;color:#1d2433}
-.copy button{margin-top:0;white-space:nowrap}
+.row button{margin-top:0;white-space:nowrap}
+button:disabled{background:#aab3c5;cursor:not-allowed}
 nav.choices ul{list-style:none;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:.5rem}
+nav.choices+nav.choices{margin-top:1rem;padding-top:1rem;border-top:1px solid #e3e6ec}
 nav.choices a{display:block;padding:.5rem .8rem;border:1px solid #c9cfda;border-radius:6px;text-decoration:none;color:inherit}
 nav.choices a[aria-current=page]{border-color:#2f5bea;background:#eef2fd;font-weight:600}
 .muted{color:#5b6475;font-size:.92rem}
@@ -73,19 +82,20 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;background:#eef0f4;paddin
 details summary{cursor:pointer;font-weight:600}
 fieldset{border:1px solid #d5dae3;border-radius:6px;margin:.75rem 0;padding:.5rem .8rem}legend{font-weight:600;padding:0 .3rem}
 footer{max-width:860px;margin:0 auto;padding:0 1rem 2rem;color:#5b6475;font-size:.88rem}
-@media (max-width:560px){section{padding:1rem}.copy .row{flex-direction:column}h1{font-size:1.3rem}dl.facts{grid-template-columns:1fr}}
+@media (max-width:560px){section{padding:1rem}.row{flex-direction:column;align-items:stretch}h1{font-size:1.3rem}dl.facts{grid-template-columns:1fr}ol.steps{padding-left:1.1rem}table{font-size:.85rem}}
 `;
 
-/** Adds "Copy" buttons (progressive enhancement: without JavaScript the values are selectable inputs). */
+/** Adds "Copy" buttons (progressive enhancement: without JavaScript the values are selectable text). */
 const SCRIPT = `
 document.querySelectorAll('button[data-copy]').forEach(function (button) {
   button.hidden = false;
   button.addEventListener('click', function () {
-    var input = document.getElementById(button.getAttribute('data-copy'));
-    if (!input) return;
+    var source = document.getElementById(button.getAttribute('data-copy'));
+    if (!source) return;
     var done = function () { button.textContent = 'Copied'; setTimeout(function () { button.textContent = 'Copy'; }, 1500); };
-    if (navigator.clipboard) navigator.clipboard.writeText(input.value).then(done, function () { input.select(); });
-    else { input.select(); document.execCommand('copy'); done(); }
+    var select = function () { var range = document.createRange(); range.selectNodeContents(source); var selection = window.getSelection(); selection.removeAllRanges(); selection.addRange(range); };
+    if (navigator.clipboard) navigator.clipboard.writeText(source.textContent).then(done, select);
+    else select();
   });
 });
 `;
@@ -139,9 +149,10 @@ export function formatTime(date: Date | string): string {
   return `${value.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+/** A value to copy: shown in full (selectable without JavaScript), with a Copy button when scripts run. */
 function copyField(id: string, label: string, value: string): string {
-  return `<div class="copy"><label for="${escapeHtml(id)}">${escapeHtml(label)}</label>
-<div class="row"><input id="${escapeHtml(id)}" type="text" readonly value="${escapeHtml(value)}">
+  return `<div class="copy"><span class="label" id="${escapeHtml(id)}-label">${escapeHtml(label)}</span>
+<div class="row"><code class="value" id="${escapeHtml(id)}" aria-labelledby="${escapeHtml(id)}-label">${escapeHtml(value)}</code>
 <button type="button" class="secondary" data-copy="${escapeHtml(id)}" hidden aria-label="Copy ${escapeHtml(label)}">Copy</button></div></div>`;
 }
 
@@ -166,24 +177,21 @@ function guideSteps<Key extends string>(
 ): string {
   return `<ol class="steps">${steps
     .map((step, stepIndex) => {
-      const rows = (step.fields ?? [])
+      const fields = (step.fields ?? [])
         .map((field, fieldIndex) => {
+          const id = `${idPrefix}-${stepIndex}-${fieldIndex}`;
           if ('literal' in field) {
-            return `<tr><th scope="row">${escapeHtml(field.label)}</th><td class="value"><code>${escapeHtml(field.literal)}</code></td></tr>`;
+            return `<div class="field"><dt>${escapeHtml(field.label)}</dt><dd><code class="value">${escapeHtml(field.literal)}</code></dd></div>`;
           }
           const value = values[field.value];
-          return `<tr><th scope="row">${escapeHtml(field.label)}</th><td class="value">${
+          return `<div class="field"><dt id="${id}-label">${escapeHtml(field.label)}</dt><dd>${
             value
-              ? copyField(`${idPrefix}-${stepIndex}-${fieldIndex}`, field.label, value)
+              ? `<div class="row"><code class="value" id="${id}" aria-labelledby="${id}-label">${escapeHtml(value)}</code><button type="button" class="secondary" data-copy="${id}" hidden aria-label="Copy ${escapeHtml(field.label)}">Copy</button></div>`
               : '<span class="muted">shown once the step below is done</span>'
-          }</td></tr>`;
+          }</dd></div>`;
         })
         .join('');
-      return `<li><p>${richText(step.text)}</p>${
-        rows
-          ? `<table><thead><tr><th scope="col">In this field</th><th scope="col">Enter</th></tr></thead><tbody>${rows}</tbody></table>`
-          : ''
-      }</li>`;
+      return `<li><p>${richText(step.text)}</p>${fields ? `<dl class="fields">${fields}</dl>` : ''}</li>`;
     })
     .join('')}</ol>`;
 }
@@ -196,35 +204,58 @@ function traceBadge(status: string): string {
 
 // SSO
 
+export type SsoProtocol = 'saml' | 'oidc';
+
 export function ssoPage(
   context: PageContext,
   options: {
-    guide: SsoGuide;
+    protocol: SsoProtocol;
+    guide: SsoGuide | OidcGuide;
     connection: ConnectionView | null;
-    values: Record<SsoValueKey, string> & { spMetadataUrl: string };
+    values: Record<SsoValueKey | OidcValueKey, string> & { spMetadataUrl: string };
     traces: TraceView[];
     notice?: string | undefined;
     error?: string | undefined;
-    form?: { metadataUrl?: string | undefined; metadataXml?: string | undefined };
+    form?: Record<string, string | undefined>;
   },
 ): string {
-  const { guide, connection } = options;
-  const choices = SSO_GUIDES.map(
-    (item) =>
-      `<li><a href="${escapeHtml(`${context.base}?idp=${item.preset}`)}"${item.preset === guide.preset ? ' aria-current="page"' : ''}>${escapeHtml(item.name)}</a></li>`,
-  ).join('');
+  const { guide, connection, protocol } = options;
+  const guides: ReadonlyArray<SsoGuide | OidcGuide> = protocol === 'saml' ? SSO_GUIDES : OIDC_GUIDES;
+  const href = (preset: string, chosen: SsoProtocol) => `${context.base}?idp=${preset}&protocol=${chosen}`;
+  const choices = guides
+    .map(
+      (item) =>
+        `<li><a href="${escapeHtml(href(item.preset, protocol))}"${item.preset === guide.preset ? ' aria-current="page"' : ''}>${escapeHtml(item.name)}</a></li>`,
+    )
+    .join('');
+  const protocols = connection
+    ? `<p class="muted">This connection uses ${protocol === 'saml' ? 'SAML 2.0' : 'OpenID Connect'}.</p>`
+    : `<nav class="choices" aria-label="Protocol"><ul>${(['saml', 'oidc'] as const)
+        .map(
+          (item) =>
+            `<li><a href="${escapeHtml(href(guide.preset, item))}"${item === protocol ? ' aria-current="page"' : ''}>${item === 'saml' ? 'SAML 2.0' : 'OpenID Connect'}</a></li>`,
+        )
+        .join('')}</ul></nav>`;
   const warnings = connection?.warnings ?? [];
+  const facts =
+    connection?.saml !== undefined
+      ? `<dt>Identity provider</dt><dd>${escapeHtml(connection.saml.idpEntityId)}</dd>
+<dt>Sign-in URL</dt><dd>${escapeHtml(connection.saml.idpSsoUrl)}</dd>
+<dt>Signing certificates</dt><dd>${connection.saml.idpCertificates
+          .map(
+            (certificate) =>
+              `${escapeHtml(certificate.subject)}, valid until ${escapeHtml(formatTime(certificate.notAfter))}`,
+          )
+          .join('<br>')}</dd>`
+      : connection?.oidc !== undefined
+        ? `<dt>Issuer</dt><dd>${escapeHtml(connection.oidc.issuer)}</dd>
+<dt>Client ID</dt><dd>${escapeHtml(connection.oidc.clientId)}</dd>
+<dt>Client secret</dt><dd>${connection.oidc.clientSecretSet ? 'saved (never shown)' : 'none'}</dd>`
+        : '';
   const status = connection
     ? `<dl class="facts">
 <dt>Status</dt><dd>${connection.active ? '<span class="badge ok">Ready for a test sign-in</span>' : `<span class="badge bad">Not usable</span> ${escapeHtml(connection.inactiveReason ?? '')}`}</dd>
-<dt>Identity provider</dt><dd>${escapeHtml(connection.saml?.idpEntityId ?? '')}</dd>
-<dt>Sign-in URL</dt><dd>${escapeHtml(connection.saml?.idpSsoUrl ?? '')}</dd>
-<dt>Signing certificates</dt><dd>${(connection.saml?.idpCertificates ?? [])
-        .map(
-          (certificate) =>
-            `${escapeHtml(certificate.subject)}, valid until ${escapeHtml(formatTime(certificate.notAfter))}`,
-        )
-        .join('<br>')}</dd>
+${facts}
 </dl>${warnings.map((warning) => `<p class="warning">${escapeHtml(warning.message)}</p>`).join('')}`
     : '<p class="muted">Nothing received yet.</p>';
   const traces = options.traces.length
@@ -235,43 +266,73 @@ export function ssoPage(
         )
         .join('')}</tbody></table>`
     : '<p class="muted">No test sign-in yet.</p>';
-  return layout(
-    context,
-    'Set up single sign-on',
-    `<h1>Set up single sign-on (SAML)</h1>
-${messages(options)}
-<section aria-labelledby="idp-title">
-<h2 id="idp-title">1. Your identity provider</h2>
-<nav class="choices" aria-label="Identity providers"><ul>${choices}</ul></nav>
-</section>
-<section aria-labelledby="guide-title">
-<h2 id="guide-title">2. Create the application in ${escapeHtml(guide.name)}</h2>
-${guideSteps(guide.steps, options.values, 'value')}
-<details><summary>All our values, and our SAML metadata</summary>
-${copyField('our-entity-id', 'Our entity ID (audience, identifier)', options.values.entityId)}
-${copyField('our-acs-url', 'Our Assertion Consumer Service (ACS) URL', options.values.acsUrl)}
-${copyField('our-login-url', 'Our sign-in URL', options.values.loginUrl)}
-${
-  connection
-    ? copyField('our-metadata-url', 'Our SAML metadata URL', options.values.spMetadataUrl)
-    : '<p class="muted">Our SAML metadata URL appears here once your metadata is saved (step 3).</p>'
-}
-</details>
-</section>
-<section aria-labelledby="metadata-title">
-<h2 id="metadata-title">3. Give us your identity provider’s metadata</h2>
-<p class="muted">${escapeHtml(guide.metadataHint)} One of the three is enough.</p>
+  const form = options.form ?? {};
+  const settingsForm =
+    protocol === 'saml'
+      ? `<h2 id="settings-title">3. Give us your identity provider’s metadata</h2>
+<p class="muted">${escapeHtml((guide as SsoGuide).metadataHint)} One of the three is enough.</p>
 <form method="post" action="${escapeHtml(`${context.base}/sso/metadata`)}" enctype="multipart/form-data">
 ${csrfInput(context)}
 <input type="hidden" name="idp" value="${escapeHtml(guide.preset)}">
 <label class="field" for="metadata-file">Metadata file (XML)</label>
 <input id="metadata-file" type="file" name="metadataFile" accept=".xml,application/xml,text/xml,application/samlmetadata+xml">
 <label class="field" for="metadata-url">or metadata URL</label>
-<input id="metadata-url" type="url" name="metadataUrl" inputmode="url" placeholder="https://" value="${escapeHtml(options.form?.metadataUrl ?? '')}">
+<input id="metadata-url" type="url" name="metadataUrl" inputmode="url" placeholder="https://" value="${escapeHtml(form.metadataUrl ?? '')}">
 <label class="field" for="metadata-xml">or paste the XML</label>
-<textarea id="metadata-xml" name="metadataXml" spellcheck="false">${escapeHtml(options.form?.metadataXml ?? '')}</textarea>
+<textarea id="metadata-xml" name="metadataXml" spellcheck="false">${escapeHtml(form.metadataXml ?? '')}</textarea>
 <button type="submit">${connection ? 'Replace the metadata' : 'Save the metadata'}</button>
-</form>
+</form>`
+      : `<h2 id="settings-title">3. Give us your application’s details</h2>
+<form method="post" action="${escapeHtml(`${context.base}/sso/oidc`)}">
+${csrfInput(context)}
+<input type="hidden" name="idp" value="${escapeHtml(guide.preset)}">
+<label class="field" for="discovery-url">Issuer or discovery URL</label>
+<p class="muted" id="discovery-hint">${escapeHtml((guide as OidcGuide).discoveryHint)}</p>
+<input id="discovery-url" type="url" name="discoveryUrl" inputmode="url" required aria-describedby="discovery-hint" placeholder="https://" value="${escapeHtml(form.discoveryUrl ?? connection?.oidc?.discoveryUrl ?? '')}">
+<label class="field" for="client-id">Client ID</label>
+<input id="client-id" type="text" name="clientId" required autocomplete="off" spellcheck="false" value="${escapeHtml(form.clientId ?? connection?.oidc?.clientId ?? '')}">
+<label class="field" for="client-secret">Client secret</label>
+${connection?.oidc?.clientSecretSet ? '<p class="muted" id="secret-hint">A secret is saved. Leave this empty to keep it.</p>' : ''}
+<input id="client-secret" type="password" name="clientSecret" autocomplete="new-password" spellcheck="false"${connection?.oidc?.clientSecretSet ? ' aria-describedby="secret-hint"' : ' required'}>
+${
+  (guide as OidcGuide).askTenantId
+    ? `<label class="field" for="tenant-id">Directory (tenant) ID <span class="muted">(optional with a tenant-specific URL)</span></label>
+<input id="tenant-id" type="text" name="tenantId" autocomplete="off" spellcheck="false" value="${escapeHtml(form.tenantId ?? connection?.oidc?.tenantId ?? '')}">`
+    : ''
+}
+<button type="submit">${connection ? 'Save the changes' : 'Save'}</button>
+</form>`;
+  const allValues =
+    protocol === 'saml'
+      ? `${copyField('our-entity-id', 'Our entity ID (audience, identifier)', options.values.entityId)}
+${copyField('our-acs-url', 'Our Assertion Consumer Service (ACS) URL', options.values.acsUrl)}
+${copyField('our-login-url', 'Our sign-in URL', options.values.loginUrl)}
+${
+  connection
+    ? copyField('our-metadata-url', 'Our SAML metadata URL', options.values.spMetadataUrl)
+    : '<p class="muted">Our SAML metadata URL appears here once your metadata is saved (step 3).</p>'
+}`
+      : `${copyField('our-redirect-uri', 'Our redirect URI', options.values.redirectUri)}
+${copyField('our-login-url', 'Our sign-in URL', options.values.loginUrl)}`;
+  return layout(
+    context,
+    'Set up single sign-on',
+    `<h1>Set up single sign-on (${protocol === 'saml' ? 'SAML' : 'OpenID Connect'})</h1>
+${messages(options)}
+<section aria-labelledby="idp-title">
+<h2 id="idp-title">1. Your identity provider</h2>
+${protocols}
+<nav class="choices" aria-label="Identity providers"><ul>${choices}</ul></nav>
+</section>
+<section aria-labelledby="guide-title">
+<h2 id="guide-title">2. Create the application in ${escapeHtml(guide.name)}</h2>
+${guideSteps<SsoValueKey | OidcValueKey>(guide.steps, options.values, 'value')}
+<details><summary>All our values${protocol === 'saml' ? ', and our SAML metadata' : ''}</summary>
+${allValues}
+</details>
+</section>
+<section aria-labelledby="settings-title">
+${settingsForm}
 <h3>What we have</h3>
 ${status}
 </section>
@@ -282,10 +343,10 @@ ${status}
 ${csrfInput(context)}
 <button type="submit"${connection?.active ? '' : ' disabled aria-disabled="true"'}>Start a test sign-in</button>
 </form>
-${connection?.active ? '' : '<p class="muted">Available once your metadata is saved.</p>'}
+${connection?.active ? '' : '<p class="muted">Available once your settings are saved.</p>'}
 <h3>Recent test sign-ins</h3>
 ${traces}
-<p><a href="${escapeHtml(`${context.base}?idp=${guide.preset}`)}">Refresh</a></p>
+<p><a href="${escapeHtml(href(guide.preset, protocol))}">Refresh</a></p>
 </section>`,
   );
 }

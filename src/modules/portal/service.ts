@@ -93,12 +93,12 @@ export class SetupLinkService {
     if (input.intent === 'sso') {
       if (input.connectionId) {
         const connection = await this.#connections.get(org.id, input.connectionId);
-        if (connection.protocol !== 'saml' || connection.testIdp) {
+        if (connection.testIdp) {
           throw new InvalidInput({
             code: 'setup_link_connection_unsupported',
-            detail: `Connection ${connection.id} is ${connection.testIdp ? 'a test IdP' : 'an OIDC connection'}; setup links set up SAML connections.`,
+            detail: `Connection ${connection.id} is the built-in test IdP; there is nothing to set up at an IdP.`,
             field: 'connectionId',
-            fix: 'Leave connectionId out to let the IT admin set up a new SAML connection, or give a SAML connection.',
+            fix: 'Leave connectionId out to let the IT admin set up a new connection, or give a SAML or OIDC connection.',
           });
         }
         connectionId = connection.id;
@@ -254,6 +254,52 @@ export class SetupLinkService {
       protocol: 'saml',
       preset: input.preset,
       saml,
+    });
+    return this.#connections.create(link.organizationId, body, actor, {
+      id: requireBound(link, 'sso', link.connectionId),
+    });
+  }
+
+  /**
+   * Creates the link's OIDC connection from the IdP application's discovery URL, client id and
+   * secret, or updates it (the secret only when a new one is given). The sso module fetches the
+   * discovery document, checks the issuer, and seals the secret.
+   */
+  async saveOidcSettings(
+    link: SetupLinkRow,
+    input: {
+      preset: Preset;
+      discoveryUrl: string;
+      clientId: string;
+      clientSecret?: string;
+      tenantId?: string;
+    },
+    actor: Actor,
+  ): Promise<ConnectionView> {
+    const state = await this.ssoState(link);
+    const oidc = {
+      discoveryUrl: input.discoveryUrl,
+      clientId: input.clientId,
+      ...(input.clientSecret ? { clientSecret: input.clientSecret } : {}),
+      ...(input.tenantId ? { tenantId: input.tenantId } : {}),
+    };
+    if (state.connection) {
+      const body = parseInput(updateConnectionBody, { preset: input.preset, oidc });
+      return this.#connections.update(link.organizationId, state.connection.id, body, actor);
+    }
+    if (!input.clientSecret) {
+      throw new InvalidInput({
+        code: 'client_secret_required',
+        detail: 'The client secret is missing.',
+        field: 'oidc.clientSecret',
+        fix: 'Create a client secret in your IdP application and paste its value.',
+      });
+    }
+    const body = parseInput(createConnectionBody, {
+      name: `${PRESET_LABELS[input.preset]} (OIDC)`,
+      protocol: 'oidc',
+      preset: input.preset,
+      oidc,
     });
     return this.#connections.create(link.organizationId, body, actor, {
       id: requireBound(link, 'sso', link.connectionId),
@@ -476,7 +522,9 @@ function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.output<T>
     field,
     fix: field.includes('metadataUrl')
       ? 'Give the https address of your IdP’s federation metadata.'
-      : 'Check the value and try again.',
+      : field.includes('discoveryUrl')
+        ? 'Give the https address of your IdP’s OpenID Connect issuer or discovery document.'
+        : 'Check the value and try again.',
   });
 }
 

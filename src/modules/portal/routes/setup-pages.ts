@@ -21,11 +21,12 @@ import type { Actor } from '../../events/index.ts';
 import { PRESET_NAMES, type Preset } from '../../sso/index.ts';
 import type { SetupIntent } from '../contracts.ts';
 import { CSRF_FIELD, type SetupCsrf } from '../csrf.ts';
-import { ssoGuide } from '../guides.ts';
+import { oidcGuide, ssoGuide } from '../guides.ts';
 import {
   domainPage,
   formatTime,
   type PageContext,
+  type SsoProtocol,
   scimPage,
   ssoPage,
   statusPage,
@@ -48,6 +49,7 @@ const INTENT_NAMES: Record<SetupIntent, string> = {
 /** Notices after a redirect (post/redirect/get): codes in the query, fixed texts here. */
 const NOTICES: Record<string, string> = {
   metadata_saved: 'Your identity provider’s metadata is saved. Now run a test sign-in (step 4).',
+  oidc_saved: 'Your application’s details are saved. Now run a test sign-in (step 4).',
   domain_added: 'The domain is added. Publish its DNS record, then check it.',
   domain_verified: 'The domain is verified.',
 };
@@ -171,15 +173,21 @@ export function setupPageRoutes(
       request: FastifyRequest,
       reply: FastifyReply,
       resolved: Extract<ResolvedLink, { state: 'active' }>,
-      extra: { status?: number; notice?: string; error?: string; preset?: string; form?: Form } = {},
+      extra: {
+        status?: number;
+        notice?: string;
+        error?: string;
+        preset?: string;
+        protocol?: SsoProtocol;
+        form?: Record<string, string | undefined>;
+      } = {},
     ) => {
       const state = await links.ssoState(resolved.link);
-      const query = request.query as { idp?: string };
-      const guide =
-        ssoGuide(extra.preset) ??
-        ssoGuide(query.idp) ??
-        ssoGuide(state.connection?.preset) ??
-        ssoGuide('entra');
+      const query = request.query as { idp?: string; protocol?: string };
+      const protocol: SsoProtocol =
+        state.connection?.protocol ?? extra.protocol ?? (query.protocol === 'oidc' ? 'oidc' : 'saml');
+      const find = protocol === 'saml' ? ssoGuide : oidcGuide;
+      const guide = find(extra.preset) ?? find(query.idp) ?? find(state.connection?.preset) ?? find('entra');
       const traces = state.connection ? await links.testTraces(resolved.link) : [];
       const page = context(request, reply, resolved);
       return sendPage(
@@ -187,6 +195,7 @@ export function setupPageRoutes(
         extra.status ?? 200,
         page.nonce,
         ssoPage(page, {
+          protocol,
           guide: guide as NonNullable<typeof guide>,
           connection: state.connection,
           values: {
@@ -194,14 +203,12 @@ export function setupPageRoutes(
             acsUrl: state.urls.acsUrl,
             loginUrl: state.urls.loginUrl,
             spMetadataUrl: state.urls.spMetadataUrl,
+            redirectUri: state.urls.redirectUri,
           },
           traces,
           notice: extra.notice,
           error: extra.error,
-          form: {
-            metadataUrl: textOf(extra.form?.metadataUrl),
-            metadataXml: textOf(extra.form?.metadataXml),
-          },
+          form: extra.form ?? {},
         }),
       );
     };
@@ -246,9 +253,7 @@ export function setupPageRoutes(
       const resolved = await open(request, reply, 'sso');
       if (!resolved || !checkForm(request, reply, resolved.link)) return reply;
       const form = (request.body ?? {}) as Form;
-      const preset = (PRESET_NAMES as readonly string[]).includes(textOf(form.idp) ?? '')
-        ? (textOf(form.idp) as Preset)
-        : 'generic';
+      const preset = presetOf(form.idp);
       const file = form.metadataFile;
       const metadataXml =
         (typeof file === 'object' && file.text.trim() ? file.text.trim() : undefined) ??
@@ -266,10 +271,46 @@ export function setupPageRoutes(
           status: error.status,
           error: `${error.detail}${error.fix ? ` ${error.fix}` : ''}`,
           preset,
+          protocol: 'saml',
           form: { metadataUrl, metadataXml: typeof file === 'object' ? undefined : textOf(form.metadataXml) },
         });
       }
-      return redirect(reply, request, `?idp=${preset}&done=metadata_saved`);
+      return redirect(reply, request, `?idp=${preset}&protocol=saml&done=metadata_saved`);
+    });
+
+    scope.post('/setup/:token/sso/oidc', { schema: { hide: true } }, async (request, reply) => {
+      const resolved = await open(request, reply, 'sso');
+      if (!resolved || !checkForm(request, reply, resolved.link)) return reply;
+      const form = (request.body ?? {}) as Form;
+      const preset = presetOf(form.idp);
+      const discoveryUrl = textOf(form.discoveryUrl)?.trim() ?? '';
+      const clientId = textOf(form.clientId)?.trim() ?? '';
+      const clientSecret = textOf(form.clientSecret)?.trim() || undefined;
+      const tenantId = textOf(form.tenantId)?.trim() || undefined;
+      try {
+        await links.saveOidcSettings(
+          resolved.link,
+          {
+            preset,
+            discoveryUrl,
+            clientId,
+            ...(clientSecret ? { clientSecret } : {}),
+            ...(tenantId ? { tenantId } : {}),
+          },
+          actor(request, resolved.link),
+        );
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        // The secret is never sent back into the page.
+        return renderSso(request, reply, resolved, {
+          status: error.status,
+          error: `${error.detail}${error.fix ? ` ${error.fix}` : ''}`,
+          preset,
+          protocol: 'oidc',
+          form: { discoveryUrl, clientId, tenantId },
+        });
+      }
+      return redirect(reply, request, `?idp=${preset}&protocol=oidc&done=oidc_saved`);
     });
 
     scope.post('/setup/:token/sso/test', { schema: { hide: true } }, async (request, reply) => {
@@ -463,6 +504,11 @@ function continuePage(context: PageContext, url: string): string {
 <p><a id="continue" href="${escaped}">Continue to your identity provider</a></p>
 <p>This tab shows the result when you are done. It is for ${context.organizationName.replaceAll('<', '&lt;')}.</p>
 </main></body></html>`;
+}
+
+function presetOf(value: Form[string]): Preset {
+  const text = textOf(value) ?? '';
+  return (PRESET_NAMES as readonly string[]).includes(text) ? (text as Preset) : 'generic';
 }
 
 function textOf(value: Form[string]): string | undefined {
