@@ -25,6 +25,7 @@ import {
   protocolRoutes,
   signingKeyRoutes,
 } from './modules/provider/index.ts';
+import { destinationRoutes, ruleRoutes } from './modules/provisioning/index.ts';
 import { scimRoutes } from './modules/scim/index.ts';
 import { connectionRoutes, loginRoutes } from './modules/sso/index.ts';
 import { createScopeGuard } from './platform/http/auth.ts';
@@ -166,6 +167,8 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
     signingKeyRoutes(app, { keys: provider.keys, host: provider.host, requireScope });
     postLoginRouteRoutes(app, { routes: provider.routes, sites: provider.sites, requireScope });
     protocolRoutes(app, { host: provider.host, interactions: provider.interactions });
+    destinationRoutes(app, { provisioning: hub.provisioning, requireScope });
+    ruleRoutes(app, { rules: hub.provisioning.rules, requireScope });
   }
 
   return app;

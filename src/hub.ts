@@ -10,6 +10,7 @@ import { DirectoriesService, DirectoryService } from './modules/directory/index.
 import { EventLog } from './modules/events/index.ts';
 import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
 import { ProviderModule } from './modules/provider/index.ts';
+import { ProvisioningModule } from './modules/provisioning/index.ts';
 import { ScimService } from './modules/scim/index.ts';
 import { SsoModule } from './modules/sso/index.ts';
 import { type Database, openDatabase } from './platform/db/client.ts';
@@ -41,6 +42,8 @@ export interface Hub {
   readonly sso: SsoModule;
   /** The OpenID provider for our applications, post-login routing, LMS handoffs. */
   readonly provider: ProviderModule;
+  /** Destinations, rules and the orchestrator that provisions accounts and enrollments. */
+  readonly provisioning: ProvisioningModule;
   readonly metrics: Metrics;
   /** Outbound HTTP (timeouts, retries, redacted logging). */
   readonly http: HttpClient;
@@ -98,6 +101,18 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       jobs,
       logger,
     });
+    const provisioning = new ProvisioningModule({
+      config,
+      database,
+      secrets,
+      events,
+      orgs,
+      directory,
+      sso,
+      jobs,
+      http,
+      logger,
+    });
     orgs.addUpdateGuard(async (tx, before, changes) => {
       if (changes.environment === 'production') await sso.connections.assertNoTestIdp(tx, before.id);
     });
@@ -117,9 +132,15 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       apiKeys,
       sso,
       provider,
+      provisioning,
       metrics: createMetrics(),
       http,
-      backgroundTasks: [sso.cleanupTask(), sso.registerJobs(jobs), provider.backgroundTask()],
+      backgroundTasks: [
+        sso.cleanupTask(),
+        sso.registerJobs(jobs),
+        provider.backgroundTask(),
+        provisioning.backgroundTask(),
+      ],
       stopHooks: [() => provider.close()],
     };
     if (config.SWITCHBOARD_BOOTSTRAP_ADMIN_KEY) {

@@ -28,6 +28,7 @@ export const ID_PREFIXES = {
   webhook: 'whk',
   job: 'job',
   audit: 'aud',
+  provisioningAttempt: 'pat',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -10,7 +10,15 @@
  */
 
 import type { PGlite } from '@electric-sql/pglite';
-import type { Db as IDatabase, Job, SendOptions, WorkOptions } from 'pg-boss';
+import type {
+  GroupConcurrencyConfig,
+  Db as IDatabase,
+  Job,
+  JobInsert,
+  QueuePolicy,
+  SendOptions,
+  WorkOptions,
+} from 'pg-boss';
 import { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Database, Tx } from '../db/client.ts';
@@ -30,6 +38,16 @@ export interface QueueDefinition {
   deadLetter?: boolean;
   /** Keep completed jobs this long (seconds). */
   deleteAfterSeconds?: number;
+  /**
+   * pg-boss queue policy (fixed at creation). `short`: at most one queued job per `singletonKey`,
+   * so a burst of changes to one subject queues one job.
+   */
+  policy?: QueuePolicy;
+  /**
+   * Workers send a heartbeat this often (seconds, >= 10); a job whose worker died (SIGKILL) is
+   * retried once it misses its heartbeat, instead of after `expireInSeconds`.
+   */
+  heartbeatSeconds?: number;
 }
 
 export interface WorkerDefinition<Data> {
@@ -37,8 +55,8 @@ export interface WorkerDefinition<Data> {
   concurrency?: number;
   batchSize?: number;
   pollingIntervalSeconds?: number;
-  /** Limit concurrent jobs per `group.id` across all processes. */
-  groupConcurrency?: number;
+  /** Limit concurrent jobs per `group.id` across all processes (per `group.tier` with a config). */
+  groupConcurrency?: number | GroupConcurrencyConfig;
   handler: (job: Job<Data>) => Promise<unknown>;
 }
 
@@ -124,6 +142,23 @@ export class JobQueue {
     return this.boss.send(queue, data, sendOptions);
   }
 
+  /** Queues many jobs in one statement (optionally inside an open transaction). */
+  async insert<Data extends object>(
+    queue: string,
+    jobs: Array<Omit<JobInsert<Data>, 'data'> & { data: Data }>,
+    options: { tx?: Tx } = {},
+  ): Promise<void> {
+    if (!jobs.length) return;
+    if (options.tx) {
+      const client = this.#database.clientOf(options.tx);
+      await this.boss.insert(queue, jobs, {
+        db: { executeSql: (text, values) => client.query(text, values) },
+      });
+      return;
+    }
+    await this.boss.insert(queue, jobs);
+  }
+
   /** Throws when the queue's tables cannot be read. */
   async ping(): Promise<void> {
     await this.boss.getQueues();
@@ -151,13 +186,17 @@ export class JobQueue {
       expireInSeconds: definition.expireInSeconds ?? 15 * 60,
       deleteAfterSeconds: definition.deleteAfterSeconds ?? 7 * 24 * 3600,
       ...(deadLetter ? { deadLetter } : {}),
+      ...(definition.heartbeatSeconds ? { heartbeatSeconds: definition.heartbeatSeconds } : {}),
       notify: true,
     };
     if (await this.boss.getQueue(definition.name)) {
       const { deadLetter: _ignored, ...updatable } = options;
       await this.boss.updateQueue(definition.name, updatable);
     } else {
-      await this.boss.createQueue(definition.name, options);
+      await this.boss.createQueue(definition.name, {
+        ...options,
+        ...(definition.policy ? { policy: definition.policy } : {}),
+      });
     }
   }
 

@@ -1,0 +1,103 @@
+/** Provisioning test setup: a hub with workers, an organization, and a Thinkific fake as a destination. */
+import { createScimDirectory, type ScimDirectory } from '../scim/support.ts';
+import { FakeThinkific, type FakeThinkificOptions } from '../fakes/thinkific/server.ts';
+import { createTestHub, type TestHub, type TestHubOptions } from '../support/hub.ts';
+
+export const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+export const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+export interface ProvisioningSetup {
+  t: TestHub;
+  fake: FakeThinkific;
+  directory: ScimDirectory;
+  organizationId: string;
+  destinationId: string;
+  close(): Promise<void>;
+}
+
+export async function setupProvisioning(
+  options: {
+    fake?: FakeThinkificOptions;
+    destination?: Record<string, unknown>;
+    hub?: TestHubOptions;
+  } = {},
+): Promise<ProvisioningSetup> {
+  const fake = await new FakeThinkific({ rateLimit: null, ...options.fake }).start();
+  const t = await createTestHub({
+    workers: true,
+    ...options.hub,
+    env: { PROVISIONING_RETRY_DELAY_SECONDS: '1', PROVISIONING_RECONCILE_CRON: '', ...options.hub?.env },
+  });
+  const directory = await createScimDirectory(t);
+  const organizationId = directory.organizationId;
+  const created = await t.api('POST', `/api/v1/organizations/${organizationId}/destinations`, {
+    body: {
+      kind: 'thinkific',
+      name: 'Academy',
+      settings: { baseUrl: fake.url, subdomain: fake.subdomain },
+      credentials: { apiKey: fake.apiKey },
+      ...options.destination,
+    },
+  });
+  if (created.status !== 201) throw new Error(`destination: ${created.status} ${created.text}`);
+  return {
+    t,
+    fake,
+    directory,
+    organizationId,
+    destinationId: created.body.id,
+    async close() {
+      await t.close();
+      await fake.stop();
+    },
+  };
+}
+
+/** Polls until `check` returns a truthy value (no timing is asserted: the bound only ends a hung test). */
+export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function scimUser(directory: ScimDirectory, email: string, extra: Record<string, unknown> = {}) {
+  const response = await directory.scim('POST', '/Users', {
+    body: {
+      schemas: [CORE_USER],
+      userName: email,
+      externalId: email,
+      active: true,
+      name: { givenName: email.split('@')[0], familyName: 'Tester' },
+      emails: [{ value: email, primary: true, type: 'work' }],
+      ...extra,
+    },
+  });
+  if (response.status !== 201) throw new Error(`scim user: ${response.status} ${response.text}`);
+  return response.body as { id: string };
+}
+
+export async function scimGroup(directory: ScimDirectory, name: string, memberIds: string[]) {
+  const response = await directory.scim('POST', '/Groups', {
+    body: { schemas: [CORE_GROUP], displayName: name, members: memberIds.map((value) => ({ value })) },
+  });
+  if (response.status !== 201) throw new Error(`scim group: ${response.status} ${response.text}`);
+  return response.body as { id: string };
+}
+
+export async function createRule(setup: ProvisioningSetup, body: Record<string, unknown>) {
+  const response = await setup.t.api('POST', `/api/v1/organizations/${setup.organizationId}/provisioning/rules`, {
+    body,
+  });
+  if (response.status !== 201) throw new Error(`rule: ${response.status} ${response.text}`);
+  return response.body as { id: string };
+}
