@@ -1,6 +1,7 @@
 /** Provisioning test setup: a hub with workers, an organization, and a Thinkific fake as a destination. */
-import { createScimDirectory, type ScimDirectory } from '../scim/support.ts';
+
 import { FakeThinkific, type FakeThinkificOptions } from '../fakes/thinkific/server.ts';
+import { createScimDirectory, type ScimDirectory } from '../scim/support.ts';
 import { createTestHub, type TestHub, type TestHubOptions } from '../support/hub.ts';
 
 export const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -17,11 +18,7 @@ export interface ProvisioningSetup {
 }
 
 export async function setupProvisioning(
-  options: {
-    fake?: FakeThinkificOptions;
-    destination?: Record<string, unknown>;
-    hub?: TestHubOptions;
-  } = {},
+  options: { fake?: FakeThinkificOptions; destination?: Record<string, unknown>; hub?: TestHubOptions } = {},
 ): Promise<ProvisioningSetup> {
   const fake = await new FakeThinkific({ rateLimit: null, ...options.fake }).start();
   const t = await createTestHub({
@@ -55,7 +52,11 @@ export async function setupProvisioning(
 }
 
 /** Polls until `check` returns a truthy value (no timing is asserted: the bound only ends a hung test). */
-export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -65,7 +66,8 @@ export async function eventually<T>(check: () => T | Promise<T>, what: string, t
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -95,9 +97,13 @@ export async function scimGroup(directory: ScimDirectory, name: string, memberId
 }
 
 export async function createRule(setup: ProvisioningSetup, body: Record<string, unknown>) {
-  const response = await setup.t.api('POST', `/api/v1/organizations/${setup.organizationId}/provisioning/rules`, {
-    body,
-  });
+  const response = await setup.t.api(
+    'POST',
+    `/api/v1/organizations/${setup.organizationId}/provisioning/rules`,
+    {
+      body,
+    },
+  );
   if (response.status !== 201) throw new Error(`rule: ${response.status} ${response.text}`);
   return response.body as { id: string };
 }

@@ -38,7 +38,9 @@ describe('SCIM push to Thinkific', () => {
     const sales = await scimGroup(directory, 'Sales', [ada.id]);
 
     await eventually(
-      () => fake.enrollmentsOf('ada@example.com').length === 3 && fake.groupNamesOf('ada@example.com').length === 1,
+      () =>
+        fake.enrollmentsOf('ada@example.com').length === 3 &&
+        fake.groupNamesOf('ada@example.com').length === 1,
       'account, enrollments and group in Thinkific',
     );
     const user = fake.users.find((candidate) => candidate.email === 'ada@example.com');
@@ -54,19 +56,29 @@ describe('SCIM push to Thinkific', () => {
 
     // The state and every attempt are visible through the admin API.
     const state = await eventually(async () => {
-      const response = await t.api('GET', `/api/v1/organizations/${organizationId}/users/${ada.id}/provisioning`);
+      const response = await t.api(
+        'GET',
+        `/api/v1/organizations/${organizationId}/users/${ada.id}/provisioning`,
+      );
       return response.body.states?.[0]?.status === 'synced' ? response.body : undefined;
     }, 'synced state');
     expect(state.states[0]).toMatchObject({ destinationId, remoteId: String(user?.id) });
     const operations = state.attempts.map((attempt: { operation: string }) => attempt.operation);
-    expect(operations).toEqual(expect.arrayContaining(['find-user', 'create-user', 'enroll', 'add-to-group']));
+    expect(operations).toEqual(
+      expect.arrayContaining(['find-user', 'create-user', 'enroll', 'add-to-group']),
+    );
     for (const attempt of state.attempts) {
       expect(JSON.stringify(attempt.request)).not.toContain(fake.apiKey);
       expect(attempt.outcome).toBe('succeeded');
     }
-    const events = await t.api('GET', `/api/v1/events?types=provisioning.succeeded&organization=${organizationId}`);
+    const events = await t.api(
+      'GET',
+      `/api/v1/events?types=provisioning.succeeded&organization=${organizationId}`,
+    );
     expect(events.status).toBe(200);
-    const succeeded = events.body.data.find((event: { subject: { id: string } }) => event.subject.id === ada.id);
+    const succeeded = events.body.data.find(
+      (event: { subject: { id: string } }) => event.subject.id === ada.id,
+    );
     expect(succeeded.data).toMatchObject({ destinationId });
     expect(succeeded.data.operations).toEqual(expect.arrayContaining(['create-user ada@example.com']));
 
@@ -76,7 +88,10 @@ describe('SCIM push to Thinkific', () => {
     });
     expect(removed.status).toBeLessThan(300);
     await eventually(
-      () => fake.enrollmentsOf('ada@example.com').every((e) => e.expiry_date && Date.parse(e.expiry_date) <= Date.now()),
+      () =>
+        fake
+          .enrollmentsOf('ada@example.com')
+          .every((e) => e.expiry_date && Date.parse(e.expiry_date) <= Date.now()),
       'enrollments expired',
     );
     expect(fake.users).toHaveLength(1);

@@ -112,7 +112,8 @@ export function computeDesired(
     matched.push(rule.id);
     for (const effect of effects) {
       if (effect.account || effect.enrollments.length || effect.groups.length) account = true;
-      for (const group of effect.groups) if (!groupNames.has(group.toLowerCase())) groupNames.set(group.toLowerCase(), group);
+      for (const group of effect.groups)
+        if (!groupNames.has(group.toLowerCase())) groupNames.set(group.toLowerCase(), group);
       for (const enrollment of effect.enrollments) {
         const spec: EnrollmentSpec = {
           kind: enrollment.kind,

@@ -267,7 +267,9 @@ export class SyncRun {
     let missing = desired.groups.filter((name) => !have.has(lower(name)));
     if (verify && !created && connector.capabilities.listGroups && desired.groups.length) {
       const present = new Set(
-        (await this.#step('list-groups', null, () => connector.listGroups(account, desired.groups))).map(lower),
+        (await this.#step('list-groups', null, () => connector.listGroups(account, desired.groups))).map(
+          lower,
+        ),
       );
       for (const name of desired.groups) {
         if (present.has(lower(name)) || !have.has(lower(name))) continue;
