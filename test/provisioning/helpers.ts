@@ -107,3 +107,40 @@ export async function createRule(setup: ProvisioningSetup, body: Record<string, 
   if (response.status !== 201) throw new Error(`rule: ${response.status} ${response.text}`);
   return response.body as { id: string };
 }
+
+const TEST_ACTOR = { actor: { type: 'system' as const, name: 'test' }, source: 'api' };
+
+/** Creates `count` users through the directory (as an import or HR sync would) and puts them in `groupName`. */
+export async function directoryUsers(
+  setup: ProvisioningSetup,
+  count: number,
+  options: { groupName?: string; prefix?: string } = {},
+): Promise<Array<{ id: string; email: string }>> {
+  const { hub } = setup.t;
+  const users = [];
+  for (let index = 0; index < count; index++) {
+    const email = `${options.prefix ?? 'person'}${index}@example.com`;
+    const user = await hub.directory.createUser(
+      setup.organizationId,
+      { email, givenName: `Person${index}`, familyName: 'Example' },
+      TEST_ACTOR,
+    );
+    users.push({ id: user.id, email });
+  }
+  if (options.groupName) {
+    const existing = await hub.directory
+      .findGroupByName(setup.organizationId, options.groupName)
+      .catch(() => undefined);
+    const group =
+      existing ??
+      (await hub.directory.createGroup(setup.organizationId, { name: options.groupName }, TEST_ACTOR));
+    await hub.directory.addMembers(
+      group.id,
+      users.map((user) => user.id),
+      TEST_ACTOR,
+    );
+  }
+  return users;
+}
+
+export { TEST_ACTOR };
