@@ -23,6 +23,12 @@ import { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Database, Tx } from '../db/client.ts';
 
+/**
+ * How often pg-boss's monitor passes run (expired jobs, missed heartbeats): every 15 s rather than
+ * its default minute, so a job whose worker was killed is retried within heartbeat + 15 s.
+ */
+const SUPERVISION = { superviseIntervalSeconds: 15, monitorIntervalSeconds: 15 } as const;
+
 export interface QueueDefinition {
   name: string;
   /** Retries after the first attempt before the job is dead-lettered. */
@@ -84,6 +90,7 @@ export class JobQueue {
             backend: 'pglite',
             schema: 'pgboss',
             useListenNotify: true,
+            ...SUPERVISION,
           })
         : new PgBoss({
             connectionString: database.connectionString,
@@ -91,6 +98,7 @@ export class JobQueue {
             max: 4,
             application_name: 'switchboard-jobs',
             useListenNotify: true,
+            ...SUPERVISION,
           });
     this.boss.on('error', (error) => this.#logger.error({ err: error }, 'job queue error'));
     this.boss.on('warning', (warning) => this.#logger.warn({ warning }, 'job queue warning'));
