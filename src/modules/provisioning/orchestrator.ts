@@ -121,7 +121,9 @@ export class Orchestrator {
     });
     jobs.work<SyncJobData>(SYNC_QUEUE, {
       concurrency: this.#options.workerConcurrency,
-      pollingIntervalSeconds: 1,
+      pollingIntervalSeconds: 0.5,
+      // A backfill queues thousands of jobs: while they wait, take the next one without a pause.
+      burstWhenReadyExceeds: 1,
       groupConcurrency: {
         default: 4,
         tiers: Object.fromEntries(

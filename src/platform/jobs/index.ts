@@ -63,6 +63,12 @@ export interface WorkerDefinition<Data> {
   pollingIntervalSeconds?: number;
   /** Limit concurrent jobs per `group.id` across all processes (per `group.tier` with a config). */
   groupConcurrency?: number | GroupConcurrencyConfig;
+  /**
+   * Fetch continuously (no polling delay between jobs) while more than this many jobs are ready
+   * (pg-boss's cached queue stats, refreshed by the monitor). Without it each worker slot takes at
+   * most one job per polling interval.
+   */
+  burstWhenReadyExceeds?: number;
   handler: (job: Job<Data>) => Promise<unknown>;
 }
 
@@ -217,6 +223,7 @@ export class JobQueue {
       // poll at the same interval so retries are not held up by pg-boss's 30 s notify backstop.
       notifyPollingIntervalSeconds: worker.pollingIntervalSeconds ?? 2,
       ...(worker.groupConcurrency ? { groupConcurrency: worker.groupConcurrency } : {}),
+      ...(worker.burstWhenReadyExceeds ? { burstWhenReadyExceeds: worker.burstWhenReadyExceeds } : {}),
     };
     const logger = this.#logger;
     await this.boss.work<never>(queue, options, async (jobs) => {
