@@ -27,6 +27,7 @@ import {
   protocolRoutes,
   signingKeyRoutes,
 } from './modules/provider/index.ts';
+import { destinationRoutes, ruleRoutes } from './modules/provisioning/index.ts';
 import { scimRoutes } from './modules/scim/index.ts';
 import { connectionRoutes, loginRoutes } from './modules/sso/index.ts';
 import { webhookRoutes } from './modules/webhooks/index.ts';
@@ -183,6 +184,8 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
       deliveries: hub.webhooks.deliveries,
       requireScope,
     });
+    destinationRoutes(app, { provisioning: hub.provisioning, requireScope });
+    ruleRoutes(app, { rules: hub.provisioning.rules, requireScope });
   }
 
   return app;

@@ -183,6 +183,30 @@ export const configOptions = [
     description: 'Webhook deliveries (and their attempts) older than this are deleted by the worker.',
   },
   {
+    name: 'PROVISIONING_LOGIN_WAIT_MS',
+    default: '10000',
+    description:
+      "On a person's first SSO login (JIT), how long the login waits for their destination accounts and enrollments before sending them on anyway (0: do not wait). The work goes on in the background either way.",
+  },
+  {
+    name: 'PROVISIONING_RECONCILE_CRON',
+    default: '17 * * * *',
+    description:
+      'When every enabled destination is reconciled (UTC cron): desired state compared with what the destination holds, drift repaired or reported per destination policy. Empty: only on demand.',
+  },
+  {
+    name: 'PROVISIONING_WORKER_CONCURRENCY',
+    default: '8',
+    description:
+      'Provisioning jobs one worker process runs at once (each destination is also capped by its own `concurrency`, across all workers).',
+  },
+  {
+    name: 'PROVISIONING_RETRY_DELAY_SECONDS',
+    default: '5',
+    description:
+      'Delay before the first retry of a failed provisioning job; doubled with jitter on each retry (capped at 10 minutes) until the destination’s `maxAttempts`, then the job is dead-lettered.',
+  },
+  {
     name: 'DNS_SERVERS',
     default: '(system resolver)',
     description: 'Comma-separated DNS servers (host or host:port) used for domain verification lookups.',
@@ -289,6 +313,16 @@ const schema = z.object({
   WEBHOOKS_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   WEBHOOKS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   SETUP_LINK_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  PROVISIONING_LOGIN_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
+  PROVISIONING_RECONCILE_CRON: z
+    .string()
+    .trim()
+    .refine((value) => value === '' || value.split(/\s+/).length === 5, {
+      message: 'expected a 5-field cron expression (minute hour day month weekday), or empty',
+    })
+    .default('17 * * * *'),
+  PROVISIONING_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  PROVISIONING_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   DNS_SERVERS: z.preprocess(
     emptyToUndefined,
     z

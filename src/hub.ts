@@ -12,6 +12,7 @@ import { createTxtResolver, OrganizationService, type TxtResolver } from './modu
 import { OverviewService } from './modules/overview/index.ts';
 import { PortalModule } from './modules/portal/index.ts';
 import { ProviderModule } from './modules/provider/index.ts';
+import { ProvisioningModule } from './modules/provisioning/index.ts';
 import { ScimService } from './modules/scim/index.ts';
 import { SsoModule } from './modules/sso/index.ts';
 import { WebhooksModule } from './modules/webhooks/index.ts';
@@ -50,6 +51,8 @@ export interface Hub {
   readonly overview: OverviewService;
   /** Client setup links and the pages they open. */
   readonly portal: PortalModule;
+  /** Destinations, rules and the orchestrator that provisions accounts and enrollments. */
+  readonly provisioning: ProvisioningModule;
   readonly metrics: Metrics;
   /** Outbound HTTP (timeouts, retries, redacted logging). */
   readonly http: HttpClient;
@@ -107,6 +110,18 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       jobs,
       logger,
     });
+    const provisioning = new ProvisioningModule({
+      config,
+      database,
+      secrets,
+      events,
+      orgs,
+      directory,
+      sso,
+      jobs,
+      http,
+      logger,
+    });
     orgs.addUpdateGuard(async (tx, before, changes) => {
       if (changes.environment === 'production') await sso.connections.assertNoTestIdp(tx, before.id);
     });
@@ -142,12 +157,14 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       overview: new OverviewService({ orgs, events, directories, connections: sso.connections, jobs }),
       portal: new PortalModule({ config, database, secrets, events, orgs, sso, directories }),
       metrics,
+      provisioning,
       http,
       backgroundTasks: [
         sso.cleanupTask(),
         sso.registerJobs(jobs),
         provider.backgroundTask(),
         webhooks.backgroundTask(),
+        provisioning.backgroundTask(),
       ],
       stopHooks: [() => provider.close()],
     };

@@ -30,6 +30,7 @@ export const ID_PREFIXES = {
   job: 'job',
   audit: 'aud',
   setupLink: 'stl',
+  provisioningAttempt: 'pat',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

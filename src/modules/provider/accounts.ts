@@ -8,7 +8,9 @@
  * `email_verified` is true when the email's domain is one of the organization's verified domains
  * (the same proof home-realm discovery relies on); otherwise false.
  */
+
 import type { Account, AccountClaims, KoaContextWithOIDC } from 'oidc-provider';
+import { rolesOf } from '../../platform/conditions.ts';
 import type { DirectoryService, UserView } from '../directory/index.ts';
 import type { Organization, OrganizationService } from '../orgs/index.ts';
 import type { ApplicationPolicy } from './applications.ts';
@@ -100,19 +102,4 @@ export class AccountService {
   }
 }
 
-/** Roles from the profile: `roles` (or `role`), strings or SCIM-style `{ value }` objects. */
-export function rolesOf(profile: Record<string, unknown>): string[] {
-  const raw = profile.roles ?? profile.role;
-  const items = Array.isArray(raw) ? raw : raw === undefined || raw === null ? [] : [raw];
-  const roles: string[] = [];
-  for (const item of items) {
-    const value =
-      typeof item === 'string'
-        ? item
-        : item && typeof item === 'object' && 'value' in item
-          ? String((item as { value: unknown }).value)
-          : undefined;
-    if (value && !roles.includes(value)) roles.push(value);
-  }
-  return roles;
-}
+export { rolesOf };

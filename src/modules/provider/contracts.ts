@@ -1,5 +1,6 @@
 /** API shapes of applications, signing keys, post-login routes and LMS sites. */
 import { z } from 'zod';
+import { conditionSchema } from '../../platform/conditions.ts';
 
 export const APPLICATION_TYPES = ['confidential', 'public'] as const;
 export type ApplicationType = (typeof APPLICATION_TYPES)[number];
@@ -296,67 +297,7 @@ export const rotateKeysBody = z
 
 // Post-login routes
 
-export type Condition =
-  | { all: Condition[] }
-  | { any: Condition[] }
-  | { not: Condition }
-  | { group: string | string[] }
-  | { role: string | string[] }
-  | { source: string | string[] }
-  | {
-      attribute: string;
-      equals?: string | number | boolean;
-      in?: Array<string | number | boolean>;
-      contains?: string;
-      startsWith?: string;
-      exists?: boolean;
-    }
-  | { always: true };
-
-const oneOrMany = z.union([z.string().min(1).max(256), z.array(z.string().min(1).max(256)).min(1).max(100)]);
-const scalar = z.union([z.string().max(1000), z.number(), z.boolean()]);
-
-/** The same condition language as provisioning rules. */
-export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
-  z.union([
-    z.object({ all: z.array(conditionSchema).max(50) }).strict(),
-    z.object({ any: z.array(conditionSchema).min(1).max(50) }).strict(),
-    z.object({ not: conditionSchema }).strict(),
-    z
-      .object({
-        group: oneOrMany.describe('Member of any of these groups (name, case-insensitive, or grp_ id).'),
-      })
-      .strict(),
-    z.object({ role: oneOrMany.describe('Has any of these roles (profile `roles`).') }).strict(),
-    z
-      .object({ source: oneOrMany.describe('Came from any of these sources: scim, sso, import, hris, api.') })
-      .strict(),
-    z
-      .object({
-        attribute: z
-          .string()
-          .min(1)
-          .max(100)
-          .describe(
-            'A profile attribute (`department`, dotted for nested), or `email`, `givenName`, `familyName`.',
-          ),
-        equals: scalar.optional(),
-        in: z.array(scalar).min(1).max(500).optional(),
-        contains: z.string().max(1000).optional(),
-        startsWith: z.string().max(1000).optional(),
-        exists: z.boolean().optional(),
-      })
-      .strict()
-      .refine(
-        (value) =>
-          [value.equals, value.in, value.contains, value.startsWith, value.exists].filter(
-            (test) => test !== undefined,
-          ).length === 1,
-        { message: 'give exactly one of equals, in, contains, startsWith, exists' },
-      ),
-    z.object({ always: z.literal(true) }).strict(),
-  ]),
-);
+export { type Condition, conditionSchema } from '../../platform/conditions.ts';
 
 export const routeTargetSchema = z
   .discriminatedUnion('type', [

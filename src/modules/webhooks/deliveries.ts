@@ -482,7 +482,7 @@ export class WebhookDeliveryService {
 
   /** One job per delivery, in one statement, grouped by subscription. */
   async #enqueueMany(tx: Tx, deliveries: ReadonlyArray<{ id: string; subscriptionId: string }>) {
-    await this.#jobs.sendMany(
+    await this.#jobs.insert(
       DELIVERY_QUEUE,
       deliveries.map((delivery) => ({
         data: { deliveryId: delivery.id },

@@ -11,13 +11,27 @@
 
 import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
-import type { Db as IDatabase, Job, SendOptions, WorkOptions } from 'pg-boss';
+import type {
+  GroupConcurrencyConfig,
+  Db as IDatabase,
+  Job,
+  JobInsert,
+  QueuePolicy,
+  SendOptions,
+  WorkOptions,
+} from 'pg-boss';
 import { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import { type Database, queryRows, sqlState, type Tx } from '../db/client.ts';
 
 /** PostgreSQL's "relation does not exist". */
 const UNDEFINED_TABLE = '42P01';
+
+/**
+ * How often pg-boss's monitor passes run (expired jobs, missed heartbeats): every 15 s rather than
+ * its default minute, so a job whose worker was killed is retried within heartbeat + 15 s.
+ */
+const SUPERVISION = { superviseIntervalSeconds: 15, monitorIntervalSeconds: 15 } as const;
 
 export interface QueueDefinition {
   name: string;
@@ -34,6 +48,16 @@ export interface QueueDefinition {
   deadLetter?: boolean;
   /** Keep completed jobs this long (seconds). */
   deleteAfterSeconds?: number;
+  /**
+   * pg-boss queue policy (fixed at creation). `short`: at most one queued job per `singletonKey`,
+   * so a burst of changes to one subject queues one job.
+   */
+  policy?: QueuePolicy;
+  /**
+   * Workers send a heartbeat this often (seconds, >= 10); a job whose worker died (SIGKILL) is
+   * retried once it misses its heartbeat, instead of after `expireInSeconds`.
+   */
+  heartbeatSeconds?: number;
 }
 
 export interface WorkerDefinition<Data> {
@@ -48,8 +72,14 @@ export interface WorkerDefinition<Data> {
    */
   batchSize?: number;
   pollingIntervalSeconds?: number;
-  /** Limit concurrent jobs per `group.id` across all processes. */
-  groupConcurrency?: number;
+  /** Limit concurrent jobs per `group.id` across all processes (per `group.tier` with a config). */
+  groupConcurrency?: number | GroupConcurrencyConfig;
+  /**
+   * Fetch continuously (no polling delay between jobs) while more than this many jobs are ready
+   * (pg-boss's cached queue stats, refreshed by the monitor). Without it each worker slot takes at
+   * most one job per polling interval.
+   */
+  burstWhenReadyExceeds?: number;
   handler: (job: Job<Data>) => Promise<unknown>;
 }
 
@@ -77,6 +107,7 @@ export class JobQueue {
             backend: 'pglite',
             schema: 'pgboss',
             useListenNotify: true,
+            ...SUPERVISION,
           })
         : new PgBoss({
             connectionString: database.connectionString,
@@ -84,6 +115,7 @@ export class JobQueue {
             max: 4,
             application_name: 'switchboard-jobs',
             useListenNotify: true,
+            ...SUPERVISION,
           });
     this.boss.on('error', (error) => this.#logger.error({ err: error }, 'job queue error'));
     this.boss.on('warning', (warning) => this.#logger.warn({ warning }, 'job queue warning'));
@@ -136,24 +168,6 @@ export class JobQueue {
   }
 
   /**
-   * Queues many jobs in one statement (optionally inside `tx`, like `send`): for fan-outs, where one
-   * `send` per job would cost a round trip each.
-   */
-  async sendMany<Data extends object>(
-    queue: string,
-    jobs: ReadonlyArray<{ data: Data } & Pick<SendOptions, 'startAfter' | 'group' | 'singletonKey'>>,
-    options: { tx?: Tx } = {},
-  ): Promise<void> {
-    if (jobs.length === 0) return;
-    const client = options.tx ? this.#database.clientOf(options.tx) : undefined;
-    await this.boss.insert(
-      queue,
-      jobs.map((job) => ({ ...job })),
-      client ? { db: { executeSql: (text, values) => client.query(text, values) } } : {},
-    );
-  }
-
-  /**
    * Jobs waiting in dead-letter queues (`<queue>.dead`) whose data names this organization
    * (`organizationId`), by queue. Jobs that exhausted their retries land there until someone retries
    * or discards them. Empty before the queue's tables exist.
@@ -174,6 +188,26 @@ export class JobQueue {
       if (sqlState(error) === UNDEFINED_TABLE) return [];
       throw error;
     }
+  }
+
+  /**
+   * Queues many jobs in one statement (optionally inside `tx`, like `send`): for fan-outs, where one
+   * `send` per job would cost a round trip each.
+   */
+  async insert<Data extends object>(
+    queue: string,
+    jobs: Array<Omit<JobInsert<Data>, 'data'> & { data: Data }>,
+    options: { tx?: Tx } = {},
+  ): Promise<void> {
+    if (!jobs.length) return;
+    if (options.tx) {
+      const client = this.#database.clientOf(options.tx);
+      await this.boss.insert(queue, jobs, {
+        db: { executeSql: (text, values) => client.query(text, values) },
+      });
+      return;
+    }
+    await this.boss.insert(queue, jobs);
   }
 
   /** Throws when the queue's tables cannot be read. */
@@ -203,13 +237,17 @@ export class JobQueue {
       expireInSeconds: definition.expireInSeconds ?? 15 * 60,
       deleteAfterSeconds: definition.deleteAfterSeconds ?? 7 * 24 * 3600,
       ...(deadLetter ? { deadLetter } : {}),
+      ...(definition.heartbeatSeconds ? { heartbeatSeconds: definition.heartbeatSeconds } : {}),
       notify: true,
     };
     if (await this.boss.getQueue(definition.name)) {
       const { deadLetter: _ignored, ...updatable } = options;
       await this.boss.updateQueue(definition.name, updatable);
     } else {
-      await this.boss.createQueue(definition.name, options);
+      await this.boss.createQueue(definition.name, {
+        ...options,
+        ...(definition.policy ? { policy: definition.policy } : {}),
+      });
     }
   }
 
@@ -224,6 +262,7 @@ export class JobQueue {
       // poll at the same interval so retries are not held up by pg-boss's 30 s notify backstop.
       notifyPollingIntervalSeconds: worker.pollingIntervalSeconds ?? 2,
       ...(worker.groupConcurrency ? { groupConcurrency: worker.groupConcurrency } : {}),
+      ...(worker.burstWhenReadyExceeds ? { burstWhenReadyExceeds: worker.burstWhenReadyExceeds } : {}),
     };
     const logger = this.#logger;
     const run = async (job: Job<never>) => {

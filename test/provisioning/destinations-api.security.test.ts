@@ -1,0 +1,158 @@
+/**
+ * Destinations and rules API: validation as problem+json naming the field, credentials sealed at
+ * rest and never returned, test connection against the real API, and tenant isolation.
+ */
+
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows } from '../../src/platform/db/client.ts';
+import { FakeThinkific } from '../fakes/thinkific/server.ts';
+import { createTestHub, type TestHub } from '../support/hub.ts';
+
+let t: TestHub;
+let fake: FakeThinkific;
+let orgA: string;
+let orgB: string;
+
+beforeAll(async () => {
+  fake = await new FakeThinkific({ rateLimit: null }).start();
+  t = await createTestHub();
+  orgA = (await t.api('POST', '/api/v1/organizations', { body: { name: 'Tenant A' } })).body.id;
+  orgB = (await t.api('POST', '/api/v1/organizations', { body: { name: 'Tenant B' } })).body.id;
+});
+afterAll(async () => {
+  await t.close();
+  await fake.stop();
+});
+
+const thinkific = () => ({
+  kind: 'thinkific',
+  name: `Academy ${Math.random().toString(36).slice(2, 8)}`,
+  settings: { baseUrl: fake.url, subdomain: fake.subdomain },
+  credentials: { apiKey: fake.apiKey },
+});
+
+describe('destinations API', () => {
+  it('seals credentials at rest and never returns them', async () => {
+    const created = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, { body: thinkific() });
+    expect(created.status).toBe(201);
+    expect(created.body.credentials).toEqual({ apiKey: '[set]' });
+    expect(created.text).not.toContain(fake.apiKey);
+    const listed = await t.api('GET', `/api/v1/organizations/${orgA}/destinations`, { key: t.readKey });
+    expect(listed.text).not.toContain(fake.apiKey);
+    const rows = await queryRows<{ credentials_sealed: string }>(
+      t.hub.database.db,
+      sql`select credentials_sealed from provisioning_destinations where id = ${created.body.id}`,
+    );
+    expect(rows[0]?.credentials_sealed).not.toContain(fake.apiKey);
+    const events = await t.api('GET', `/api/v1/events?organization=${orgA}&types=destination.*`);
+    expect(events.body.data.length).toBeGreaterThan(0);
+    expect(events.text).not.toContain(fake.apiKey);
+  });
+
+  it('test connection checks the credentials against the API', async () => {
+    const good = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, { body: thinkific() });
+    expect(
+      (await t.api('POST', `/api/v1/organizations/${orgA}/destinations/${good.body.id}/test`)).body.ok,
+    ).toBe(true);
+    const bad = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, {
+      body: { ...thinkific(), credentials: { apiKey: 'not-the-right-key' } },
+    });
+    const tested = await t.api('POST', `/api/v1/organizations/${orgA}/destinations/${bad.body.id}/test`);
+    expect(tested.status).toBe(502);
+    expect(tested.headers['content-type']).toContain('application/problem+json');
+    expect(tested.body.code).toBe('destination_test_unauthorized');
+    expect(tested.body.detail).toContain('Authentication Error');
+    expect(tested.text).not.toContain('not-the-right-key');
+  });
+
+  it('bad input is a problem naming the field and the fix', async () => {
+    const insecure = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, {
+      body: { kind: 'webhook', name: 'Coaching app', settings: { url: 'http://coaching.example.com/hooks' } },
+    });
+    expect(insecure.status).toBe(400);
+    expect(JSON.stringify(insecure.body)).toContain('settings');
+    const unknownKind = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, {
+      body: { kind: 'moodle', name: 'x', settings: {}, credentials: {} },
+    });
+    expect(unknownKind.status).toBe(400);
+    const created = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, { body: thinkific() });
+    const badSettings = await t.api(
+      'PATCH',
+      `/api/v1/organizations/${orgA}/destinations/${created.body.id}`,
+      {
+        body: { settings: { subdomain: 'not a subdomain!' } },
+      },
+    );
+    expect(badSettings.status).toBe(400);
+    expect(badSettings.body).toMatchObject({
+      code: 'invalid_destination_settings',
+      field: 'settings.subdomain',
+    });
+    const duplicate = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, {
+      body: { ...thinkific(), name: created.body.name },
+    });
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body.field).toBe('name');
+    const rule = await t.api('POST', `/api/v1/organizations/${orgA}/provisioning/rules`, {
+      body: {
+        name: 'r',
+        condition: { group: 'x' },
+        effects: [{ destinationId: 'dst_nope', enrollments: [{ id: 1 }] }],
+      },
+    });
+    expect(rule.status).toBe(400);
+    expect(rule.body).toMatchObject({
+      code: 'rule_destination_not_found',
+      field: 'effects[0].destinationId',
+    });
+    const badCondition = await t.api('POST', `/api/v1/organizations/${orgA}/provisioning/rules`, {
+      body: {
+        name: 'r',
+        condition: { attribute: 'department' },
+        effects: [{ destinationId: created.body.id }],
+      },
+    });
+    expect(badCondition.status).toBe(400);
+  });
+
+  it('a webhook destination gets a generated Standard Webhooks secret, shown once', async () => {
+    const created = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, {
+      body: { kind: 'webhook', name: 'Coaching app', settings: { url: 'http://127.0.0.1:9/hooks' } },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.generatedSecret).toMatch(/^whsec_/);
+    const again = await t.api('GET', `/api/v1/organizations/${orgA}/destinations/${created.body.id}`);
+    expect(again.body.generatedSecret).toBeUndefined();
+    expect(again.text).not.toContain(created.body.generatedSecret);
+  });
+
+  it("tenants never see or touch each other's destinations, rules or provisioning", async () => {
+    const created = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, { body: thinkific() });
+    const id = created.body.id;
+    for (const [method, path] of [
+      ['GET', `/api/v1/organizations/${orgB}/destinations/${id}`],
+      ['PATCH', `/api/v1/organizations/${orgB}/destinations/${id}`],
+      ['DELETE', `/api/v1/organizations/${orgB}/destinations/${id}`],
+      ['POST', `/api/v1/organizations/${orgB}/destinations/${id}/test`],
+      ['POST', `/api/v1/organizations/${orgB}/destinations/${id}/reconcile`],
+      ['GET', `/api/v1/organizations/${orgB}/destinations/${id}/attempts`],
+    ] as const) {
+      const response = await t.api(method, path, method === 'PATCH' ? { body: { name: 'stolen' } } : {});
+      expect(response.status, `${method} ${path}`).toBe(404);
+    }
+    const rule = await t.api('POST', `/api/v1/organizations/${orgB}/provisioning/rules`, {
+      body: { name: 'r', condition: { always: true }, effects: [{ destinationId: id }] },
+    });
+    expect(rule.status).toBe(400);
+    expect((await t.api('GET', `/api/v1/organizations/${orgB}/destinations`)).body.data).toEqual([]);
+  });
+
+  it('a read key cannot change destinations or rules', async () => {
+    const created = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, {
+      body: thinkific(),
+      key: t.readKey,
+    });
+    expect(created.status).toBe(403);
+  });
+});
