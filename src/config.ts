@@ -119,6 +119,24 @@ export const configOptions = [
       'Which addresses back-channel logout notifications may be delivered to: `public` (internet addresses only: protects against SSRF), `loopback` (also this machine: development), `private` (also private networks: applications on an internal network).',
   },
   {
+    name: 'IMPORT_MAX_BYTES',
+    default: '52428800',
+    description:
+      'Largest spreadsheet (CSV or .xlsx) accepted by an import upload, in bytes (default 50 MiB); larger uploads get 413.',
+  },
+  {
+    name: 'IMPORT_MAX_ROWS',
+    default: '200000',
+    description:
+      'Most data rows an import file may have; a longer file fails with `import_too_many_rows` before any change.',
+  },
+  {
+    name: 'IMPORT_FILE_RETENTION_DAYS',
+    default: '7',
+    description:
+      'Uploaded import files are kept in the database until applied, or this many days for an import previewed but never applied (row reports stay).',
+  },
+  {
     name: 'DNS_SERVERS',
     default: '(system resolver)',
     description: 'Comma-separated DNS servers (host or host:port) used for domain verification lookups.',
@@ -197,6 +215,14 @@ const schema = z.object({
     .max(30 * 86_400)
     .default(3600),
   PROVIDER_BACKCHANNEL_ADDRESSES: z.enum(['public', 'loopback', 'private']).default('loopback'),
+  IMPORT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 31 - 1)
+    .default(50 * 1024 * 1024),
+  IMPORT_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(200_000),
+  IMPORT_FILE_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   DNS_SERVERS: z.preprocess(
     emptyToUndefined,
     z

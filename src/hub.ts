@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { ApiKeyService } from './modules/admin/index.ts';
 import { DirectoriesService, DirectoryService } from './modules/directory/index.ts';
 import { EventLog } from './modules/events/index.ts';
+import { ImportService } from './modules/imports/index.ts';
 import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
 import { ProviderModule } from './modules/provider/index.ts';
 import { ScimService } from './modules/scim/index.ts';
@@ -36,6 +37,8 @@ export interface Hub {
   readonly directories: DirectoriesService;
   /** The SCIM 2.0 server. */
   readonly scim: ScimService;
+  /** Spreadsheet imports (CSV, .xlsx): preview, apply as a job, report. */
+  readonly imports: ImportService;
   readonly apiKeys: ApiKeyService;
   /** Inbound SSO: connections, login flows, traces, test IdP. */
   readonly sso: SsoModule;
@@ -103,6 +106,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     });
     const directories = new DirectoriesService(database, events, orgs, config.PUBLIC_URL);
     const scim = new ScimService(database, directory, orgs);
+    const imports = new ImportService({ config, database, directory, orgs, scim, events, jobs, logger });
     const hub: Hub = {
       config,
       logger,
@@ -114,12 +118,18 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       directory,
       directories,
       scim,
+      imports,
       apiKeys,
       sso,
       provider,
       metrics: createMetrics(),
       http,
-      backgroundTasks: [sso.cleanupTask(), sso.registerJobs(jobs), provider.backgroundTask()],
+      backgroundTasks: [
+        sso.cleanupTask(),
+        sso.registerJobs(jobs),
+        provider.backgroundTask(),
+        imports.registerJobs(),
+      ],
       stopHooks: [() => provider.close()],
     };
     if (config.SWITCHBOARD_BOOTSTRAP_ADMIN_KEY) {

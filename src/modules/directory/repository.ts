@@ -1,7 +1,7 @@
 /** All SQL of users, groups, memberships and identities. Every query filters by organization first. */
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../platform/db/client.ts';
-import { likePattern } from '../../platform/db/sql-fragments.ts';
+import { likePattern, textArray } from '../../platform/db/sql-fragments.ts';
 import { groupMemberships, groups, identities, users } from './schema.ts';
 
 export type UserRow = typeof users.$inferSelect;
@@ -432,4 +432,167 @@ export async function listUserMemberships(
     )
     .where(and(eq(groupMemberships.organizationId, organizationId), eq(groupMemberships.userId, userId)))
     .orderBy(asc(groups.name));
+}
+
+// Bulk (imports): one statement per chunk instead of one per user.
+
+/** Users of an organization by email (case-insensitive); keys are lower-cased emails. */
+export async function findUsersByEmails(
+  executor: Executor,
+  organizationId: string,
+  emails: readonly string[],
+): Promise<UserRow[]> {
+  if (emails.length === 0) return [];
+  const lowered = [...new Set(emails.map((email) => email.toLowerCase()))];
+  return executor
+    .select()
+    .from(users)
+    .where(
+      and(eq(users.organizationId, organizationId), sql`lower(${users.email}) = any(${textArray(lowered)})`),
+    );
+}
+
+/** Locks and returns the organization's users with these ids. */
+export async function lockUsers(
+  executor: Executor,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<UserRow[]> {
+  if (ids.length === 0) return [];
+  return executor
+    .select()
+    .from(users)
+    .where(and(eq(users.organizationId, organizationId), inArray(users.id, [...ids])))
+    .orderBy(asc(users.id))
+    .for('update');
+}
+
+/** Inserts users; a row whose email is taken meanwhile is skipped. Returns the rows inserted. */
+export async function insertUsersSkippingTaken(
+  executor: Executor,
+  rows: ReadonlyArray<typeof users.$inferInsert>,
+): Promise<UserRow[]> {
+  if (rows.length === 0) return [];
+  return executor
+    .insert(users)
+    .values([...rows])
+    .onConflictDoNothing()
+    .returning();
+}
+
+/** Writes each user's full new field values (computed by the caller under lock), one statement. */
+export async function updateUserRows(
+  executor: Executor,
+  organizationId: string,
+  rows: ReadonlyArray<{
+    id: string;
+    email: string | null;
+    givenName: string | null;
+    familyName: string | null;
+    displayName: string | null;
+    externalIds: Record<string, string>;
+    profile: Record<string, unknown>;
+  }>,
+): Promise<UserRow[]> {
+  if (rows.length === 0) return [];
+  const payload = JSON.stringify(
+    rows.map((row) => ({
+      id: row.id,
+      email: row.email,
+      given_name: row.givenName,
+      family_name: row.familyName,
+      display_name: row.displayName,
+      external_ids: row.externalIds,
+      profile: row.profile,
+    })),
+  );
+  const updated = await queryRows<{ id: string }>(
+    executor,
+    sql`update users u set email = v.email, given_name = v.given_name, family_name = v.family_name,
+          display_name = v.display_name, external_ids = v.external_ids, profile = v.profile,
+          version = u.version + 1, updated_at = now()
+        from jsonb_to_recordset(${payload}::jsonb) as v(id text, email text, given_name text,
+          family_name text, display_name text, external_ids jsonb, profile jsonb)
+        where u.organization_id = ${organizationId} and u.id = v.id
+        returning u.id`,
+  );
+  return executor
+    .select()
+    .from(users)
+    .where(
+      and(
+        eq(users.organizationId, organizationId),
+        inArray(
+          users.id,
+          updated.map((row) => row.id),
+        ),
+      ),
+    );
+}
+
+/** Group memberships of these users: user id -> group ids. */
+export async function membershipsOfUsers(
+  executor: Executor,
+  organizationId: string,
+  userIds: readonly string[],
+): Promise<Map<string, Set<string>>> {
+  const result = new Map<string, Set<string>>();
+  if (userIds.length === 0) return result;
+  const rows = await executor
+    .select({ userId: groupMemberships.userId, groupId: groupMemberships.groupId })
+    .from(groupMemberships)
+    .where(
+      and(
+        eq(groupMemberships.organizationId, organizationId),
+        inArray(groupMemberships.userId, [...userIds]),
+      ),
+    );
+  for (const row of rows) {
+    let set = result.get(row.userId);
+    if (!set) {
+      set = new Set();
+      result.set(row.userId, set);
+    }
+    set.add(row.groupId);
+  }
+  return result;
+}
+
+/** A page of an organization's users with a status: id and email only (full-roster comparisons). */
+export async function listUserEmails(
+  executor: Executor,
+  query: { organizationId: string; status: string; after?: string; limit: number },
+): Promise<Array<{ id: string; email: string | null }>> {
+  const filters = [eq(users.organizationId, query.organizationId), eq(users.status, query.status)];
+  if (query.after) filters.push(gt(users.id, query.after));
+  return executor
+    .select({ id: users.id, email: users.email })
+    .from(users)
+    .where(and(...filters))
+    .orderBy(asc(users.id))
+    .limit(query.limit);
+}
+
+/** All groups of an organization (imports resolve group names against them). */
+export async function listAllGroups(executor: Executor, organizationId: string): Promise<GroupRow[]> {
+  return executor
+    .select()
+    .from(groups)
+    .where(eq(groups.organizationId, organizationId))
+    .orderBy(asc(groups.id));
+}
+
+/** Moves users to a status in one statement; returns the rows after the change. */
+export async function setUserStatusRows(
+  executor: Executor,
+  organizationId: string,
+  ids: readonly string[],
+  status: string,
+): Promise<UserRow[]> {
+  if (ids.length === 0) return [];
+  return executor
+    .update(users)
+    .set({ status, statusChangedAt: sql`now()`, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
+    .where(and(eq(users.organizationId, organizationId), inArray(users.id, [...ids])))
+    .returning();
 }
