@@ -1,3 +1,4 @@
+export { CommandError, runImportCommand } from './cli-client.ts';
 export { foldHeader, IMPORT_FIELDS, type ImportField } from './columns.ts';
 export * from './contracts.ts';
 export { escapeFormula } from './report-csv.ts';
