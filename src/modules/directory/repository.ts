@@ -1,7 +1,7 @@
 /** All SQL of users, groups, memberships and identities. Every query filters by organization first. */
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../platform/db/client.ts';
-import { likePattern, textArray } from '../../platform/db/sql-fragments.ts';
+import { likePattern } from '../../platform/db/sql-fragments.ts';
 import { groupMemberships, groups, identities, users } from './schema.ts';
 
 export type UserRow = typeof users.$inferSelect;
@@ -436,7 +436,12 @@ export async function listUserMemberships(
 
 // Bulk (imports): one statement per chunk instead of one per user.
 
-/** Users of an organization by email (case-insensitive); keys are lower-cased emails. */
+/** `(array of the JSON list's strings)`: a whole list as one bound parameter, for `= any(...)`. */
+function jsonTextArray(values: readonly string[]) {
+  return sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
+}
+
+/** Users of an organization by email (case-insensitive). */
 export async function findUsersByEmails(
   executor: Executor,
   organizationId: string,
@@ -448,8 +453,24 @@ export async function findUsersByEmails(
     .select()
     .from(users)
     .where(
-      and(eq(users.organizationId, organizationId), sql`lower(${users.email}) = any(${textArray(lowered)})`),
+      and(
+        eq(users.organizationId, organizationId),
+        sql`lower(${users.email}) = any(${jsonTextArray(lowered)})`,
+      ),
     );
+}
+
+/** The organization's users with these ids. */
+async function usersByIds(
+  executor: Executor,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<UserRow[]> {
+  if (ids.length === 0) return [];
+  return executor
+    .select()
+    .from(users)
+    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${jsonTextArray(ids)})`));
 }
 
 /** Locks and returns the organization's users with these ids. */
@@ -462,22 +483,55 @@ export async function lockUsers(
   return executor
     .select()
     .from(users)
-    .where(and(eq(users.organizationId, organizationId), inArray(users.id, [...ids])))
+    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${jsonTextArray(ids)})`))
     .orderBy(asc(users.id))
     .for('update');
 }
 
-/** Inserts users; a row whose email is taken meanwhile is skipped. Returns the rows inserted. */
+/**
+ * Inserts users (one JSON parameter for the whole batch); a row whose email is taken meanwhile is
+ * skipped. Returns the rows inserted.
+ */
 export async function insertUsersSkippingTaken(
   executor: Executor,
   rows: ReadonlyArray<typeof users.$inferInsert>,
 ): Promise<UserRow[]> {
   if (rows.length === 0) return [];
-  return executor
-    .insert(users)
-    .values([...rows])
-    .onConflictDoNothing()
-    .returning();
+  const organizationId = rows[0]?.organizationId as string;
+  const payload = JSON.stringify(
+    rows.map((row) => ({
+      id: row.id,
+      email: row.email ?? null,
+      given_name: row.givenName ?? null,
+      family_name: row.familyName ?? null,
+      display_name: row.displayName ?? null,
+      external_ids: row.externalIds ?? {},
+      profile: row.profile ?? {},
+      source: row.source ?? 'api',
+    })),
+  );
+  const inserted = await queryRows<{ id: string }>(
+    executor,
+    sql`insert into users (organization_id, id, email, given_name, family_name, display_name, external_ids,
+                           profile, source)
+        select ${organizationId}, v.id, v.email, v.given_name, v.family_name, v.display_name, v.external_ids,
+               v.profile, v.source
+        from jsonb_to_recordset(${payload}::jsonb) as v(id text, email text, given_name text, family_name text,
+          display_name text, external_ids jsonb, profile jsonb, source text)
+        on conflict do nothing
+        returning id`,
+  );
+  const byId = new Map(
+    (
+      await usersByIds(
+        executor,
+        organizationId,
+        inserted.map((row) => row.id),
+      )
+    ).map((row) => [row.id, row]),
+  );
+  // In input order.
+  return rows.map((row) => byId.get(row.id as string)).filter((row): row is UserRow => Boolean(row));
 }
 
 /** Writes each user's full new field values (computed by the caller under lock), one statement. */
@@ -516,18 +570,11 @@ export async function updateUserRows(
         where u.organization_id = ${organizationId} and u.id = v.id
         returning u.id`,
   );
-  return executor
-    .select()
-    .from(users)
-    .where(
-      and(
-        eq(users.organizationId, organizationId),
-        inArray(
-          users.id,
-          updated.map((row) => row.id),
-        ),
-      ),
-    );
+  return usersByIds(
+    executor,
+    organizationId,
+    updated.map((row) => row.id),
+  );
 }
 
 /** Group memberships of these users: user id -> group ids. */
@@ -544,7 +591,7 @@ export async function membershipsOfUsers(
     .where(
       and(
         eq(groupMemberships.organizationId, organizationId),
-        inArray(groupMemberships.userId, [...userIds]),
+        sql`${groupMemberships.userId} = any(${jsonTextArray(userIds)})`,
       ),
     );
   for (const row of rows) {
@@ -593,6 +640,68 @@ export async function setUserStatusRows(
   return executor
     .update(users)
     .set({ status, statusChangedAt: sql`now()`, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
-    .where(and(eq(users.organizationId, organizationId), inArray(users.id, [...ids])))
+    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${jsonTextArray(ids)})`))
     .returning();
+}
+
+/** Locks the organization's groups with these ids (in id order, so concurrent lockers do not deadlock). */
+export async function lockGroups(
+  executor: Executor,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<GroupRow[]> {
+  if (ids.length === 0) return [];
+  return executor
+    .select()
+    .from(groups)
+    .where(and(eq(groups.organizationId, organizationId), sql`${groups.id} = any(${jsonTextArray(ids)})`))
+    .orderBy(asc(groups.id))
+    .for('update');
+}
+
+/** Which of these ids are users of the organization (one bound parameter for the whole list). */
+export async function knownUserIds(
+  executor: Executor,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await executor
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${jsonTextArray(ids)})`));
+  return new Set(rows.map((row) => row.id));
+}
+
+/** Inserts (group, user) memberships that do not exist yet, in one statement; returns those added. */
+export async function insertMembershipPairs(
+  executor: Executor,
+  organizationId: string,
+  pairs: ReadonlyArray<{ groupId: string; userId: string }>,
+  source: string,
+): Promise<Array<{ groupId: string; userId: string }>> {
+  if (pairs.length === 0) return [];
+  const payload = JSON.stringify(pairs.map((pair) => ({ group_id: pair.groupId, user_id: pair.userId })));
+  const rows = await queryRows<{ group_id: string; user_id: string }>(
+    executor,
+    sql`insert into group_memberships (organization_id, group_id, user_id, source)
+        select ${organizationId}, v.group_id, v.user_id, ${source}
+        from jsonb_to_recordset(${payload}::jsonb) as v(group_id text, user_id text)
+        on conflict do nothing
+        returning group_id, user_id`,
+  );
+  return rows.map((row) => ({ groupId: row.group_id, userId: row.user_id }));
+}
+
+/** Marks groups changed (membership changes), one statement. */
+export async function bumpGroupVersions(
+  executor: Executor,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  await executor
+    .update(groups)
+    .set({ version: sql`${groups.version} + 1`, updatedAt: sql`now()` })
+    .where(and(eq(groups.organizationId, organizationId), sql`${groups.id} = any(${jsonTextArray(ids)})`));
 }

@@ -26,6 +26,7 @@ import {
 } from './contracts.ts';
 import {
   bumpGroupVersion,
+  bumpGroupVersions,
   countMembers,
   deleteGroupRow,
   deleteIdentityRow,
@@ -44,9 +45,11 @@ import {
   type IdentityRow,
   insertGroup,
   insertIdentity,
+  insertMembershipPairs,
   insertMemberships,
   insertUser,
   insertUsersSkippingTaken,
+  knownUserIds,
   listAllGroups,
   listGroups,
   listMemberIds,
@@ -56,6 +59,7 @@ import {
   listUserIdentities,
   listUserMemberships,
   listUsers,
+  lockGroups,
   lockUsers,
   membershipsOfUsers,
   setUserStatusRows,
@@ -508,6 +512,48 @@ export class DirectoryService {
         ),
       );
       return views;
+    });
+  }
+
+  /**
+   * Adds many (group, user) memberships across groups in one statement, each with the
+   * `group.member_added` event addMembers writes. Memberships that exist are left alone; unknown
+   * groups or users are refused (nothing is added).
+   */
+  async addMemberships(
+    organizationId: string,
+    memberships: ReadonlyArray<{ groupId: string; userId: string }>,
+    ctx: WriteContext,
+  ): Promise<Array<{ groupId: string; userId: string }>> {
+    if (memberships.length === 0) return [];
+    return this.#inTx(ctx, async (tx) => {
+      const groupIds = [...new Set(memberships.map((item) => item.groupId))];
+      const groupRows = new Map((await lockGroups(tx, organizationId, groupIds)).map((row) => [row.id, row]));
+      const missingGroup = groupIds.find((id) => !groupRows.has(id));
+      if (missingGroup) throw groupNotFound(missingGroup);
+      const userIds = [...new Set(memberships.map((item) => item.userId))];
+      const known = await knownUserIds(tx, organizationId, userIds);
+      const unknown = userIds.filter((id) => !known.has(id));
+      if (unknown.length) {
+        throw new InvalidInput({
+          code: 'unknown_members',
+          detail: `No user${unknown.length === 1 ? '' : 's'} ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ', ...' : ''} in this organization.`,
+          field: 'userIds',
+          fix: 'Add only ids of users in the same organization as the group.',
+          extra: { unknownUserIds: unknown },
+        });
+      }
+      const added = await insertMembershipPairs(tx, organizationId, memberships, ctx.source ?? 'api');
+      if (added.length) {
+        await bumpGroupVersions(tx, organizationId, [...new Set(added.map((item) => item.groupId))]);
+        await this.#events.append(
+          tx,
+          ...added.map((item) =>
+            membershipEvent('group.member_added', groupRows.get(item.groupId) as GroupRow, item.userId, ctx),
+          ),
+        );
+      }
+      return added;
     });
   }
 

@@ -146,6 +146,7 @@ export class ImportRun {
   async #readRows(): Promise<void> {
     const required = (this.#options.required ?? ['email']) as ImportField[];
     let chunk: MappedRow[] = [];
+    let pending: Promise<void> = Promise.resolve();
     let header = true;
     let skipped = 0;
     for await (const raw of storedRows(this.#deps.database, this.#row)) {
@@ -162,10 +163,14 @@ export class ImportRun {
       }
       chunk.push(row);
       if (chunk.length >= CHUNK_ROWS) {
-        await this.#processChunk(chunk);
+        // Parse the next chunk while this one is written: one chunk in flight at a time, in order.
+        await pending;
+        pending = this.#processChunk(chunk);
+        pending.catch(() => {}); // awaited (and rethrown) before the next chunk or at the end
         chunk = [];
       }
     }
+    await pending;
     if (chunk.length) await this.#processChunk(chunk);
     if (skipped)
       this.#deps.logger.info({ importId: this.#row.id, skipped }, 'import resumed after committed rows');
@@ -317,18 +322,15 @@ export class ImportRun {
       'active',
       ctx,
     );
-    const joins = new Map<string, string[]>();
+    const joins: Array<{ groupId: string; userId: string }> = [];
     for (const plan of plans) {
       if (plan.outcome === 'rejected' || !plan.userId) continue;
       for (const name of plan.joins) {
         const group = this.#groups.get(name.toLowerCase());
-        if (!group) continue;
-        const list = joins.get(group.id) ?? [];
-        list.push(plan.userId);
-        joins.set(group.id, list);
+        if (group) joins.push({ groupId: group.id, userId: plan.userId });
       }
     }
-    for (const [groupId, userIds] of joins) await directory.addMembers(groupId, userIds, ctx);
+    await directory.addMemberships(organizationId, joins, ctx);
   }
 
   #outcomeOf(plan: RowPlan): NewImportRowOutcome {

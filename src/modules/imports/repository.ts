@@ -139,12 +139,34 @@ export async function findStaleFiles(executor: Executor, before: Date): Promise<
 
 // Row outcomes
 
+/** Inserts row outcomes, one JSON parameter per thousand rows. */
 export async function insertRowOutcomes(
   executor: Executor,
   rows: readonly NewImportRowOutcome[],
 ): Promise<void> {
   for (let start = 0; start < rows.length; start += 1000) {
-    await executor.insert(importRows).values(rows.slice(start, start + 1000));
+    const payload = JSON.stringify(
+      rows.slice(start, start + 1000).map((row) => ({
+        organization_id: row.organizationId,
+        import_id: row.importId,
+        seq: row.seq,
+        row_number: row.rowNumber ?? null,
+        outcome: row.outcome,
+        email: row.email ?? null,
+        user_id: row.userId ?? null,
+        reasons: row.reasons ?? [],
+        warnings: row.warnings ?? [],
+        changes: row.changes ?? [],
+      })),
+    );
+    await executor.execute(
+      sql`insert into import_rows (organization_id, import_id, seq, row_number, outcome, email, user_id, reasons,
+                                   warnings, changes)
+          select v.organization_id, v.import_id, v.seq, v.row_number, v.outcome, v.email, v.user_id, v.reasons,
+                 v.warnings, v.changes
+          from jsonb_to_recordset(${payload}::jsonb) as v(organization_id text, import_id text, seq int,
+            row_number int, outcome text, email text, user_id text, reasons jsonb, warnings jsonb, changes jsonb)`,
+    );
   }
 }
 
