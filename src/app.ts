@@ -18,6 +18,7 @@ import type { Hub, Role } from './hub.ts';
 import { apiKeyRoutes } from './modules/admin/index.ts';
 import { directoryRoutes, groupRoutes, userRoutes } from './modules/directory/index.ts';
 import { auditRoutes, eventRoutes } from './modules/events/index.ts';
+import { importRoutes } from './modules/imports/index.ts';
 import { organizationRoutes } from './modules/orgs/index.ts';
 import { overviewRoutes } from './modules/overview/index.ts';
 import { setupLinkRoutes, setupPageRoutes } from './modules/portal/index.ts';
@@ -168,6 +169,11 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
       publicUrl: hub.config.PUBLIC_URL,
     });
     directoryRoutes(app, { directories: hub.directories, requireScope });
+    await app.register(importRoutes, {
+      imports: hub.imports,
+      requireScope,
+      maxBytes: hub.config.IMPORT_MAX_BYTES,
+    });
     await app.register(scimRoutes, {
       prefix: '/scim/v2/:directoryId',
       scim: hub.scim,

@@ -207,6 +207,24 @@ export const configOptions = [
       'Delay before the first retry of a failed provisioning job; doubled with jitter on each retry (capped at 10 minutes) until the destination’s `maxAttempts`, then the job is dead-lettered.',
   },
   {
+    name: 'IMPORT_MAX_BYTES',
+    default: '52428800',
+    description:
+      'Largest spreadsheet (CSV or .xlsx) accepted by an import upload, in bytes (default 50 MiB); larger uploads get 413.',
+  },
+  {
+    name: 'IMPORT_MAX_ROWS',
+    default: '200000',
+    description:
+      'Most data rows an import file may have; a longer file fails with `import_too_many_rows` before any change.',
+  },
+  {
+    name: 'IMPORT_FILE_RETENTION_DAYS',
+    default: '7',
+    description:
+      'Uploaded import files are kept in the database until applied, or this many days for an import previewed but never applied (row reports stay).',
+  },
+  {
     name: 'DNS_SERVERS',
     default: '(system resolver)',
     description: 'Comma-separated DNS servers (host or host:port) used for domain verification lookups.',
@@ -323,6 +341,14 @@ const schema = z.object({
     .default('17 * * * *'),
   PROVISIONING_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
   PROVISIONING_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  IMPORT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 31 - 1)
+    .default(50 * 1024 * 1024),
+  IMPORT_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(200_000),
+  IMPORT_FILE_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   DNS_SERVERS: z.preprocess(
     emptyToUndefined,
     z

@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { ApiKeyService } from './modules/admin/index.ts';
 import { DirectoriesService, DirectoryService } from './modules/directory/index.ts';
 import { EventLog } from './modules/events/index.ts';
+import { ImportService } from './modules/imports/index.ts';
 import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
 import { OverviewService } from './modules/overview/index.ts';
 import { PortalModule } from './modules/portal/index.ts';
@@ -40,6 +41,8 @@ export interface Hub {
   readonly directories: DirectoriesService;
   /** The SCIM 2.0 server. */
   readonly scim: ScimService;
+  /** Spreadsheet imports (CSV, .xlsx): preview, apply as a job, report. */
+  readonly imports: ImportService;
   readonly apiKeys: ApiKeyService;
   /** Inbound SSO: connections, login flows, traces, test IdP. */
   readonly sso: SsoModule;
@@ -139,6 +142,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       logger,
       metrics,
     });
+    const imports = new ImportService({ config, database, directory, orgs, scim, events, jobs, logger });
     const hub: Hub = {
       config,
       logger,
@@ -150,6 +154,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       directory,
       directories,
       scim,
+      imports,
       apiKeys,
       sso,
       provider,
@@ -165,6 +170,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
         provider.backgroundTask(),
         webhooks.backgroundTask(),
         provisioning.backgroundTask(),
+        imports.registerJobs(),
       ],
       stopHooks: [() => provider.close()],
     };

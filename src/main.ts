@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { type Config, ConfigError, loadConfig, renderConfigTable } from './config.ts';
 import { closeHub, createHub, type Hub } from './hub.ts';
 import { cliActor } from './modules/events/index.ts';
+import { CommandError, runImportCommand } from './modules/imports/index.ts';
 import type { SigningKeyView } from './modules/provider/index.ts';
 import { DataDirLockedError } from './platform/db/lock.ts';
 import { createLogger } from './platform/logging.ts';
@@ -175,6 +176,86 @@ function parseDuration(value: string): number {
   const units = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
   return Number(match[1]) * units[(match[2] ?? 's') as keyof typeof units];
 }
+
+program
+  .command('import <org> <file>')
+  .description(
+    'Import a roster (.csv or .xlsx) into an organization through a running hub: upload, progress bar, summary.',
+  )
+  .option('--sheet <sheet>', 'workbook sheet to read: name or position from 1 (default the first)')
+  .option(
+    '--mapping <json|file>',
+    'column mapping override: JSON such as {"Correo":"email"}, or a file holding it',
+  )
+  .option('--dry-run', 'only preview what would change (nothing is written)')
+  .option('--full-roster', 'the file lists everyone: deactivate active people missing from it')
+  .option('--group <name>', 'a group (cohort) every person of the file joins')
+  .option('--create-groups', 'create groups the file names that do not exist yet')
+  .option('--keep-unmapped', 'keep unmapped columns as custom profile attributes')
+  .option('--save-mapping', "save this file's column mapping for the organization's next files")
+  .option('--report <path>', 'write the CSV report (every row and its outcome) to this file')
+  .option(
+    '--url <url>',
+    "the hub's base URL (default SWITCHBOARD_URL, else PUBLIC_URL, else http://localhost:PORT)",
+  )
+  .option(
+    '--api-key <key>',
+    'an admin API key (default SWITCHBOARD_API_KEY; prefer the variable: flags show in ps)',
+  )
+  .addHelpText(
+    'after',
+    `
+The command talks to the running hub over the admin API, where imports run as jobs (the embedded
+database belongs to the hub process). Exit code 0 when the import finished (rows may be rejected:
+see the summary), 1 when it failed or the hub refused it.`,
+  )
+  .action(
+    async (
+      org: string,
+      file: string,
+      options: {
+        sheet?: string;
+        mapping?: string;
+        dryRun?: boolean;
+        fullRoster?: boolean;
+        group?: string;
+        createGroups?: boolean;
+        keepUnmapped?: boolean;
+        saveMapping?: boolean;
+        report?: string;
+        url?: string;
+        apiKey?: string;
+      },
+    ) => {
+      const apiKey = options.apiKey ?? process.env.SWITCHBOARD_API_KEY;
+      if (!apiKey) {
+        console.error('An admin API key is needed: set SWITCHBOARD_API_KEY (or pass --api-key).');
+        process.exit(2);
+      }
+      const url =
+        options.url ??
+        process.env.SWITCHBOARD_URL ??
+        process.env.PUBLIC_URL ??
+        `http://localhost:${process.env.PORT ?? 8080}`;
+      try {
+        const code = await runImportCommand(
+          { ...options, org, file, url, apiKey },
+          {
+            out: (text) => process.stdout.write(text),
+            err: (text) => process.stderr.write(text),
+            isTty: Boolean(process.stdout.isTTY),
+          },
+        );
+        process.exit(code);
+      } catch (error) {
+        if (error instanceof CommandError) {
+          console.error(error.message);
+          process.exit(1);
+        }
+        throw error;
+      }
+    },
+  );
 
 program
   .command('config')

@@ -433,3 +433,275 @@ export async function listUserMemberships(
     .where(and(eq(groupMemberships.organizationId, organizationId), eq(groupMemberships.userId, userId)))
     .orderBy(asc(groups.name));
 }
+
+// Bulk (imports): one statement per chunk instead of one per user.
+
+/** `(array of the JSON list's strings)`: a whole list as one bound parameter, for `= any(...)`. */
+function jsonTextArray(values: readonly string[]) {
+  return sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
+}
+
+/** Users of an organization by email (case-insensitive). */
+export async function findUsersByEmails(
+  executor: Executor,
+  organizationId: string,
+  emails: readonly string[],
+): Promise<UserRow[]> {
+  if (emails.length === 0) return [];
+  const lowered = [...new Set(emails.map((email) => email.toLowerCase()))];
+  return executor
+    .select()
+    .from(users)
+    .where(
+      and(
+        eq(users.organizationId, organizationId),
+        sql`lower(${users.email}) = any(${jsonTextArray(lowered)})`,
+      ),
+    );
+}
+
+/** The organization's users with these ids. */
+async function usersByIds(
+  executor: Executor,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<UserRow[]> {
+  if (ids.length === 0) return [];
+  return executor
+    .select()
+    .from(users)
+    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${jsonTextArray(ids)})`));
+}
+
+/** Locks and returns the organization's users with these ids. */
+export async function lockUsers(
+  executor: Executor,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<UserRow[]> {
+  if (ids.length === 0) return [];
+  return executor
+    .select()
+    .from(users)
+    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${jsonTextArray(ids)})`))
+    .orderBy(asc(users.id))
+    .for('update');
+}
+
+/**
+ * Inserts users (one JSON parameter for the whole batch); a row whose email is taken meanwhile is
+ * skipped. Returns the rows inserted.
+ */
+export async function insertUsersSkippingTaken(
+  executor: Executor,
+  rows: ReadonlyArray<typeof users.$inferInsert>,
+): Promise<UserRow[]> {
+  if (rows.length === 0) return [];
+  const organizationId = rows[0]?.organizationId as string;
+  const payload = JSON.stringify(
+    rows.map((row) => ({
+      id: row.id,
+      email: row.email ?? null,
+      given_name: row.givenName ?? null,
+      family_name: row.familyName ?? null,
+      display_name: row.displayName ?? null,
+      external_ids: row.externalIds ?? {},
+      profile: row.profile ?? {},
+      source: row.source ?? 'api',
+    })),
+  );
+  const inserted = await queryRows<{ id: string }>(
+    executor,
+    sql`insert into users (organization_id, id, email, given_name, family_name, display_name, external_ids,
+                           profile, source)
+        select ${organizationId}, v.id, v.email, v.given_name, v.family_name, v.display_name, v.external_ids,
+               v.profile, v.source
+        from jsonb_to_recordset(${payload}::jsonb) as v(id text, email text, given_name text, family_name text,
+          display_name text, external_ids jsonb, profile jsonb, source text)
+        on conflict do nothing
+        returning id`,
+  );
+  const byId = new Map(
+    (
+      await usersByIds(
+        executor,
+        organizationId,
+        inserted.map((row) => row.id),
+      )
+    ).map((row) => [row.id, row]),
+  );
+  // In input order.
+  return rows.map((row) => byId.get(row.id as string)).filter((row): row is UserRow => Boolean(row));
+}
+
+/** Writes each user's full new field values (computed by the caller under lock), one statement. */
+export async function updateUserRows(
+  executor: Executor,
+  organizationId: string,
+  rows: ReadonlyArray<{
+    id: string;
+    email: string | null;
+    givenName: string | null;
+    familyName: string | null;
+    displayName: string | null;
+    externalIds: Record<string, string>;
+    profile: Record<string, unknown>;
+  }>,
+): Promise<UserRow[]> {
+  if (rows.length === 0) return [];
+  const payload = JSON.stringify(
+    rows.map((row) => ({
+      id: row.id,
+      email: row.email,
+      given_name: row.givenName,
+      family_name: row.familyName,
+      display_name: row.displayName,
+      external_ids: row.externalIds,
+      profile: row.profile,
+    })),
+  );
+  const updated = await queryRows<{ id: string }>(
+    executor,
+    sql`update users u set email = v.email, given_name = v.given_name, family_name = v.family_name,
+          display_name = v.display_name, external_ids = v.external_ids, profile = v.profile,
+          version = u.version + 1, updated_at = now()
+        from jsonb_to_recordset(${payload}::jsonb) as v(id text, email text, given_name text,
+          family_name text, display_name text, external_ids jsonb, profile jsonb)
+        where u.organization_id = ${organizationId} and u.id = v.id
+        returning u.id`,
+  );
+  return usersByIds(
+    executor,
+    organizationId,
+    updated.map((row) => row.id),
+  );
+}
+
+/** Group memberships of these users: user id -> group ids. */
+export async function membershipsOfUsers(
+  executor: Executor,
+  organizationId: string,
+  userIds: readonly string[],
+): Promise<Map<string, Set<string>>> {
+  const result = new Map<string, Set<string>>();
+  if (userIds.length === 0) return result;
+  const rows = await executor
+    .select({ userId: groupMemberships.userId, groupId: groupMemberships.groupId })
+    .from(groupMemberships)
+    .where(
+      and(
+        eq(groupMemberships.organizationId, organizationId),
+        sql`${groupMemberships.userId} = any(${jsonTextArray(userIds)})`,
+      ),
+    );
+  for (const row of rows) {
+    let set = result.get(row.userId);
+    if (!set) {
+      set = new Set();
+      result.set(row.userId, set);
+    }
+    set.add(row.groupId);
+  }
+  return result;
+}
+
+/** A page of an organization's users with a status: id and email only (full-roster comparisons). */
+export async function listUserEmails(
+  executor: Executor,
+  query: { organizationId: string; status: string; after?: string; limit: number },
+): Promise<Array<{ id: string; email: string | null }>> {
+  const filters = [eq(users.organizationId, query.organizationId), eq(users.status, query.status)];
+  if (query.after) filters.push(gt(users.id, query.after));
+  return executor
+    .select({ id: users.id, email: users.email })
+    .from(users)
+    .where(and(...filters))
+    .orderBy(asc(users.id))
+    .limit(query.limit);
+}
+
+/** All groups of an organization (imports resolve group names against them). */
+export async function listAllGroups(executor: Executor, organizationId: string): Promise<GroupRow[]> {
+  return executor
+    .select()
+    .from(groups)
+    .where(eq(groups.organizationId, organizationId))
+    .orderBy(asc(groups.id));
+}
+
+/** Moves users to a status in one statement; returns the rows after the change. */
+export async function setUserStatusRows(
+  executor: Executor,
+  organizationId: string,
+  ids: readonly string[],
+  status: string,
+): Promise<UserRow[]> {
+  if (ids.length === 0) return [];
+  return executor
+    .update(users)
+    .set({ status, statusChangedAt: sql`now()`, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
+    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${jsonTextArray(ids)})`))
+    .returning();
+}
+
+/** Locks the organization's groups with these ids (in id order, so concurrent lockers do not deadlock). */
+export async function lockGroups(
+  executor: Executor,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<GroupRow[]> {
+  if (ids.length === 0) return [];
+  return executor
+    .select()
+    .from(groups)
+    .where(and(eq(groups.organizationId, organizationId), sql`${groups.id} = any(${jsonTextArray(ids)})`))
+    .orderBy(asc(groups.id))
+    .for('update');
+}
+
+/** Which of these ids are users of the organization (one bound parameter for the whole list). */
+export async function knownUserIds(
+  executor: Executor,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await executor
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${jsonTextArray(ids)})`));
+  return new Set(rows.map((row) => row.id));
+}
+
+/** Inserts (group, user) memberships that do not exist yet, in one statement; returns those added. */
+export async function insertMembershipPairs(
+  executor: Executor,
+  organizationId: string,
+  pairs: ReadonlyArray<{ groupId: string; userId: string }>,
+  source: string,
+): Promise<Array<{ groupId: string; userId: string }>> {
+  if (pairs.length === 0) return [];
+  const payload = JSON.stringify(pairs.map((pair) => ({ group_id: pair.groupId, user_id: pair.userId })));
+  const rows = await queryRows<{ group_id: string; user_id: string }>(
+    executor,
+    sql`insert into group_memberships (organization_id, group_id, user_id, source)
+        select ${organizationId}, v.group_id, v.user_id, ${source}
+        from jsonb_to_recordset(${payload}::jsonb) as v(group_id text, user_id text)
+        on conflict do nothing
+        returning group_id, user_id`,
+  );
+  return rows.map((row) => ({ groupId: row.group_id, userId: row.user_id }));
+}
+
+/** Marks groups changed (membership changes), one statement. */
+export async function bumpGroupVersions(
+  executor: Executor,
+  organizationId: string,
+  ids: readonly string[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  await executor
+    .update(groups)
+    .set({ version: sql`${groups.version} + 1`, updatedAt: sql`now()` })
+    .where(and(eq(groups.organizationId, organizationId), sql`${groups.id} = any(${jsonTextArray(ids)})`));
+}

@@ -26,6 +26,7 @@ import {
 } from './contracts.ts';
 import {
   bumpGroupVersion,
+  bumpGroupVersions,
   countMembers,
   deleteGroupRow,
   deleteIdentityRow,
@@ -39,25 +40,36 @@ import {
   findUserByEmail,
   findUserById,
   findUserInOrganization,
+  findUsersByEmails,
   type GroupRow,
   type IdentityRow,
   insertGroup,
   insertIdentity,
+  insertMembershipPairs,
   insertMemberships,
   insertUser,
+  insertUsersSkippingTaken,
+  knownUserIds,
+  listAllGroups,
   listGroups,
   listMemberIds,
   listMembers,
+  listUserEmails,
   listUserGroups,
   listUserIdentities,
   listUserMemberships,
   listUsers,
+  lockGroups,
+  lockUsers,
+  membershipsOfUsers,
+  setUserStatusRows,
   touchUserLogin,
   type UserListQuery,
   type UserRow,
   updateGroupRow,
   updateIdentityRow,
   updateUserRow,
+  updateUserRows,
 } from './repository.ts';
 
 export interface WriteContext {
@@ -281,6 +293,268 @@ export class DirectoryService {
       });
     }
     return row;
+  }
+
+  // Bulk changes (imports). One statement per kind of change for a whole chunk of users, in the
+  // caller's transaction, and still one event per change, the same events the single-user methods
+  // write, so provisioning and audit cannot tell an import from the API or SCIM.
+
+  /** The organization's users with these emails, by lower-cased email. */
+  async findUsersByEmails(
+    organizationId: string,
+    emails: readonly string[],
+    executor: Executor = this.#database.db,
+  ): Promise<Map<string, UserView>> {
+    const rows = await findUsersByEmails(executor, organizationId, emails);
+    return new Map(
+      rows.filter((row) => row.email).map((row) => [String(row.email).toLowerCase(), toUserView(row)]),
+    );
+  }
+
+  /** Group ids each of these users is a member of. */
+  async membershipsOf(
+    organizationId: string,
+    userIds: readonly string[],
+    executor: Executor = this.#database.db,
+  ): Promise<Map<string, Set<string>>> {
+    return membershipsOfUsers(executor, organizationId, userIds);
+  }
+
+  /** Every group of the organization (id and name), for resolving names in bulk. */
+  async listAllGroups(
+    organizationId: string,
+    executor: Executor = this.#database.db,
+  ): Promise<Array<{ id: string; name: string }>> {
+    return (await listAllGroups(executor, organizationId)).map((row) => ({ id: row.id, name: row.name }));
+  }
+
+  /** A page (by id) of the organization's users with a status: id and email only. */
+  async listUserEmails(
+    organizationId: string,
+    query: { status: UserStatus; after?: string; limit: number },
+    executor: Executor = this.#database.db,
+  ): Promise<Array<{ id: string; email: string | null }>> {
+    return listUserEmails(executor, { organizationId, ...query });
+  }
+
+  /**
+   * Creates users in one statement, each with its `user.created` event (as createUser). A user
+   * whose email another writer took meanwhile is skipped and listed in `taken`; the rest are created.
+   */
+  async createUsers(
+    organizationId: string,
+    inputs: readonly CreateUserInput[],
+    ctx: WriteContext,
+  ): Promise<{ created: UserView[]; taken: string[] }> {
+    const source = ctx.source ?? 'api';
+    if (inputs.length === 0) return { created: [], taken: [] };
+    return this.#inTx(ctx, async (tx) => {
+      const org = await this.#orgs.require(organizationId, tx);
+      const rows = await insertUsersSkippingTaken(
+        tx,
+        inputs.map((input) => ({
+          organizationId: org.id,
+          id: newId('user'),
+          email: input.email,
+          givenName: input.givenName ?? null,
+          familyName: input.familyName ?? null,
+          displayName: input.displayName ?? defaultDisplayName(input.givenName, input.familyName),
+          externalIds: input.externalIds ?? {},
+          profile: input.profile ?? {},
+          source,
+        })),
+      );
+      const inserted = new Set(rows.map((row) => String(row.email).toLowerCase()));
+      const taken = inputs.map((input) => input.email).filter((email) => !inserted.has(email.toLowerCase()));
+      const created = rows.map(toUserView);
+      await this.#events.append(
+        tx,
+        ...rows.map((row, index) =>
+          userEvent('user.created', row, ctx, { user: created[index] as UserView, source }),
+        ),
+      );
+      return { created, taken };
+    });
+  }
+
+  /**
+   * Applies partial updates to many users (the semantics of updateUser: `profile` and `externalIds`
+   * merge, null removes a key) in one statement under row locks. Users whose update changes
+   * nothing are neither written nor evented, and are not in the result.
+   */
+  async updateUsers(
+    organizationId: string,
+    updates: ReadonlyArray<{ id: string; input: UpdateUserInput }>,
+    ctx: WriteContext,
+  ): Promise<Array<{ user: UserView; changed: string[] }>> {
+    if (updates.length === 0) return [];
+    return this.#inTx(ctx, async (tx) => {
+      const before = new Map(
+        (
+          await lockUsers(
+            tx,
+            organizationId,
+            updates.map((update) => update.id),
+          )
+        ).map((row) => [row.id, row]),
+      );
+      const writes: Array<Parameters<typeof updateUserRows>[2][number]> = [];
+      const diffs = new Map<string, Record<string, { from: unknown; to: unknown }>>();
+      for (const { id, input } of updates) {
+        const row = before.get(id);
+        if (!row) throw userNotFound(id);
+        const changes: Partial<UserRow> = {};
+        if (input.email !== undefined && input.email !== row.email) {
+          const other = await findUserByEmail(tx, organizationId, input.email);
+          if (other && other.id !== row.id) throw emailTaken(input.email);
+          changes.email = input.email;
+        }
+        for (const key of ['givenName', 'familyName', 'displayName'] as const) {
+          if (input[key] !== undefined && input[key] !== row[key]) changes[key] = input[key];
+        }
+        if (input.externalIds !== undefined) {
+          const merged = mergeRecord(row.externalIds, input.externalIds) as Record<string, string>;
+          if (!sameJson(merged, row.externalIds)) changes.externalIds = merged;
+        }
+        if (input.profile !== undefined) {
+          const merged = mergeRecord(row.profile, input.profile);
+          if (JSON.stringify(merged).length > MAX_PROFILE_BYTES) {
+            throw new InvalidInput({
+              code: 'profile_too_large',
+              detail: `The profile of user ${id} would exceed ${MAX_PROFILE_BYTES} bytes.`,
+              field: 'profile',
+              fix: 'Store fewer or smaller attributes.',
+            });
+          }
+          if (!sameJson(merged, row.profile)) changes.profile = merged;
+        }
+        if (Object.keys(changes).length === 0) continue;
+        diffs.set(id, diff(row, changes));
+        const next = { ...row, ...changes };
+        writes.push({
+          id,
+          email: next.email,
+          givenName: next.givenName,
+          familyName: next.familyName,
+          displayName: next.displayName,
+          externalIds: next.externalIds,
+          profile: next.profile,
+        });
+      }
+      let after: UserRow[];
+      try {
+        after = await updateUserRows(tx, organizationId, writes);
+      } catch (error) {
+        if (sqlState(error) === UNIQUE_VIOLATION) {
+          throw new Conflict({
+            code: 'user_email_taken',
+            detail: 'One of the new emails belongs to another user of this organization.',
+            field: 'email',
+            fix: 'Update the existing user instead, or use a different email.',
+          });
+        }
+        throw error;
+      }
+      const results = after.map((row) => ({
+        user: toUserView(row),
+        changed: Object.keys(diffs.get(row.id) ?? {}),
+      }));
+      await this.#events.append(
+        tx,
+        ...after.map((row, index) =>
+          userEvent('user.updated', row, ctx, {
+            user: results[index]?.user,
+            changes: diffs.get(row.id) ?? {},
+          }),
+        ),
+      );
+      return results;
+    });
+  }
+
+  /**
+   * Moves many users to a status in one statement, each with the event setUserStatus writes
+   * (`user.reactivated`, `user.suspended`, `user.deactivated`). Users already there are skipped.
+   */
+  async setUsersStatus(
+    organizationId: string,
+    ids: readonly string[],
+    status: UserStatus,
+    ctx: WriteContext,
+  ): Promise<UserView[]> {
+    if (ids.length === 0) return [];
+    return this.#inTx(ctx, async (tx) => {
+      const locked = await lockUsers(tx, organizationId, [...new Set(ids)]);
+      const missing = ids.filter((id) => !locked.some((row) => row.id === id));
+      if (missing.length) throw userNotFound(missing[0] as string);
+      const moving = locked.filter((row) => row.status !== status);
+      const previous = new Map(moving.map((row) => [row.id, row.status]));
+      const after = await setUserStatusRows(
+        tx,
+        organizationId,
+        moving.map((row) => row.id),
+        status,
+      );
+      const type =
+        status === 'active'
+          ? 'user.reactivated'
+          : status === 'suspended'
+            ? 'user.suspended'
+            : 'user.deactivated';
+      const views = after.map(toUserView);
+      await this.#events.append(
+        tx,
+        ...after.map((row, index) =>
+          userEvent(type, row, ctx, {
+            user: views[index],
+            changes: { status: { from: previous.get(row.id), to: status } },
+          }),
+        ),
+      );
+      return views;
+    });
+  }
+
+  /**
+   * Adds many (group, user) memberships across groups in one statement, each with the
+   * `group.member_added` event addMembers writes. Memberships that exist are left alone; unknown
+   * groups or users are refused (nothing is added).
+   */
+  async addMemberships(
+    organizationId: string,
+    memberships: ReadonlyArray<{ groupId: string; userId: string }>,
+    ctx: WriteContext,
+  ): Promise<Array<{ groupId: string; userId: string }>> {
+    if (memberships.length === 0) return [];
+    return this.#inTx(ctx, async (tx) => {
+      const groupIds = [...new Set(memberships.map((item) => item.groupId))];
+      const groupRows = new Map((await lockGroups(tx, organizationId, groupIds)).map((row) => [row.id, row]));
+      const missingGroup = groupIds.find((id) => !groupRows.has(id));
+      if (missingGroup) throw groupNotFound(missingGroup);
+      const userIds = [...new Set(memberships.map((item) => item.userId))];
+      const known = await knownUserIds(tx, organizationId, userIds);
+      const unknown = userIds.filter((id) => !known.has(id));
+      if (unknown.length) {
+        throw new InvalidInput({
+          code: 'unknown_members',
+          detail: `No user${unknown.length === 1 ? '' : 's'} ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ', ...' : ''} in this organization.`,
+          field: 'userIds',
+          fix: 'Add only ids of users in the same organization as the group.',
+          extra: { unknownUserIds: unknown },
+        });
+      }
+      const added = await insertMembershipPairs(tx, organizationId, memberships, ctx.source ?? 'api');
+      if (added.length) {
+        await bumpGroupVersions(tx, organizationId, [...new Set(added.map((item) => item.groupId))]);
+        await this.#events.append(
+          tx,
+          ...added.map((item) =>
+            membershipEvent('group.member_added', groupRows.get(item.groupId) as GroupRow, item.userId, ctx),
+          ),
+        );
+      }
+      return added;
+    });
   }
 
   // Groups

@@ -417,6 +417,23 @@ export async function directoryUserIds(
   return new Set(rows.map((row) => row.user_id));
 }
 
+/** Which of these users any SCIM directory of the organization manages. */
+export async function scimManagedUserIds(
+  database: Database,
+  organizationId: string,
+  userIds: readonly string[],
+  tx?: Tx,
+): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const rows = await runSql<{ user_id: string }>(
+    database,
+    'select user_id from scim_users where organization_id = $1 and user_id = any($2::text[])',
+    [organizationId, [...userIds]],
+    tx,
+  );
+  return new Set(rows.map((row) => row.user_id));
+}
+
 /** Members of groups, with a display name from their SCIM resource. */
 export async function listGroupMembers(
   database: Database,

@@ -45,6 +45,7 @@ import {
   type ScimGroupRow,
   type ScimUserColumns,
   type ScimUserRow,
+  scimManagedUserIds,
   updateScimGroup,
   updateScimUser,
 } from './repository.ts';
@@ -135,6 +136,14 @@ export class ScimService {
     this.#database = database;
     this.#directory = directory;
     this.#orgs = orgs;
+  }
+
+  /**
+   * Which of these users a SCIM directory manages: their directory decides their status, so other
+   * sources (a full-roster import) leave it alone.
+   */
+  async managedUserIds(organizationId: string, userIds: readonly string[], tx?: Tx): Promise<Set<string>> {
+    return scimManagedUserIds(this.#database, organizationId, userIds, tx);
   }
 
   /** The User resource model of a directory: core, enterprise and its custom extension. */

@@ -1,0 +1,226 @@
+/**
+ * Spreadsheet imports: a roster of BENCH_IMPORT_ROWS people (default 100,000) as .xlsx and as CSV,
+ * uploaded over HTTP (streamed from disk), then a dry run and an apply of each, through the job
+ * queue as in production. Each format goes to its own organization, so both applies create every
+ * user (and write one `user.created` and one `group.member_added` event per row). Then the CSV is
+ * imported again: every row unchanged, no events.
+ *
+ * Figures: rows per second of each phase and the wall time; peak RSS of the whole process (the
+ * hub runs in it) per phase. Targets (issue 7): apply in under 60 s, peak RSS under 400 MB.
+ * The embedded database runs the same sizes unless BENCH_IMPORT_ROWS_EMBEDDED says otherwise.
+ */
+import { openAsBlob } from 'node:fs';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ExcelJS from 'exceljs';
+import { type BenchHub, defineScenario, round } from '../harness.ts';
+
+function rowsFor(target: string): number {
+  if (target === 'embedded' && process.env.BENCH_IMPORT_ROWS_EMBEDDED)
+    return Number(process.env.BENCH_IMPORT_ROWS_EMBEDDED);
+  return Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
+}
+
+const HEADER = [
+  'Correo electrónico',
+  'Nombre',
+  'Apellido',
+  'Número de empleado',
+  'Área',
+  'Puesto',
+  'Cohorte',
+];
+
+function person(i: number, prefix: string): string[] {
+  return [
+    `${prefix}${i}@bench.example.com`,
+    `Nombre${i}`,
+    `Apellido${i}`,
+    String(100000 + i),
+    `Área ${i % 25}`,
+    `Puesto ${i % 40}`,
+    `Cohorte ${i % 10}`,
+  ];
+}
+
+async function writeCsv(path: string, rows: number, prefix: string): Promise<void> {
+  const lines: string[] = [`\uFEFF${HEADER.join(';')}`];
+  for (let i = 0; i < rows; i++) lines.push(person(i, prefix).join(';'));
+  await writeFile(path, `${lines.join('\r\n')}\r\n`);
+}
+
+async function writeXlsx(path: string, rows: number, prefix: string): Promise<void> {
+  const book = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, useSharedStrings: true });
+  const notes = book.addWorksheet('Instrucciones');
+  notes.addRow(['Complete la hoja Participantes']).commit();
+  notes.commit();
+  const sheet = book.addWorksheet('Participantes');
+  sheet.addRow(HEADER).commit();
+  for (let i = 0; i < rows; i++) sheet.addRow(person(i, prefix)).commit();
+  sheet.commit();
+  await book.commit();
+}
+
+/** Samples RSS while a phase runs. */
+function rssSampler() {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  return {
+    stop(): number {
+      clearInterval(timer);
+      peak = Math.max(peak, process.memoryUsage().rss);
+      return Math.round(peak / 2 ** 20);
+    },
+  };
+}
+
+interface ImportState {
+  id: string;
+  status: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  counts: Record<string, number>;
+  error: unknown;
+}
+
+/** Seconds from the job's start to its end, as the import records them. */
+function jobSeconds(state: ImportState): number {
+  if (!state.startedAt || !state.finishedAt) return Number.NaN;
+  return round((Date.parse(state.finishedAt) - Date.parse(state.startedAt)) / 1000);
+}
+
+async function waitFor(bench: BenchHub, orgId: string, id: string): Promise<ImportState> {
+  for (;;) {
+    const state = await bench.request<ImportState>('GET', `/api/v1/organizations/${orgId}/imports/${id}`);
+    if (['previewed', 'applied', 'failed'].includes(state.body.status)) {
+      if (state.body.status === 'failed')
+        throw new Error(`import failed: ${JSON.stringify(state.body.error)}`);
+      return state.body;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function uploadFile(
+  bench: BenchHub,
+  orgId: string,
+  path: string,
+  fields: Record<string, string>,
+): Promise<ImportState> {
+  const form = new FormData();
+  form.set('file', await openAsBlob(path), path.split('/').at(-1));
+  for (const [key, value] of Object.entries(fields)) form.set(key, value);
+  const response = await fetch(`${bench.url}/api/v1/organizations/${orgId}/imports`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${bench.adminKey}` },
+    body: form,
+  });
+  const text = await response.text();
+  if (response.status !== 202) throw new Error(`upload answered ${response.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as ImportState;
+}
+
+export default defineScenario({
+  name: 'import',
+  description:
+    'Imports: a 100,000-row roster as .xlsx and as CSV (semicolons, BOM), upload + dry run + apply through the job queue, then an unchanged re-import; rows/s and peak RSS',
+  async run(context) {
+    const rows = rowsFor(context.target);
+    const dir = await mkdtemp(join(tmpdir(), 'switchboard-bench-import-'));
+    try {
+      const xlsxPath = join(dir, 'participantes.xlsx');
+      const csvPath = join(dir, 'participantes.csv');
+      await writeXlsx(xlsxPath, rows, 'x');
+      await writeCsv(csvPath, rows, 'c');
+      context.log(
+        `files: xlsx ${round((await stat(xlsxPath)).size / 2 ** 20)} MB, csv ${round((await stat(csvPath)).size / 2 ** 20)} MB, ${rows} rows each`,
+      );
+      const bench = await context.startHub({ env: { IMPORT_MAX_ROWS: String(Math.max(rows, 200_000)) } });
+      try {
+        for (const [format, path] of [
+          ['xlsx', xlsxPath],
+          ['csv', csvPath],
+        ] as const) {
+          const org = await bench.request<{ id: string }>('POST', '/api/v1/organizations', {
+            name: `Import Bench ${format}`,
+          });
+          const orgId = org.body.id;
+          const fields = { createGroups: 'true', sheet: format === 'xlsx' ? 'Participantes' : '' };
+          if (!fields.sheet) delete (fields as Record<string, string>).sheet;
+
+          let rss = rssSampler();
+          let started = performance.now();
+          const uploaded = await uploadFile(bench, orgId, path, fields);
+          const uploadMs = performance.now() - started;
+          const preview = await waitFor(bench, orgId, uploaded.id);
+          const previewMs = performance.now() - started;
+          let peak = rss.stop();
+          if (preview.counts.created !== rows) throw new Error(`preview: ${JSON.stringify(preview.counts)}`);
+          context.record(`${format} dry run (upload + count + preview)`, {
+            unit: 'row',
+            count: rows,
+            throughput: round((rows / previewMs) * 1000),
+            extra: {
+              seconds: round(previewMs / 1000),
+              uploadSeconds: round(uploadMs / 1000),
+              peakRssMb: peak,
+            },
+          });
+          context.log(
+            `${format} dry run: ${round(previewMs / 1000)} s (job ${jobSeconds(preview)} s), peak RSS ${peak} MB`,
+          );
+
+          rss = rssSampler();
+          started = performance.now();
+          await bench.request(
+            'POST',
+            `/api/v1/organizations/${orgId}/imports/${uploaded.id}/apply`,
+            undefined,
+            {
+              expect: [202],
+            },
+          );
+          const applied = await waitFor(bench, orgId, uploaded.id);
+          const applyMs = performance.now() - started;
+          peak = rss.stop();
+          if (applied.counts.created !== rows) throw new Error(`apply: ${JSON.stringify(applied.counts)}`);
+          context.record(`${format} apply (creates, ${rows} users)`, {
+            unit: 'row',
+            count: rows,
+            throughput: round((rows / applyMs) * 1000),
+            extra: { seconds: round(applyMs / 1000), peakRssMb: peak, target: 'under 60 s, under 400 MB' },
+          });
+          context.log(
+            `${format} apply: ${round(applyMs / 1000)} s (job ${jobSeconds(applied)} s), peak RSS ${peak} MB`,
+          );
+
+          if (format === 'csv') {
+            rss = rssSampler();
+            started = performance.now();
+            const again = await uploadFile(bench, orgId, path, { ...fields, dryRun: 'false' });
+            const unchanged = await waitFor(bench, orgId, again.id);
+            const againMs = performance.now() - started;
+            peak = rss.stop();
+            if (unchanged.counts.unchanged !== rows)
+              throw new Error(`re-import: ${JSON.stringify(unchanged.counts)}`);
+            context.record('csv re-import (all unchanged, no events)', {
+              unit: 'row',
+              count: rows,
+              throughput: round((rows / againMs) * 1000),
+              extra: { seconds: round(againMs / 1000), peakRssMb: peak },
+            });
+            context.log(`csv re-import: ${round(againMs / 1000)} s`);
+          }
+        }
+      } finally {
+        await bench.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+});
