@@ -3,6 +3,8 @@
  * `directory` names one of these as its `provider`. Add a connector to `CONNECTORS` after writing
  * it (see the doc block of `hris-contract.ts`).
  */
+
+import { bamboohrConnector } from './bamboohr/index.ts';
 import type { HrConnector } from './hris-contract.ts';
 import { personioConnector } from './personio/index.ts';
 
@@ -10,7 +12,7 @@ import { personioConnector } from './personio/index.ts';
 // biome-ignore lint/suspicious/noExplicitAny: heterogeneous registry, narrowed by each manifest's schemas
 export type AnyHrConnector = HrConnector<any, any>;
 
-const CONNECTORS: readonly AnyHrConnector[] = [personioConnector];
+const CONNECTORS: readonly AnyHrConnector[] = [personioConnector, bamboohrConnector];
 
 const byProvider = new Map(CONNECTORS.map((connector) => [connector.manifest.provider, connector]));
 

@@ -254,7 +254,14 @@ export class HrisDirectoryService {
       : opened.mapping;
     return upstream(async () => {
       const records = [];
-      for await (const page of opened.client.readEmployees({ mode: 'full', pageSize: Math.max(limit, 1) })) {
+      const fields = [...Object.values(effective.fields), ...Object.values(effective.custom)].filter(
+        (key): key is string => Boolean(key),
+      );
+      for await (const page of opened.client.readEmployees({
+        mode: 'full',
+        pageSize: Math.max(limit, 1),
+        fields,
+      })) {
         records.push(...page.records);
         if (records.length >= limit) break;
       }

@@ -145,6 +145,7 @@ export class HrisSyncEngine {
         ...(run.since ? { since: run.since } : {}),
         ...(checkpoint ? { resumeFrom: checkpoint } : {}),
         ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+        fields: mappedSourceFields(opened.mapping),
         startedAt: run.startedAt,
       });
       for await (const page of pages) {
@@ -678,6 +679,12 @@ export function toRunView(
     startedAt: row.startedAt.toISOString(),
     finishedAt: row.finishedAt?.toISOString() ?? null,
   };
+}
+
+/** Source field keys a mapping reads (connectors that must name fields request them). */
+function mappedSourceFields(mapping: OpenedDirectory['mapping']): string[] {
+  const keys = [...Object.values(mapping.fields), ...Object.values(mapping.custom)];
+  return [...new Set(keys.filter((key): key is string => Boolean(key)))];
 }
 
 /** SHA-256 of the canonical record with sorted keys: equal content, equal hash. */
