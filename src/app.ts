@@ -18,6 +18,7 @@ import type { Hub, Role } from './hub.ts';
 import { apiKeyRoutes } from './modules/admin/index.ts';
 import { directoryRoutes, groupRoutes, userRoutes } from './modules/directory/index.ts';
 import { auditRoutes, eventRoutes } from './modules/events/index.ts';
+import { hrisContextRoutes, hrisRoutes } from './modules/hris/index.ts';
 import { importRoutes } from './modules/imports/index.ts';
 import { organizationRoutes } from './modules/orgs/index.ts';
 import { overviewRoutes } from './modules/overview/index.ts';
@@ -192,6 +193,14 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
     });
     destinationRoutes(app, { provisioning: hub.provisioning, requireScope });
     ruleRoutes(app, { rules: hub.provisioning.rules, requireScope });
+    hrisRoutes(app, { hris: hub.hris, requireScope });
+    hrisContextRoutes(app, {
+      context: hub.hris.context,
+      auth: {
+        apiKey: (token) => hub.apiKeys.authenticate(token),
+        application: (token) => provider.clientCredentialsPrincipal(token),
+      },
+    });
   }
 
   return app;

@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { ApiKeyService } from './modules/admin/index.ts';
 import { DirectoriesService, DirectoryService } from './modules/directory/index.ts';
 import { EventLog } from './modules/events/index.ts';
+import { HrisModule } from './modules/hris/index.ts';
 import { ImportService } from './modules/imports/index.ts';
 import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
 import { OverviewService } from './modules/overview/index.ts';
@@ -56,6 +57,8 @@ export interface Hub {
   readonly portal: PortalModule;
   /** Destinations, rules and the orchestrator that provisions accounts and enrollments. */
   readonly provisioning: ProvisioningModule;
+  /** HR systems and directory pulls: connectors, sync, matching, the coaching context API. */
+  readonly hris: HrisModule;
   readonly metrics: Metrics;
   /** Outbound HTTP (timeouts, retries, redacted logging). */
   readonly http: HttpClient;
@@ -143,6 +146,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       metrics,
     });
     const imports = new ImportService({ config, database, directory, orgs, scim, events, jobs, logger });
+    const hris = new HrisModule({ database, secrets, events, orgs, directory, directories, logger });
     const hub: Hub = {
       config,
       logger,
@@ -163,6 +167,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       portal: new PortalModule({ config, database, secrets, events, orgs, sso, directories }),
       metrics,
       provisioning,
+      hris,
       http,
       backgroundTasks: [
         sso.cleanupTask(),
@@ -171,6 +176,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
         webhooks.backgroundTask(),
         provisioning.backgroundTask(),
         imports.registerJobs(),
+        hris.registerJobs(jobs),
       ],
       stopHooks: [() => provider.close()],
     };

@@ -15,6 +15,7 @@ export async function insertUser(executor: Executor, row: typeof users.$inferIns
   return inserted as UserRow;
 }
 
+/** Inserts many users in one statement (bulk sources: HR syncs). */
 export async function findUserById(
   executor: Executor,
   id: string,
@@ -51,6 +52,28 @@ export async function findUserByEmail(
     .where(and(eq(users.organizationId, organizationId), sql`lower(${users.email}) = lower(${email})`))
     .limit(1);
   return row;
+}
+
+/**
+ * Users of an organization known by one of these employee ids: `externalIds.employee_id` (HR
+ * syncs, imports) or the SCIM enterprise `employeeNumber` in the profile.
+ */
+export async function findUsersByEmployeeIds(
+  executor: Executor,
+  organizationId: string,
+  employeeIds: readonly string[],
+): Promise<UserRow[]> {
+  if (!employeeIds.length) return [];
+  const ids = [...new Set(employeeIds)];
+  return executor
+    .select()
+    .from(users)
+    .where(
+      and(
+        eq(users.organizationId, organizationId),
+        sql`((${users.externalIds} ->> 'employee_id') = any(${sql.param(ids)}::text[]) or (${users.profile} ->> 'employeeNumber') = any(${sql.param(ids)}::text[]))`,
+      ),
+    );
 }
 
 export interface UserListQuery {

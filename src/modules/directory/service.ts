@@ -41,6 +41,7 @@ import {
   findUserById,
   findUserInOrganization,
   findUsersByEmails,
+  findUsersByEmployeeIds,
   type GroupRow,
   type IdentityRow,
   insertGroup,
@@ -71,6 +72,7 @@ import {
   updateUserRow,
   updateUserRows,
 } from './repository.ts';
+import type { users } from './schema.ts';
 
 export interface WriteContext {
   actor: Actor;
@@ -134,6 +136,39 @@ export class DirectoryService {
     });
   }
 
+  /**
+   * Creates many users of one organization at once (an HR sync's joiners), each input named by the
+   * caller's `key`, in the caller's transaction: `createUsers` underneath (one statement, one
+   * `user.created` event each). Inputs whose email is taken, or repeated in the batch, are returned
+   * in `refused` instead of failing the batch.
+   */
+  async createUsersKeyed(
+    organizationId: string,
+    inputs: ReadonlyArray<CreateUserInput & { key: string }>,
+    ctx: WriteContext & { tx: Tx },
+  ): Promise<{ created: Map<string, UserView>; refused: Map<string, 'email_taken' | 'duplicate_email'> }> {
+    const created = new Map<string, UserView>();
+    const refused = new Map<string, 'email_taken' | 'duplicate_email'>();
+    const keyByEmail = new Map<string, string>();
+    const unique: CreateUserInput[] = [];
+    for (const { key, ...input } of inputs) {
+      const email = input.email.toLowerCase();
+      if (keyByEmail.has(email)) {
+        refused.set(key, 'duplicate_email');
+        continue;
+      }
+      keyByEmail.set(email, key);
+      unique.push(input);
+    }
+    const result = await this.createUsers(organizationId, unique, ctx);
+    for (const user of result.created) {
+      created.set(keyByEmail.get(String(user.email).toLowerCase()) as string, user);
+    }
+    for (const email of result.taken)
+      refused.set(keyByEmail.get(email.toLowerCase()) as string, 'email_taken');
+    return { created, refused };
+  }
+
   async getUser(id: string, executor: Executor = this.#database.db): Promise<UserView> {
     const row = await findUserById(executor, id);
     if (!row) throw userNotFound(id);
@@ -157,6 +192,15 @@ export class DirectoryService {
   ): Promise<UserView | undefined> {
     const row = await findUserByEmail(executor, organizationId, email);
     return row ? toUserView(row) : undefined;
+  }
+
+  /** Users of the organization known by one of these employee ids (externalIds.employee_id, SCIM employeeNumber). */
+  async findUsersByEmployeeIds(
+    organizationId: string,
+    employeeIds: readonly string[],
+    executor: Executor = this.#database.db,
+  ): Promise<UserView[]> {
+    return (await findUsersByEmployeeIds(executor, organizationId, employeeIds)).map(toUserView);
   }
 
   async listUsers(organizationIdOrSlug: string, query: Omit<UserListQuery, 'organizationId'>) {

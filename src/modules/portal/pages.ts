@@ -394,7 +394,8 @@ export function scimPage(
   },
 ): string {
   const { directory } = options;
-  if (!directory) {
+  // Only a SCIM directory has an endpoint to show; HR and directory pulls are set up elsewhere.
+  if (!directory?.scim) {
     const choices = Object.values(SCIM_GUIDES)
       .map(
         (guide, index) =>
@@ -417,7 +418,7 @@ ${csrfInput(context)}
 </section>`,
     );
   }
-  const guide = SCIM_GUIDES[directory.provider];
+  const guide = SCIM_GUIDES[directory.provider as keyof typeof SCIM_GUIDES] ?? SCIM_GUIDES.generic;
   const values: Partial<Record<ScimValueKey, string>> = {
     baseUrl: directory.scim.baseUrl,
     entraTenantUrl: directory.scim.entraTenantUrl ?? directory.scim.baseUrl,
