@@ -15,6 +15,7 @@
 import type { z } from 'zod';
 import { redactUrl } from '../platform/logging.ts';
 import {
+  type ConnectionCheck,
   type HrClientEnvironment,
   HrConnectorError,
   type HrConnectorManifest,
@@ -390,4 +391,10 @@ export function safeUrl(url: string): string {
   } catch {
     return '[invalid url]';
   }
+}
+
+/** A failed connection test as a {@link ConnectionCheck}; anything not from the vendor rethrows. */
+export function connectionFailure(error: unknown): ConnectionCheck {
+  if (error instanceof HrConnectorError) return { ok: false, code: error.kind, detail: error.message };
+  throw error;
 }

@@ -1,24 +1,28 @@
 /**
  * The HR and directory connectors the hub knows, by provider key. A directory of kind `hris` or
- * `directory` names one of these as its `provider`. Add a connector here after writing it (see
- * the doc block of `hris-contract.ts`).
+ * `directory` names one of these as its `provider`. Add a connector to `CONNECTORS` after writing
+ * it (see the doc block of `hris-contract.ts`).
  */
 import type { HrConnector } from './hris-contract.ts';
+import { personioConnector } from './personio/index.ts';
 
-// The registry holds connectors of different config types; each parses its own config.
+// The registry holds connectors of different config types; each parses its own config and credentials.
 // biome-ignore lint/suspicious/noExplicitAny: heterogeneous registry, narrowed by each manifest's schemas
-type AnyHrConnector = HrConnector<any, any>;
+export type AnyHrConnector = HrConnector<any, any>;
 
-const connectors = new Map<string, AnyHrConnector>();
+const CONNECTORS: readonly AnyHrConnector[] = [personioConnector];
 
-export function registerHrConnector(connector: AnyHrConnector): void {
-  connectors.set(connector.manifest.provider, connector);
-}
+const byProvider = new Map(CONNECTORS.map((connector) => [connector.manifest.provider, connector]));
 
 export function hrConnector(provider: string): AnyHrConnector | undefined {
-  return connectors.get(provider);
+  return byProvider.get(provider);
 }
 
-export function hrConnectors(): AnyHrConnector[] {
-  return [...connectors.values()];
+export function hrConnectors(): readonly AnyHrConnector[] {
+  return CONNECTORS;
+}
+
+/** Provider keys of every HR/directory connector. */
+export function hrProviders(): string[] {
+  return [...byProvider.keys()];
 }

@@ -222,7 +222,7 @@ export function describeHrConnectorContract<Config, Credentials>(
     it('C7 — a deleted person is absent from the next full read (or signalled on an incremental one)', async () => {
       fake.seed(fakeEmployees(5));
       const first = await read({ mode: 'full', startedAt: new Date() });
-      fake.tick(60_000);
+      fake.tick(15 * 60_000);
       fake.remove('3');
       const full = await read({ mode: 'full' });
       expect(ids(full)).not.toContain('3');
@@ -241,7 +241,7 @@ export function describeHrConnectorContract<Config, Credentials>(
         const first = await read({ mode: 'full', startedAt: new Date() });
         const since = first.at(-1)?.nextSince;
         expect(since).toBeTruthy();
-        fake.tick(60_000);
+        fake.tick(15 * 60_000);
         fake.update('2', { jobTitle: 'Staff Engineer' });
         const increment = await read({ mode: 'incremental', since: since as string, startedAt: new Date() });
         const records = increment.flatMap((page) => page.records);
