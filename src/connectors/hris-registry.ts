@@ -4,13 +4,15 @@
  * it (see the doc block of `hris-contract.ts`).
  */
 import type { HrConnector } from './hris-contract.ts';
+import { graphConnector } from './microsoft-graph/index.ts';
 import { personioConnector } from './personio/index.ts';
+import { workdayConnector } from './workday/index.ts';
 
 // The registry holds connectors of different config types; each parses its own config and credentials.
 // biome-ignore lint/suspicious/noExplicitAny: heterogeneous registry, narrowed by each manifest's schemas
 export type AnyHrConnector = HrConnector<any, any>;
 
-const CONNECTORS: readonly AnyHrConnector[] = [personioConnector];
+const CONNECTORS: readonly AnyHrConnector[] = [personioConnector, workdayConnector, graphConnector];
 
 const byProvider = new Map(CONNECTORS.map((connector) => [connector.manifest.provider, connector]));
 

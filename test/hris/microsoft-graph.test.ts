@@ -10,7 +10,7 @@ import { graphConnector } from '../../src/connectors/microsoft-graph/index.ts';
 import { GraphConfigSchema } from '../../src/connectors/microsoft-graph/manifest.ts';
 import { describeHrConnectorContract, instantEnv, readAll } from '../connectors/hris-contract.ts';
 import { contractFake } from '../fakes/hr-contract-fake.ts';
-import { type FakeGraph, startFakeGraph } from '../fakes/microsoft-graph.ts';
+import { type FakeGraph, startFakeGraph } from '../fakes/microsoft-graph/index.ts';
 
 describeHrConnectorContract({
   connector: graphConnector,

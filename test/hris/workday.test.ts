@@ -10,7 +10,7 @@ import { workdayConnector } from '../../src/connectors/workday/index.ts';
 import { WorkdayConfigSchema } from '../../src/connectors/workday/manifest.ts';
 import { describeHrConnectorContract, instantEnv, readAll } from '../connectors/hris-contract.ts';
 import { contractFake } from '../fakes/hr-contract-fake.ts';
-import { type FakeWorkday, startFakeWorkday } from '../fakes/workday.ts';
+import { type FakeWorkday, startFakeWorkday } from '../fakes/workday/index.ts';
 
 describeHrConnectorContract({
   connector: workdayConnector,

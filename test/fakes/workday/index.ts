@@ -19,8 +19,8 @@ import {
   parseBearer,
   startFakeHttpServer,
   TokenBook,
-} from './hr-fake-server.ts';
-import { type FakePerson, PeopleStore, type PeopleStoreOptions } from './hr-people.ts';
+} from '../hr-fake-server.ts';
+import { type FakePerson, PeopleStore, type PeopleStoreOptions } from '../hr-people.ts';
 
 export interface FakeWorkdayOptions extends PeopleStoreOptions {
   tenant?: string;
