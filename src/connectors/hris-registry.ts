@@ -4,6 +4,7 @@
  * it (see the doc block of `hris-contract.ts`).
  */
 import type { HrConnector } from './hris-contract.ts';
+import { mergeConnector } from './merge/index.ts';
 import { graphConnector } from './microsoft-graph/index.ts';
 import { personioConnector } from './personio/index.ts';
 import { workdayConnector } from './workday/index.ts';

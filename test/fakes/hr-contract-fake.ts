@@ -53,7 +53,8 @@ export function personFromContract(
     jobHistory: [{ effectiveDate: hired, jobTitle: employee.jobTitle, level: 'L3', reason: 'hire' }],
     customFields: customFieldsFromContract(employee.custom, customFieldKey),
     createdAt: Date.parse(hired) || now,
-    modifiedAt: now,
+    // Seeded a day ago, so a change made after a read is the only one an increment returns.
+    modifiedAt: now - 86_400_000,
   };
 }
 

@@ -54,11 +54,18 @@ export interface FakeGroup {
   modifiedAt: number;
 }
 
-export type ChangeEntry =
-  | { version: number; kind: 'person'; id: string; action: 'upsert'; fields: (keyof FakePerson)[] }
-  | { version: number; kind: 'person'; id: string; action: 'delete'; hard: boolean }
-  | { version: number; kind: 'group'; id: string; action: 'upsert'; added: string[]; removed: string[] }
-  | { version: number; kind: 'group'; id: string; action: 'delete' };
+export type ChangeEntry = { version: number /** Fake clock time of the change. */; at: number } & (
+  | { kind: 'person'; id: string; action: 'upsert'; fields: (keyof FakePerson)[] }
+  | { kind: 'person'; id: string; action: 'delete'; hard: boolean }
+  | { kind: 'group'; id: string; action: 'upsert'; added: string[]; removed: string[] }
+  | { kind: 'group'; id: string; action: 'delete' }
+);
+
+type ChangeInput = ChangeEntry extends infer E
+  ? E extends unknown
+    ? Omit<E, 'version' | 'at'>
+    : never
+  : never;
 
 const FIRST = [
   'Ada',
@@ -245,6 +252,8 @@ export class PeopleStore {
   readonly groups = new Map<string, FakeGroup>();
   /** Every change, in order; `version` increases by one per entry. */
   readonly changes: ChangeEntry[] = [];
+  /** Each person's modifiedAt as seeded or hired, before any later change. */
+  readonly seededModifiedAt = new Map<string, number>();
   readonly domain: string;
   readonly #clock: () => number;
   #offset = 0;
@@ -280,7 +289,11 @@ export class PeopleStore {
     this.people.clear();
     this.groups.clear();
     this.changes.length = 0;
-    for (const person of people) this.people.set(person.id, person);
+    this.seededModifiedAt.clear();
+    for (const person of people) {
+      this.people.set(person.id, person);
+      this.seededModifiedAt.set(person.id, person.modifiedAt);
+    }
     if (options.groups ?? true) {
       const now = this.now();
       const departments = [...new Set(people.map((p) => p.department))].sort();
@@ -328,8 +341,8 @@ export class PeopleStore {
       modifiedAt: now,
     };
     this.people.set(person.id, person);
-    this.changes.push({
-      version: this.version + 1,
+    this.seededModifiedAt.set(person.id, now);
+    this.#record({
       kind: 'person',
       id: person.id,
       action: 'upsert',
@@ -361,7 +374,7 @@ export class PeopleStore {
     if (fields.length === 0) return person;
     person.modifiedAt = now;
     fields.push('modifiedAt');
-    this.changes.push({ version: this.version + 1, kind: 'person', id, action: 'upsert', fields });
+    this.#record({ kind: 'person', id, action: 'upsert', fields });
     return person;
   }
 
@@ -394,13 +407,7 @@ export class PeopleStore {
     for (const group of this.groups.values()) {
       if (group.memberIds.includes(id)) this.removeMember(group.id, id);
     }
-    this.changes.push({
-      version: this.version + 1,
-      kind: 'person',
-      id,
-      action: 'delete',
-      hard: options.hard ?? false,
-    });
+    this.#record({ kind: 'person', id, action: 'delete', hard: options.hard ?? false });
   }
 
   createGroup(name: string, memberIds: string[] = []): FakeGroup {
@@ -410,14 +417,7 @@ export class PeopleStore {
       memberIds,
       this.now(),
     );
-    this.changes.push({
-      version: this.version + 1,
-      kind: 'group',
-      id: group.id,
-      action: 'upsert',
-      added: [...memberIds],
-      removed: [],
-    });
+    this.#record({ kind: 'group', id: group.id, action: 'upsert', added: [...memberIds], removed: [] });
     return group;
   }
 
@@ -426,14 +426,7 @@ export class PeopleStore {
     if (group.memberIds.includes(memberId)) return;
     group.memberIds.push(memberId);
     group.modifiedAt = this.now();
-    this.changes.push({
-      version: this.version + 1,
-      kind: 'group',
-      id: groupId,
-      action: 'upsert',
-      added: [memberId],
-      removed: [],
-    });
+    this.#record({ kind: 'group', id: groupId, action: 'upsert', added: [memberId], removed: [] });
   }
 
   removeMember(groupId: string, memberId: string): void {
@@ -441,14 +434,7 @@ export class PeopleStore {
     if (!group.memberIds.includes(memberId)) return;
     group.memberIds = group.memberIds.filter((m) => m !== memberId);
     group.modifiedAt = this.now();
-    this.changes.push({
-      version: this.version + 1,
-      kind: 'group',
-      id: groupId,
-      action: 'upsert',
-      added: [],
-      removed: [memberId],
-    });
+    this.#record({ kind: 'group', id: groupId, action: 'upsert', added: [], removed: [memberId] });
   }
 
   deleteGroup(groupId: string): void {
@@ -457,7 +443,7 @@ export class PeopleStore {
     for (const group of this.groups.values()) {
       if (group.memberIds.includes(groupId)) this.removeMember(group.id, groupId);
     }
-    this.changes.push({ version: this.version + 1, kind: 'group', id: groupId, action: 'delete' });
+    this.#record({ kind: 'group', id: groupId, action: 'delete' });
   }
 
   /** Person ids reachable from a group through nested groups (transitive membership). */
@@ -478,6 +464,10 @@ export class PeopleStore {
   /** Changes after `version`, collapsed to the last state per object. */
   changesSince(version: number): ChangeEntry[] {
     return this.changes.slice(version);
+  }
+
+  #record(change: ChangeInput): void {
+    this.changes.push({ ...change, version: this.version + 1, at: this.now() } as ChangeEntry);
   }
 
   #group(id: string): FakeGroup {
