@@ -13,7 +13,12 @@ import { workdayConnector } from './workday/index.ts';
 // biome-ignore lint/suspicious/noExplicitAny: heterogeneous registry, narrowed by each manifest's schemas
 export type AnyHrConnector = HrConnector<any, any>;
 
-const CONNECTORS: readonly AnyHrConnector[] = [personioConnector, workdayConnector, graphConnector];
+const CONNECTORS: readonly AnyHrConnector[] = [
+  personioConnector,
+  workdayConnector,
+  mergeConnector,
+  graphConnector,
+];
 
 const byProvider = new Map(CONNECTORS.map((connector) => [connector.manifest.provider, connector]));
 
