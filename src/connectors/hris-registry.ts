@@ -3,6 +3,8 @@
  * `directory` names one of these as its `provider`. Add a connector to `CONNECTORS` after writing
  * it (see the doc block of `hris-contract.ts`).
  */
+
+import { googleWorkspaceConnector } from './google-workspace/index.ts';
 import type { HrConnector } from './hris-contract.ts';
 import { mergeConnector } from './merge/index.ts';
 import { graphConnector } from './microsoft-graph/index.ts';
@@ -17,6 +19,7 @@ const CONNECTORS: readonly AnyHrConnector[] = [
   personioConnector,
   workdayConnector,
   mergeConnector,
+  googleWorkspaceConnector,
   graphConnector,
 ];
 
