@@ -9,6 +9,7 @@ import type { HrConnector } from './hris-contract.ts';
 import { mergeConnector } from './merge/index.ts';
 import { graphConnector } from './microsoft-graph/index.ts';
 import { personioConnector } from './personio/index.ts';
+import { successFactorsConnector } from './successfactors/index.ts';
 import { workdayConnector } from './workday/index.ts';
 
 // The registry holds connectors of different config types; each parses its own config and credentials.
@@ -18,6 +19,7 @@ export type AnyHrConnector = HrConnector<any, any>;
 const CONNECTORS: readonly AnyHrConnector[] = [
   personioConnector,
   workdayConnector,
+  successFactorsConnector,
   mergeConnector,
   googleWorkspaceConnector,
   graphConnector,

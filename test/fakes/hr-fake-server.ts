@@ -136,6 +136,11 @@ export class FakeControls {
   readonly #faults: Fault[] = [];
   #okBeforeBreak: number | undefined;
   readonly stats = { dataRequests: 0, throttled: 0, tokensIssued: 0 };
+  /**
+   * Which successful requests count down `breakAfter` (default: all). A fake whose page is one
+   * roster request plus detail requests (SuccessFactors' EmpJob, PerPersonal) counts the roster ones.
+   */
+  breakCounts: (path: string) => boolean = () => true;
 
   fail(fault: Fault): void {
     this.#faults.push({ ...fault });
@@ -165,7 +170,7 @@ export class FakeControls {
     }
     if (this.#okBeforeBreak !== undefined) {
       if (this.#okBeforeBreak <= 0) return { kind: 'broken' };
-      this.#okBeforeBreak -= 1;
+      if (this.breakCounts(path)) this.#okBeforeBreak -= 1;
     }
     return undefined;
   }
