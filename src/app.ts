@@ -18,6 +18,7 @@ import type { Hub, Role } from './hub.ts';
 import { apiKeyRoutes } from './modules/admin/index.ts';
 import { directoryRoutes, groupRoutes, userRoutes } from './modules/directory/index.ts';
 import { eventRoutes } from './modules/events/index.ts';
+import { hrisContextRoutes, hrisRoutes } from './modules/hris/index.ts';
 import { organizationRoutes } from './modules/orgs/index.ts';
 import {
   applicationRoutes,
@@ -166,6 +167,14 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
     signingKeyRoutes(app, { keys: provider.keys, host: provider.host, requireScope });
     postLoginRouteRoutes(app, { routes: provider.routes, sites: provider.sites, requireScope });
     protocolRoutes(app, { host: provider.host, interactions: provider.interactions });
+    hrisRoutes(app, { hris: hub.hris, requireScope });
+    hrisContextRoutes(app, {
+      context: hub.hris.context,
+      auth: {
+        apiKey: (token) => hub.apiKeys.authenticate(token),
+        application: (token) => provider.clientCredentialsPrincipal(token),
+      },
+    });
   }
 
   return app;

@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { ApiKeyService } from './modules/admin/index.ts';
 import { DirectoriesService, DirectoryService } from './modules/directory/index.ts';
 import { EventLog } from './modules/events/index.ts';
+import { HrisModule } from './modules/hris/index.ts';
 import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
 import { ProviderModule } from './modules/provider/index.ts';
 import { ScimService } from './modules/scim/index.ts';
@@ -41,6 +42,8 @@ export interface Hub {
   readonly sso: SsoModule;
   /** The OpenID provider for our applications, post-login routing, LMS handoffs. */
   readonly provider: ProviderModule;
+  /** HR systems and directory pulls: connectors, sync, matching, the coaching context API. */
+  readonly hris: HrisModule;
   readonly metrics: Metrics;
   /** Outbound HTTP (timeouts, retries, redacted logging). */
   readonly http: HttpClient;
@@ -103,6 +106,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     });
     const directories = new DirectoriesService(database, events, orgs, config.PUBLIC_URL);
     const scim = new ScimService(database, directory, orgs);
+    const hris = new HrisModule({ database, secrets, events, orgs, directory, directories, logger });
     const hub: Hub = {
       config,
       logger,
@@ -117,9 +121,15 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       apiKeys,
       sso,
       provider,
+      hris,
       metrics: createMetrics(),
       http,
-      backgroundTasks: [sso.cleanupTask(), sso.registerJobs(jobs), provider.backgroundTask()],
+      backgroundTasks: [
+        sso.cleanupTask(),
+        sso.registerJobs(jobs),
+        provider.backgroundTask(),
+        hris.registerJobs(jobs),
+      ],
       stopHooks: [() => provider.close()],
     };
     if (config.SWITCHBOARD_BOOTSTRAP_ADMIN_KEY) {

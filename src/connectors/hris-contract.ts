@@ -164,6 +164,11 @@ export interface ReadEmployeesRequest {
   resumeFrom?: string;
   /** Page size hint (clamped to the vendor's maximum). */
   pageSize?: number;
+  /**
+   * Source fields the directory's mapping uses. Connectors that must name the fields they read
+   * (BambooHR reports, Workday prompts, Graph `$select`) request these besides their defaults.
+   */
+  fields?: readonly string[];
   /** The time the read started (connectors derive `nextSince` from it; tests pin it). */
   startedAt?: Date;
   signal?: AbortSignal;

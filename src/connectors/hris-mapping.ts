@@ -11,6 +11,7 @@ import {
   type CanonicalValue,
   DATE_FIELDS,
   type FieldMapping,
+  type JobHistoryEntry,
   type SourceRecord,
   type SourceValue,
 } from './hris-contract.ts';
@@ -42,12 +43,39 @@ export function mapSourceRecord(record: SourceRecord, mapping: FieldMapping): Ca
   for (const [name, key] of Object.entries(mapping.custom)) {
     if (key in record.fields) custom[name] = toCanonical(record.fields[key]);
   }
+  if (!fields.lastPromotionDate && record.jobHistory?.length) {
+    const derived = lastPromotionDate(record.jobHistory);
+    if (derived) fields.lastPromotionDate = derived;
+  }
   return {
     sourceId: record.sourceId,
     fields,
     custom,
     ...(record.jobHistory ? { jobHistory: record.jobHistory } : {}),
   };
+}
+
+/**
+ * The latest promotion in a job history: an entry the source marks as a promotion, else the
+ * latest entry whose level differs from the one before it (a level change within the company is
+ * what HR systems record as a promotion; a title-only change is not counted).
+ */
+export function lastPromotionDate(history: readonly JobHistoryEntry[]): string | null {
+  const entries = [...history].sort((a, b) => a.effectiveDate.localeCompare(b.effectiveDate));
+  let latest: string | null = null;
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index] as JobHistoryEntry;
+    const previous = entries[index - 1];
+    const flagged = entry.promotion === true;
+    const levelChanged =
+      entry.promotion === undefined &&
+      previous !== undefined &&
+      Boolean(entry.level) &&
+      Boolean(previous.level) &&
+      entry.level !== previous.level;
+    if (flagged || levelChanged) latest = normalizeDate(entry.effectiveDate);
+  }
+  return latest;
 }
 
 function canonicalValue(

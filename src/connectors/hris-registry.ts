@@ -4,6 +4,7 @@
  * it (see the doc block of `hris-contract.ts`).
  */
 
+import { bamboohrConnector } from './bamboohr/index.ts';
 import { googleWorkspaceConnector } from './google-workspace/index.ts';
 import type { HrConnector } from './hris-contract.ts';
 import { mergeConnector } from './merge/index.ts';
@@ -18,6 +19,7 @@ export type AnyHrConnector = HrConnector<any, any>;
 
 const CONNECTORS: readonly AnyHrConnector[] = [
   personioConnector,
+  bamboohrConnector,
   workdayConnector,
   successFactorsConnector,
   mergeConnector,

@@ -18,6 +18,7 @@ export const ID_PREFIXES = {
   connection: 'conn',
   directory: 'dir',
   directoryToken: 'dtk',
+  hrisRun: 'hsr',
   application: 'app',
   destination: 'dst',
   rule: 'rul',

@@ -67,6 +67,8 @@ export interface HrFake {
 
 export interface HrContractOptions<Config, Credentials> {
   connector: HrConnector<Config, Credentials>;
+  /** Suffix of the suite name when a connector runs the suite in several fake modes. */
+  variant?: string;
   startFake(): Promise<HrFake>;
 }
 
@@ -110,7 +112,7 @@ export function describeHrConnectorContract<Config, Credentials>(
   const { connector } = options;
   const { manifest } = connector;
 
-  describe(`${manifest.displayName} connector contract`, () => {
+  describe(`${manifest.displayName} connector contract${options.variant ? ` (${options.variant})` : ''}`, () => {
     let fake: HrFake;
     let waits: number[];
 
@@ -175,7 +177,7 @@ export function describeHrConnectorContract<Config, Credentials>(
     it('C4 — custom fields reach custom profile attributes through the mapping', async () => {
       const [person] = fakeEmployees(1);
       fake.seed([{ ...(person as HrFakeEmployee), custom: { [fake.customFieldKey]: 'XL' } }]);
-      const pages = await read({ mode: 'full' });
+      const pages = await read({ mode: 'full', fields: [fake.customFieldKey] });
       const mapping = mergeMapping(manifest.defaultMapping, { custom: { shirtSize: fake.customFieldKey } });
       const record = pages[0]?.records[0];
       expect(connector.mapToCanonical(record as never, mapping).custom).toEqual({ shirtSize: 'XL' });

@@ -1,7 +1,12 @@
 /** API shapes of directories (inbound user sources) and their SCIM bearer tokens. */
 import { z } from 'zod';
 
-export const DIRECTORY_KINDS = ['scim'] as const;
+/** `scim` (pushed to us); `hris` (an HR system pulled by the hris module); `directory` (Google, Graph pulls). */
+export const DIRECTORY_KINDS = ['scim', 'hris', 'directory'] as const;
+export type DirectoryKind = (typeof DIRECTORY_KINDS)[number];
+/** Kinds the hris module pulls from (created and configured through `/hris/directories`). */
+export const PULL_DIRECTORY_KINDS = ['hris', 'directory'] as const;
+export type PullDirectoryKind = (typeof PULL_DIRECTORY_KINDS)[number];
 export const DIRECTORY_PROVIDERS = ['entra', 'okta', 'generic'] as const;
 export const DIRECTORY_STATUSES = ['active', 'disabled'] as const;
 export type DirectoryProvider = (typeof DIRECTORY_PROVIDERS)[number];
@@ -62,7 +67,10 @@ export const createDirectoryBody = z
   .object({
     name: z.string().trim().min(1).max(200),
     provider: z.enum(DIRECTORY_PROVIDERS).describe('The IdP on the other side: its quirks are handled.'),
-    kind: z.enum(DIRECTORY_KINDS).default('scim'),
+    kind: z
+      .enum(['scim'])
+      .default('scim')
+      .describe('Only `scim` here; HR and directory pulls are created under /hris/directories.'),
     settings: directorySettingsSchema.optional(),
   })
   .strict()
@@ -115,10 +123,16 @@ export const directorySchema = z
     id: z.string(),
     organizationId: z.string(),
     kind: z.enum(DIRECTORY_KINDS),
-    provider: z.enum(DIRECTORY_PROVIDERS),
+    provider: z
+      .string()
+      .describe(
+        'SCIM: `entra`, `okta` or `generic`. HR and directory pulls: the connector (`personio`, ...).',
+      ),
     name: z.string(),
     status: z.enum(DIRECTORY_STATUSES),
-    settings: directorySettingsSchema,
+    settings: directorySettingsSchema.describe(
+      'SCIM settings (empty for HR and directory pulls: see /hris/directories).',
+    ),
     scim: z
       .object({
         baseUrl: z.string().describe('The SCIM base URL (tenant URL) to enter in the IdP.'),
@@ -129,7 +143,8 @@ export const directorySchema = z
             "Entra: the tenant URL with `?aadOptscim062020`, opting in to Entra's RFC-compliant PATCH.",
           ),
       })
-      .describe('Where the IdP sends SCIM requests.'),
+      .optional()
+      .describe('Where the IdP sends SCIM requests (SCIM directories only).'),
     tokens: z.array(directoryTokenSchema),
     lastActivityAt: z.string().nullable(),
     createdAt: z.string(),

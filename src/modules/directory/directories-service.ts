@@ -3,9 +3,9 @@
  * a token is shown once, stored as a SHA-256, rotated with an overlap period and revoked at once.
  */
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { Database, Tx } from '../../platform/db/client.ts';
+import type { Database, Executor, Tx } from '../../platform/db/client.ts';
 import { preparedSql, runPrepared } from '../../platform/db/prepared.ts';
-import { NotFound } from '../../platform/errors.ts';
+import { InvalidInput, NotFound } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { hashToken, newToken } from '../../platform/secret-box.ts';
 import type { Actor } from '../events/contracts.ts';
@@ -20,6 +20,7 @@ import {
   type DirectoryTokenView,
   type DirectoryView,
   directorySettingsSchema,
+  type PullDirectoryKind,
   type UpdateDirectoryInput,
   updateDirectoryBody,
 } from './directories-contracts.ts';
@@ -61,6 +62,8 @@ const AUTHENTICATE = preparedSql(
     where t.token_hash = $1 and t.revoked_at is null and (t.expires_at is null or t.expires_at > now())
       and d.kind = 'scim'`,
 );
+
+export type { DirectoryRow };
 
 export class DirectoriesService {
   readonly #database: Database;
@@ -164,6 +167,14 @@ export class DirectoriesService {
       return await this.#database.transaction(async (tx) => {
         const org = await this.#orgs.require(organizationIdOrSlug, tx);
         const before = await this.#find(tx, org.id, id, true);
+        if (before.kind !== 'scim' && parsed.settings !== undefined) {
+          throw new InvalidInput({
+            code: 'pull_directory_settings',
+            detail: `Directory ${id} is a ${before.kind} directory; its settings are not SCIM settings.`,
+            field: 'settings',
+            fix: `Change it with PATCH /api/v1/organizations/{org}/hris/directories/${id}.`,
+          });
+        }
         const changes: Partial<DirectoryRow> = {};
         if (parsed.name !== undefined && parsed.name !== before.name) changes.name = parsed.name;
         if (parsed.status !== undefined && parsed.status !== before.status) changes.status = parsed.status;
@@ -359,6 +370,71 @@ export class DirectoriesService {
     return principal;
   }
 
+  // Pull directories (kind `hris` or `directory`): rows the hris module creates and configures.
+  // It records their events itself, in the same transaction.
+
+  /** Inserts a pull directory row (settings, sealed credentials) inside the caller's transaction. */
+  async insertPullDirectory(
+    tx: Tx,
+    row: {
+      organizationId: string;
+      id: string;
+      kind: PullDirectoryKind;
+      provider: string;
+      name: string;
+      settings: Record<string, unknown>;
+      credentials: string | null;
+    },
+  ): Promise<DirectoryRow> {
+    const [inserted] = await tx.insert(directories).values(row).returning();
+    return inserted as DirectoryRow;
+  }
+
+  /** A directory row of the organization (any kind); throws directory_not_found. */
+  async directoryRow(
+    executor: Executor,
+    organizationId: string,
+    id: string,
+    lock = false,
+  ): Promise<DirectoryRow> {
+    return this.#find(executor as Tx, organizationId, id, lock);
+  }
+
+  /** Directory rows of these kinds in one organization, or in all organizations when none is given. */
+  async directoryRows(kinds: readonly string[], organizationId?: string): Promise<DirectoryRow[]> {
+    return this.#database.db
+      .select()
+      .from(directories)
+      .where(
+        and(
+          inArray(directories.kind, [...kinds]),
+          organizationId ? eq(directories.organizationId, organizationId) : undefined,
+        ),
+      )
+      .orderBy(asc(directories.id));
+  }
+
+  /** Updates columns of a pull directory (settings, credentials, sync state, name, status). */
+  async updatePullDirectory(
+    executor: Executor,
+    organizationId: string,
+    id: string,
+    changes: Partial<
+      Pick<DirectoryRow, 'name' | 'status' | 'settings' | 'credentials' | 'syncState' | 'lastActivityAt'>
+    >,
+  ): Promise<DirectoryRow> {
+    const [row] = await executor
+      .update(directories)
+      .set({
+        ...changes,
+        ...('syncState' in changes && Object.keys(changes).length === 1 ? {} : { updatedAt: sql`now()` }),
+      })
+      .where(and(eq(directories.organizationId, organizationId), eq(directories.id, id)))
+      .returning();
+    if (!row) return this.#find(executor as Tx, organizationId, id);
+    return row;
+  }
+
   /** Forgets cached token checks of a directory (after a change to it or its tokens). */
   #forget(directoryId: string): void {
     for (const [hash, entry] of this.#authCache) {
@@ -445,6 +521,22 @@ export class DirectoriesService {
 
   #toView(row: DirectoryRow, tokens: readonly TokenRow[]): DirectoryView {
     const baseUrl = this.scimBaseUrl(row.id);
+    if (row.kind !== 'scim') {
+      // HR and directory pulls: their settings, credentials and sync state are the hris module's.
+      return {
+        id: row.id,
+        organizationId: row.organizationId,
+        kind: row.kind as DirectoryView['kind'],
+        provider: row.provider,
+        name: row.name,
+        status: row.status as DirectoryStatus,
+        settings: {},
+        tokens: [],
+        lastActivityAt: row.lastActivityAt?.toISOString() ?? null,
+        createdAt: row.createdAt.toISOString(),
+        updatedAt: row.updatedAt.toISOString(),
+      };
+    }
     return {
       id: row.id,
       organizationId: row.organizationId,

@@ -1,6 +1,6 @@
 export * from './contracts.ts';
 export * from './directories-contracts.ts';
-export { DirectoriesService, type DirectoryPrincipal } from './directories-service.ts';
+export { DirectoriesService, type DirectoryPrincipal, type DirectoryRow } from './directories-service.ts';
 export { directoryRoutes } from './routes/directories.ts';
 export { groupRoutes } from './routes/groups.ts';
 export { userRoutes } from './routes/users.ts';

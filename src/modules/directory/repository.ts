@@ -15,6 +15,18 @@ export async function insertUser(executor: Executor, row: typeof users.$inferIns
   return inserted as UserRow;
 }
 
+/** Inserts many users in one statement (bulk sources: HR syncs). */
+export async function insertUsers(
+  executor: Executor,
+  rows: ReadonlyArray<typeof users.$inferInsert>,
+): Promise<UserRow[]> {
+  if (!rows.length) return [];
+  return executor
+    .insert(users)
+    .values([...rows])
+    .returning();
+}
+
 export async function findUserById(
   executor: Executor,
   id: string,
@@ -51,6 +63,47 @@ export async function findUserByEmail(
     .where(and(eq(users.organizationId, organizationId), sql`lower(${users.email}) = lower(${email})`))
     .limit(1);
   return row;
+}
+
+/** Users of an organization whose email (case-insensitive) is one of `emails`. */
+export async function findUsersByEmails(
+  executor: Executor,
+  organizationId: string,
+  emails: readonly string[],
+): Promise<UserRow[]> {
+  if (!emails.length) return [];
+  const lowered = [...new Set(emails.map((email) => email.toLowerCase()))];
+  return executor
+    .select()
+    .from(users)
+    .where(
+      and(
+        eq(users.organizationId, organizationId),
+        sql`lower(${users.email}) = any(${sql.param(lowered)}::text[])`,
+      ),
+    );
+}
+
+/**
+ * Users of an organization known by one of these employee ids: `externalIds.employee_id` (HR
+ * syncs, imports) or the SCIM enterprise `employeeNumber` in the profile.
+ */
+export async function findUsersByEmployeeIds(
+  executor: Executor,
+  organizationId: string,
+  employeeIds: readonly string[],
+): Promise<UserRow[]> {
+  if (!employeeIds.length) return [];
+  const ids = [...new Set(employeeIds)];
+  return executor
+    .select()
+    .from(users)
+    .where(
+      and(
+        eq(users.organizationId, organizationId),
+        sql`((${users.externalIds} ->> 'employee_id') = any(${sql.param(ids)}::text[]) or (${users.profile} ->> 'employeeNumber') = any(${sql.param(ids)}::text[]))`,
+      ),
+    );
 }
 
 export interface UserListQuery {

@@ -54,6 +54,15 @@ export const users = pgTable(
       table.organizationId,
       sql`lower(${table.email}) text_pattern_ops`,
     ),
+    // HR matching: by employee id (set by HR syncs and imports) or SCIM's enterprise employeeNumber.
+    index('users_org_employee_id_idx').on(
+      table.organizationId,
+      sql`(${table.externalIds} ->> 'employee_id')`,
+    ),
+    index('users_org_employee_number_idx').on(
+      table.organizationId,
+      sql`(${table.profile} ->> 'employeeNumber')`,
+    ),
   ],
 );
 

@@ -39,12 +39,15 @@ import {
   findUserByEmail,
   findUserById,
   findUserInOrganization,
+  findUsersByEmails,
+  findUsersByEmployeeIds,
   type GroupRow,
   type IdentityRow,
   insertGroup,
   insertIdentity,
   insertMemberships,
   insertUser,
+  insertUsers,
   listGroups,
   listMemberIds,
   listMembers,
@@ -59,6 +62,7 @@ import {
   updateIdentityRow,
   updateUserRow,
 } from './repository.ts';
+import type { users } from './schema.ts';
 
 export interface WriteContext {
   actor: Actor;
@@ -122,6 +126,68 @@ export class DirectoryService {
     });
   }
 
+  /**
+   * Creates many users of one organization at once (an HR sync's joiners): one lookup for taken
+   * emails, one insert, one `user.created` event each, in the caller's transaction. Inputs whose
+   * email is taken (or repeated in the batch) are returned in `refused` instead of failing the batch.
+   */
+  async createUsers(
+    organizationId: string,
+    inputs: ReadonlyArray<CreateUserInput & { key: string }>,
+    ctx: WriteContext & { tx: Tx },
+  ): Promise<{ created: Map<string, UserView>; refused: Map<string, 'email_taken' | 'duplicate_email'> }> {
+    const source = ctx.source ?? 'api';
+    const created = new Map<string, UserView>();
+    const refused = new Map<string, 'email_taken' | 'duplicate_email'>();
+    if (!inputs.length) return { created, refused };
+    const taken = new Set(
+      (
+        await findUsersByEmails(
+          ctx.tx,
+          organizationId,
+          inputs.map((input) => input.email),
+        )
+      ).map((row) => (row.email ?? '').toLowerCase()),
+    );
+    const seen = new Set<string>();
+    const rows: Array<typeof users.$inferInsert> = [];
+    const keyOf = new Map<string, string>();
+    for (const input of inputs) {
+      const email = input.email.toLowerCase();
+      if (taken.has(email)) {
+        refused.set(input.key, 'email_taken');
+        continue;
+      }
+      if (seen.has(email)) {
+        refused.set(input.key, 'duplicate_email');
+        continue;
+      }
+      seen.add(email);
+      const id = newId('user');
+      keyOf.set(id, input.key);
+      rows.push({
+        organizationId,
+        id,
+        email: input.email,
+        givenName: input.givenName ?? null,
+        familyName: input.familyName ?? null,
+        displayName: input.displayName ?? defaultDisplayName(input.givenName, input.familyName),
+        externalIds: input.externalIds ?? {},
+        profile: input.profile ?? {},
+        source,
+      });
+    }
+    const inserted = await insertUsers(ctx.tx, rows);
+    const events: NewEvent[] = [];
+    for (const row of inserted) {
+      const view = toUserView(row);
+      created.set(keyOf.get(row.id) as string, view);
+      events.push(userEvent('user.created', row, ctx, { user: view, source }));
+    }
+    if (events.length) await this.#events.append(ctx.tx, ...events);
+    return { created, refused };
+  }
+
   async getUser(id: string, executor: Executor = this.#database.db): Promise<UserView> {
     const row = await findUserById(executor, id);
     if (!row) throw userNotFound(id);
@@ -145,6 +211,24 @@ export class DirectoryService {
   ): Promise<UserView | undefined> {
     const row = await findUserByEmail(executor, organizationId, email);
     return row ? toUserView(row) : undefined;
+  }
+
+  /** Users of the organization with one of these emails (case-insensitive), for matching. */
+  async findUsersByEmails(
+    organizationId: string,
+    emails: readonly string[],
+    executor: Executor = this.#database.db,
+  ): Promise<UserView[]> {
+    return (await findUsersByEmails(executor, organizationId, emails)).map(toUserView);
+  }
+
+  /** Users of the organization known by one of these employee ids (externalIds.employee_id, SCIM employeeNumber). */
+  async findUsersByEmployeeIds(
+    organizationId: string,
+    employeeIds: readonly string[],
+    executor: Executor = this.#database.db,
+  ): Promise<UserView[]> {
+    return (await findUsersByEmployeeIds(executor, organizationId, employeeIds)).map(toUserView);
   }
 
   async listUsers(organizationIdOrSlug: string, query: Omit<UserListQuery, 'organizationId'>) {

@@ -21,9 +21,9 @@ import type { ClientSource } from './adapter.ts';
 import {
   type ApplicationView,
   type CreateApplicationInput,
+  DEFAULT_SCOPES,
   DEFAULT_TOKEN_LIFETIMES,
   type GrantType,
-  SCOPES,
   type TokenLifetimes,
   type UpdateApplicationInput,
 } from './contracts.ts';
@@ -98,7 +98,7 @@ export class ApplicationService implements ClientSource {
       backchannelLogoutUri: input.backchannelLogoutUri ?? null,
       backchannelLogoutSessionRequired: input.backchannelLogoutSessionRequired ?? true,
       grantTypes: input.grantTypes ?? ['authorization_code', 'refresh_token'],
-      scopes: input.scopes ?? [...SCOPES],
+      scopes: input.scopes ?? [...DEFAULT_SCOPES],
       tokenEndpointAuthMethod:
         input.type === 'public' ? 'none' : (input.tokenEndpointAuthMethod ?? 'client_secret_basic'),
       requirePkce: input.type === 'public' ? true : (input.requirePkce ?? false),

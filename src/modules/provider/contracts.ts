@@ -15,10 +15,17 @@ export const SCOPE_CLAIMS = {
   groups: ['groups'],
   roles: ['roles'],
   offline_access: [],
+  /**
+   * An API scope, no claims: read people's HR profiles through the coaching context API
+   * (`GET /api/v1/users/{id}/context`) with a client-credentials token. Never granted by default.
+   */
+  'profile:read': [],
 } as const satisfies Record<string, readonly string[]>;
 
 export const SCOPES = Object.keys(SCOPE_CLAIMS) as Array<keyof typeof SCOPE_CLAIMS>;
 export type Scope = keyof typeof SCOPE_CLAIMS;
+/** Scopes of an application created without a list: every sign-in scope, no API scope. */
+export const DEFAULT_SCOPES = SCOPES.filter((scope) => scope !== 'profile:read');
 
 export const TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
 export const ID_TOKEN_SIGNING_ALGS = ['RS256', 'ES256'] as const;
@@ -92,7 +99,9 @@ const applicationFields = {
   scopes: z
     .array(z.enum(SCOPES as [Scope, ...Scope[]]))
     .min(1)
-    .describe('Scopes the application may ask for (default all).'),
+    .describe(
+      'Scopes the application may ask for (default every sign-in scope; `profile:read`, the context API scope, only when listed).',
+    ),
   tokenEndpointAuthMethod: z
     .enum(TOKEN_AUTH_METHODS)
     .describe('How a confidential application sends its secret (default `client_secret_basic`).'),

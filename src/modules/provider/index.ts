@@ -151,6 +151,39 @@ export class ProviderModule {
   }
 
   /**
+   * The application behind a client-credentials access token (an API calling us as itself, e.g.
+   * the coaching context API), with the scopes granted to that token and the organizations the
+   * application serves; undefined for an unknown, expired or revoked token or a disabled
+   * application. Tokens of people (authorization code) are not accepted here.
+   */
+  async clientCredentialsPrincipal(token: string): Promise<
+    | {
+        clientId: string;
+        name: string;
+        scopes: string[];
+        organizationId: string | null;
+        allowedOrganizationIds: string[] | null;
+      }
+    | undefined
+  > {
+    if (token.length < 16 || token.length > 512) return undefined;
+    const provider = await this.host.current();
+    const found = await provider.ClientCredentials.find(token).catch(() => undefined);
+    if (!found || found.isExpired || !found.clientId) return undefined;
+    const application = await this.applications.find(found.clientId);
+    if (!application) return undefined;
+    return {
+      clientId: application.id,
+      name: application.name,
+      scopes: String(found.scope ?? '')
+        .split(' ')
+        .filter(Boolean),
+      organizationId: application.organizationId,
+      allowedOrganizationIds: application.allowedOrganizationIds,
+    };
+  }
+
+  /**
    * Ends every session of a person and revokes every grant and token they hold, after telling
    * each application of those sessions through back-channel logout. Runs when the person is
    * suspended, deprovisioned or deleted (their next refresh or userinfo call already fails at

@@ -17,6 +17,7 @@ const SCOPE_DESCRIPTIONS: Record<Scope, string> = {
   groups: 'See the groups you belong to',
   roles: 'See your roles',
   offline_access: 'Stay signed in when you are not using it',
+  'profile:read': 'Read HR profiles (role, level, tenure) of people in your organization',
 };
 
 export function consentPage(options: {
