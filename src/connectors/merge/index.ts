@@ -7,7 +7,7 @@ import {
   HrConnectorError,
   type SourceFieldInfo,
 } from '../hris-contract.ts';
-import { mapSourceRecord } from '../hris-mapping.ts';
+import { mapWithJobHistory } from '../job-history.ts';
 import { MergeClient } from './client.ts';
 import { flattenMergeEmployee } from './flatten.ts';
 import { type MergeConfig, type MergeCredentials, mergeDefaultMapping, mergeManifest } from './manifest.ts';
@@ -55,5 +55,5 @@ export const mergeConnector = defineHrConnector<MergeConfig, MergeCredentials>({
       readEmployees: (request) => readMergeEmployees(client, config, request),
     };
   },
-  mapToCanonical: mapSourceRecord,
+  mapToCanonical: mapWithJobHistory,
 });

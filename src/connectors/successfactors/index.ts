@@ -8,7 +8,7 @@ import {
   HrConnectorError,
   type SourceFieldInfo,
 } from '../hris-contract.ts';
-import { mapSourceRecord } from '../hris-mapping.ts';
+import { mapWithJobHistory } from '../job-history.ts';
 import { SuccessFactorsClient } from './client.ts';
 import {
   type SuccessFactorsConfig,
@@ -58,5 +58,5 @@ export const successFactorsConnector = defineHrConnector<SuccessFactorsConfig, S
       readEmployees: (request) => readSuccessFactorsEmployees(client, request),
     };
   },
-  mapToCanonical: mapSourceRecord,
+  mapToCanonical: mapWithJobHistory,
 });

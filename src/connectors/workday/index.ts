@@ -3,7 +3,7 @@
  * docs/hris.md (Workday) for the report customers build.
  */
 import { defineHrConnector, type HrClient, HrConnectorError } from '../hris-contract.ts';
-import { mapSourceRecord } from '../hris-mapping.ts';
+import { mapWithJobHistory } from '../job-history.ts';
 import { WorkdayClient } from './client.ts';
 import { type WorkdayConfig, type WorkdayCredentials, workdayManifest } from './manifest.ts';
 import { readWorkdayEmployees } from './operations/read-employees.ts';
@@ -30,5 +30,5 @@ export const workdayConnector = defineHrConnector<WorkdayConfig, WorkdayCredenti
       readEmployees: (request) => readWorkdayEmployees(client, request),
     };
   },
-  mapToCanonical: mapSourceRecord,
+  mapToCanonical: mapWithJobHistory,
 });
