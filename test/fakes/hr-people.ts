@@ -257,6 +257,7 @@ export class PeopleStore {
   readonly domain: string;
   readonly #clock: () => number;
   #offset = 0;
+  #revision = 0;
   #nextIndex: number;
   #nextGroup = 1;
 
@@ -289,6 +290,7 @@ export class PeopleStore {
     this.people.clear();
     this.groups.clear();
     this.changes.length = 0;
+    this.#revision += 1;
     this.seededModifiedAt.clear();
     for (const person of people) {
       this.people.set(person.id, person);
@@ -309,6 +311,11 @@ export class PeopleStore {
 
   get version(): number {
     return this.changes.length;
+  }
+
+  /** Increases with every mutation (including a reseed): a cache key for fakes' derived views. */
+  get revision(): number {
+    return this.#revision;
   }
 
   list(): FakePerson[] {
@@ -467,6 +474,7 @@ export class PeopleStore {
   }
 
   #record(change: ChangeInput): void {
+    this.#revision += 1;
     this.changes.push({ ...change, version: this.version + 1, at: this.now() } as ChangeEntry);
   }
 

@@ -292,8 +292,30 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
     return n;
   }
 
+  // Derived views are cached per roster revision: a 100,000-person delta round pages without re-sorting.
+  const cache = new Map<string, { revision: number; value: unknown }>();
+  function cached<T>(key: string, compute: () => T): T {
+    const hit = cache.get(key);
+    if (hit && hit.revision === people.revision) return hit.value as T;
+    const value = compute();
+    cache.set(key, { revision: people.revision, value });
+    return value;
+  }
+
   function sortedPeople(): FakePerson[] {
-    return people.list().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return cached('people', () => people.list().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+  }
+
+  /** Rows after `after` in an id-sorted list (binary search). */
+  function after<T extends { id: string }>(sorted: T[], id: string): T[] {
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if ((sorted[mid] as T).id <= id) low = mid + 1;
+      else high = mid;
+    }
+    return sorted.slice(low);
   }
 
   function usersList(request: FakeRequest): FakeResponse {
@@ -310,7 +332,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
       if (typeof top !== 'number') return top;
       state = { after: '', select: parseSelect(request), expand: expandsManager(request), top };
     }
-    const rows = sortedPeople().filter((p) => p.id > state.after);
+    const rows = after(sortedPeople(), state.after);
     const page = rows.slice(0, state.top);
     const body: Record<string, unknown> = {
       '@odata.context': `${base}/v1.0/$metadata#users`,
@@ -400,7 +422,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
           },
         }));
     }
-    const rest = items.filter((item) => item.id > state.after);
+    const rest = after(items, state.after);
     const page = rest.slice(0, size);
     const body: Record<string, unknown> = {
       '@odata.context': `${base}/v1.0/$metadata#users(${(state.select ?? []).join(',')})`,
@@ -543,7 +565,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
       if (typeof top !== 'number') return top;
       state = { after: '', top };
     }
-    const rows = all.filter((row) => row.id > state.after).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const rows = after(all, state.after);
     const page = rows.slice(0, state.top);
     const body: Record<string, unknown> = {
       '@odata.context': `${base}/v1.0/$metadata#directoryObjects`,
@@ -651,7 +673,7 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
       return pagedList(
         request,
         path,
-        [...people.groups.values()].map((g) => {
+        [...people.groups.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((g) => {
           const all = {
             id: g.id,
             displayName: g.name,
