@@ -673,21 +673,23 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
       return pagedList(
         request,
         path,
-        [...people.groups.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((g) => {
-          const all = {
-            id: g.id,
-            displayName: g.name,
-            mail: g.email,
-            description: g.description,
-            securityEnabled: true,
-            mailEnabled: true,
-          };
-          return select
-            ? (Object.fromEntries(
-                Object.entries(all).filter(([k]) => k === 'id' || select.includes(k)),
-              ) as typeof all)
-            : all;
-        }),
+        [...people.groups.values()]
+          .sort((a, b) => (a.id < b.id ? -1 : 1))
+          .map((g) => {
+            const all = {
+              id: g.id,
+              displayName: g.name,
+              mail: g.email,
+              description: g.description,
+              securityEnabled: true,
+              mailEnabled: true,
+            };
+            return select
+              ? (Object.fromEntries(
+                  Object.entries(all).filter(([k]) => k === 'id' || select.includes(k)),
+                ) as typeof all)
+              : all;
+          }),
       );
     }
     const user = /^\/v1\.0\/users\/([^/]+)$/.exec(path);
