@@ -175,15 +175,21 @@ describe('Microsoft Graph connector', () => {
     expect(canonical.fields.employmentStatus).toBe('inactive');
   });
 
-  it('an expired delta link (410 resyncRequired) asks for a full sync', async () => {
+  it('an expired delta link (410 resyncRequired) starts a new round instead of failing', async () => {
     const { since } = await fullThenSince();
+    fake.people.change('p00002', { department: 'Finance' });
     fake.expireDeltaTokens();
-    const error = await readAll(client().readEmployees({ mode: 'incremental', since })).catch(
-      (e: unknown) => e,
+    const increment = await readAll(client().readEmployees({ mode: 'incremental', since }));
+    expect(records(increment)).toHaveLength(30);
+    expect(records(increment).find((r) => r.sourceId === 'p00002')?.fields.department).toBe('Finance');
+    expect(groups(increment).find((g) => g.name === 'All staff')?.memberIds).toHaveLength(30);
+    expect(fake.requests.filter((r) => r.status === 410).length).toBe(1);
+    // The new links work for the next increment.
+    fake.people.change('p00003', { jobTitle: 'Analyst' });
+    const next = await readAll(
+      client().readEmployees({ mode: 'incremental', since: increment.at(-1)?.nextSince as string }),
     );
-    expect(error).toBeInstanceOf(HrConnectorError);
-    expect((error as HrConnectorError).status).toBe(410);
-    expect((error as Error).message).toContain('full sync');
+    expect(records(next).map((r) => r.sourceId)).toEqual(['p00003']);
   });
 
   it('a 429 storm in a delta round is waited out per Retry-After', async () => {

@@ -93,7 +93,16 @@ export async function* readGraphDirectory(
       : client.http.urlFor('groups/delta', { $select: 'displayName,members' });
 
   while (checkpoint.phase === 'users') {
-    const page = await deltaPage(client, checkpoint.next, pageSize, signal);
+    let page: Awaited<ReturnType<typeof deltaPage>>;
+    try {
+      page = await deltaPage(client, checkpoint.next, pageSize, signal);
+    } catch (error) {
+      if (!(checkpoint.incremental && isResyncRequired(error))) throw error;
+      // Graph forgot the delta link: start a new round. Every user comes back (unchanged ones
+      // write nothing); deletions in the gap are caught by the next full sync.
+      checkpoint = { phase: 'users', next: fullUsersStart(client), incremental: false, groupsSince: null };
+      continue;
+    }
     const records: SourceRecord[] = [];
     const deletedIds: string[] = [];
     for (const raw of page.value) {
@@ -137,7 +146,19 @@ export async function* readGraphDirectory(
     yield { records, ...(deletedIds.length ? { deletedIds } : {}), checkpoint: JSON.stringify(checkpoint) };
   }
   for (;;) {
-    const page = await groupPage(client, checkpoint.next, pageSize, signal);
+    let page: Awaited<ReturnType<typeof groupPage>>;
+    try {
+      page = await groupPage(client, checkpoint.next, pageSize, signal);
+    } catch (error) {
+      if (!(checkpoint.incremental && isResyncRequired(error))) throw error;
+      // A new groups round: every group with its full membership.
+      checkpoint = {
+        ...checkpoint,
+        next: groupsStart({ ...checkpoint, incremental: false }),
+        incremental: false,
+      };
+      continue;
+    }
     const groups = await sourceGroups(client, page.value.map(parseGroup), checkpoint.incremental, signal);
     const nextLink = page['@odata.nextLink'];
     const deltaLink = page['@odata.deltaLink'];
@@ -181,12 +202,21 @@ async function groupPage(client: GraphClient, url: string, pageSize: number, sig
   }
 }
 
-/** 410 Gone (`resyncRequired`, `syncStateNotFound`): the delta link expired; only a full read helps. */
+function fullUsersStart(client: GraphClient): string {
+  return client.http.urlFor('users/delta', { $select: client.userSelect(), $expand: 'manager($select=id)' });
+}
+
+/** 410 Gone (`resyncRequired`, `syncStateNotFound`): Graph no longer knows the delta link. */
+function isResyncRequired(error: unknown): boolean {
+  return error instanceof HrConnectorError && error.status === 410;
+}
+
+/** A 410 met anywhere else than at the start of an increment (a skip link mid-round) fails the read. */
 function resyncError(error: unknown): unknown {
   if (error instanceof HrConnectorError && error.status === 410) {
     return new HrConnectorError(
       'invalid_request',
-      'Microsoft Graph no longer knows this delta link (410 resyncRequired): run a full sync to start a new one',
+      'Microsoft Graph no longer knows this delta or skip link (410 resyncRequired): the next sync starts a new round',
       { status: 410, ...(error.vendorMessage ? { vendorMessage: error.vendorMessage } : {}) },
     );
   }
