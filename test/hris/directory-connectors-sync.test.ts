@@ -250,3 +250,71 @@ describe('Google Workspace sync', () => {
     expect((await userByEmail(person.email)).status).toBe('deprovisioned');
   });
 });
+
+describe('admin API with these connectors', () => {
+  it('lists the five connectors with their settings schemas and defaults', async () => {
+    const res = await t.api('GET', '/api/v1/hris/connectors');
+    expect(res.status).toBe(200);
+    const providers = res.body.data.map((c: { provider: string }) => c.provider);
+    expect(providers).toEqual(
+      expect.arrayContaining(['workday', 'successfactors', 'merge', 'google_workspace', 'microsoft_graph']),
+    );
+    const graph = res.body.data.find((c: { provider: string }) => c.provider === 'microsoft_graph');
+    expect(graph).toMatchObject({
+      kinds: ['directory'],
+      incremental: { supported: true, style: 'delta_link' },
+    });
+    expect(graph.config.properties.tenantId).toBeDefined();
+    expect(graph.defaultMapping.fields.manager).toBe('manager.id');
+  });
+
+  it('Graph: test connection names a missing permission; source fields and a mapping preview of real records', async () => {
+    const fake = await startFakeGraph({ employees: 5 });
+    closers.push(fake.close);
+    const directoryId = await directory({
+      name: 'Entra ID',
+      kind: 'directory',
+      provider: 'microsoft_graph',
+      config: { tenantId: fake.tenantId, authorityUrl: fake.url, graphUrl: fake.url },
+      credentials: { clientId: fake.clientId, clientSecret: fake.clientSecret },
+    });
+    const base = `/api/v1/organizations/${orgId}/hris/directories/${directoryId}`;
+    expect((await t.api('POST', `${base}/test`)).body).toMatchObject({ ok: true });
+    fake.permissions.delete('GroupMember.Read.All');
+    const refused = await t.api('POST', `${base}/test`);
+    expect(refused.body).toMatchObject({ ok: false, code: 'forbidden' });
+    expect(refused.body.detail).toContain('GroupMember.Read.All');
+    fake.permissions.add('GroupMember.Read.All');
+    const fields = await t.api('GET', `${base}/source-fields`);
+    expect(fields.body.data.map((f: { key: string }) => f.key)).toContain(
+      'onPremisesExtensionAttributes.extensionAttribute2',
+    );
+    const preview = await t.api('POST', `${base}/mapping/preview`, {
+      body: { mapping: { fields: { level: 'onPremisesExtensionAttributes.extensionAttribute2' } }, limit: 2 },
+    });
+    expect(preview.status).toBe(200);
+    expect(preview.body.records).toHaveLength(2);
+    const first = fake.people.get(preview.body.records[0].sourceId);
+    expect(preview.body.records[0].mapped.fields).toMatchObject({
+      level: first.level,
+      workEmail: first.email,
+    });
+    // Nothing was saved or synced by the preview.
+    expect(await users()).toHaveLength(0);
+  });
+
+  it('Workday: a bad report URL is a problem naming the field and the fix', async () => {
+    const res = await t.api('POST', `/api/v1/organizations/${orgId}/hris/directories`, {
+      body: {
+        name: 'Workday',
+        provider: 'workday',
+        config: { reportUrl: 'https://wd2.example.com/reports/workers' },
+        credentials: { type: 'basic', username: 'isu', password: 'x' },
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.text).toContain('reportUrl');
+    expect(res.text).toContain('customreport2');
+  });
+});

@@ -130,6 +130,19 @@ describe('SAP SuccessFactors connector', () => {
     expect(ids).not.toContain('p00014');
   });
 
+  it('snapshot paging: a user removed between pages shifts nothing (offset paging would skip one)', async () => {
+    const seen: string[] = [];
+    let pages = 0;
+    for await (const page of client().readEmployees({ mode: 'full', pageSize: 10 })) {
+      seen.push(...page.records.map((r) => r.sourceId));
+      if (++pages === 1) fake.people.remove('p00001');
+    }
+    expect(new Set(seen).size).toBe(30);
+    expect(fake.requests.find((r) => r.path.endsWith('/User') && !r.query.$skiptoken)?.query.paging).toBe(
+      'snapshot',
+    );
+  });
+
   it('custom promotion event reasons are honoured', async () => {
     const pages = await readAll(
       client(undefined, { promotionEventReasons: ['HIRNEW'] }).readEmployees({ mode: 'full' }),

@@ -87,6 +87,7 @@ export async function startFakeSuccessFactors(
   const publicPem = await exportSPKI(publicKey);
   const privateKeyPem = await exportPKCS8(privateKey);
   let base = '';
+  const snapshots = new Map<string, Record<string, unknown>[]>();
 
   const odataError = (
     status: number,
@@ -174,6 +175,8 @@ export async function startFakeSuccessFactors(
     toDate: string | null;
     pageSize: number;
     offset: number;
+    /** `paging=snapshot`: the result set is frozen at the first request (held server-side). */
+    snapshot?: string;
   }
 
   type Clause = (row: Record<string, unknown>) => boolean;
@@ -353,6 +356,12 @@ export async function startFakeSuccessFactors(
     if (!Array.isArray(clauses)) return clauses;
     const sorted = people.list().sort((a, b) => (a.id < b.id ? -1 : 1));
     let rows: Record<string, unknown>[];
+    if (query.snapshot) {
+      const frozen = snapshots.get(query.snapshot);
+      if (!frozen)
+        return odataError(400, 'COE_GENERAL_BAD_REQUEST', 'The snapshot of this $skiptoken has expired');
+      return pageOf(entity, query, frozen);
+    }
     if (entity === 'User') {
       rows = sorted.map((p) => userRow(p, query.expand));
       // Only active users unless the filter asks for status explicitly.
@@ -368,6 +377,15 @@ export async function startFakeSuccessFactors(
       rows = rows.slice(skip, skip + Number(top));
       return { status: 200, body: { d: { results: rows.map((row) => project(row, query.select)) } } };
     }
+    if (request.query.get('paging') === 'snapshot' && !skiptoken) {
+      query.snapshot = `snap${snapshots.size + 1}`;
+      snapshots.set(query.snapshot, rows);
+    }
+    return pageOf(entity, query, rows);
+  }
+
+  /** One page of `rows` at the query's offset, with `__next` when more remain. */
+  function pageOf(entity: string, query: Query, rows: Record<string, unknown>[]): FakeResponse {
     const page = rows.slice(query.offset, query.offset + query.pageSize);
     const d: Record<string, unknown> = { results: page.map((row) => project(row, query.select)) };
     if (query.offset + query.pageSize < rows.length) {
