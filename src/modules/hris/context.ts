@@ -229,7 +229,7 @@ function promotionOf(record: RecordRow): string | null {
   const stated = record.employee.fields.lastPromotionDate;
   if (typeof stated === 'string') return stated;
   const levelChanged = record.fieldChangedAt.level;
-  if (levelChanged && new Date(levelChanged).getTime() > record.firstSeenAt.getTime() + 1000) {
+  if (levelChanged && new Date(levelChanged).getTime() > record.firstSeenAt.getTime()) {
     return levelChanged.slice(0, 10);
   }
   return null;

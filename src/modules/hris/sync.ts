@@ -367,7 +367,8 @@ export class HrisSyncEngine {
         deactivatedUser,
         changedAt: ctx.now,
         deletedAt: null,
-        ...(before ? { firstSeenAt: before.firstSeenAt } : {}),
+        // New records: first seen at the same instant as their fields' change times (see context facts).
+        firstSeenAt: before?.firstSeenAt ?? ctx.now,
       });
     }
     await upsertRecords(tx, rows);

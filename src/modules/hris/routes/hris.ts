@@ -220,7 +220,7 @@ export function hrisRoutes(app: App, deps: { hris: HrisModule; requireScope: Sco
       description:
         'Queues a sync (`auto`: incremental when possible). A failed sync resumes from its checkpoint. Follow it under .../runs.',
       params: directoryParams,
-      body: syncRequestBody.optional(),
+      body: syncRequestBody.nullish(),
       response: {
         202: z.object({ jobId: z.string().nullable(), directoryId: z.string(), mode: z.string() }),
         ...errors,
