@@ -123,6 +123,18 @@ describe('Microsoft Graph connector', () => {
     });
   });
 
+  it('changed users are read whole 15 at a time (id in filter), not one request each', async () => {
+    const { since } = await fullThenSince();
+    const changed = fake.people.list().slice(0, 20);
+    for (const person of changed) fake.people.change(person.id, { location: 'Lisbon' });
+    const increment = await readAll(client().readEmployees({ mode: 'incremental', since }));
+    expect(records(increment)).toHaveLength(20);
+    expect(records(increment).every((r) => r.fields.officeLocation === 'Lisbon' && r.fields.mail)).toBe(true);
+    const lookups = fake.requests.filter((r) => r.path === '/v1.0/users' && r.query.$filter);
+    expect(lookups).toHaveLength(2);
+    expect(lookups.every((r) => r.status === 200)).toBe(true);
+  });
+
   it('soft and hard deletions arrive as @removed and leave their groups, parents included', async () => {
     const { since } = await fullThenSince();
     const soft = fake.people.get('p00005');

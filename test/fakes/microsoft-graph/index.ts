@@ -326,8 +326,32 @@ export async function startFakeGraph(options: FakeGraphOptions = {}): Promise<Fa
       if (!decoded) return graphError(400, 'Request_BadRequest', "Invalid value for '$skiptoken'.");
       state = decoded;
     } else {
-      if (request.query.has('$filter'))
-        return graphError(400, 'Request_UnsupportedQuery', 'Unsupported query.');
+      const filter = request.query.get('$filter');
+      if (filter !== null) {
+        // Graph supports `id in ('a','b',...)` with at most 15 values (directory OR-clause limit).
+        const match = /^id in \(((?:'[^']*'\s*,\s*)*'[^']*')\)$/.exec(filter.trim());
+        if (!match) return graphError(400, 'Request_UnsupportedQuery', 'Unsupported query.');
+        const ids = [...(match[1] as string).matchAll(/'([^']*)'/g)].map((m) => m[1] as string);
+        if (ids.length > 15) {
+          return graphError(
+            400,
+            'Request_UnsupportedQuery',
+            `Too many child clauses specified in search filter expression containing 'OR' operators: ${ids.length}. Max allowed: 15.`,
+          );
+        }
+        const select = parseSelect(request);
+        const expand = expandsManager(request);
+        return {
+          status: 200,
+          body: {
+            '@odata.context': `${base}/v1.0/$metadata#users`,
+            value: ids
+              .map((id) => people.people.get(id))
+              .filter((p): p is FakePerson => !!p)
+              .map((p) => renderUser(p, select, expand)),
+          },
+        };
+      }
       const top = topFrom(request);
       if (typeof top !== 'number') return top;
       state = { after: '', select: parseSelect(request), expand: expandsManager(request), top };

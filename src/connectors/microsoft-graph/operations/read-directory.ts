@@ -105,14 +105,20 @@ export async function* readGraphDirectory(
     }
     const records: SourceRecord[] = [];
     const deletedIds: string[] = [];
+    const changed: string[] = [];
     for (const raw of page.value) {
       const user = parseUser(raw);
       if (user['@removed']) deletedIds.push(user.id);
       else if (!checkpoint.incremental) records.push(graphUserRecord(user));
-      else {
-        const whole = await client.user(user.id, signal);
-        if (whole) records.push(graphUserRecord(whole));
-        else deletedIds.push(user.id);
+      else changed.push(user.id);
+    }
+    if (changed.length) {
+      // Delta users carry only what changed: read them whole (15 per request).
+      const whole = new Map((await client.usersById(changed, signal)).map((user) => [user.id, user]));
+      for (const id of changed) {
+        const user = whole.get(id);
+        if (user) records.push(graphUserRecord(user));
+        else deletedIds.push(id);
       }
     }
     const nextLink = page['@odata.nextLink'];
