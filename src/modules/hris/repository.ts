@@ -29,6 +29,31 @@ export async function recordsBySourceIds(
     );
 }
 
+/** What deciding "unchanged?" needs, without the records' bodies (the hot path of a resync). */
+export async function recordHashes(
+  executor: Executor,
+  organizationId: string,
+  directoryId: string,
+  sourceIds: readonly string[],
+): Promise<Array<{ sourceId: string; hash: string; userId: string | null; deleted: boolean }>> {
+  if (!sourceIds.length) return [];
+  return executor
+    .select({
+      sourceId: hrisRecords.sourceId,
+      hash: hrisRecords.hash,
+      userId: hrisRecords.userId,
+      deleted: sql<boolean>`${hrisRecords.deletedAt} is not null`,
+    })
+    .from(hrisRecords)
+    .where(
+      and(
+        eq(hrisRecords.organizationId, organizationId),
+        eq(hrisRecords.directoryId, directoryId),
+        inArray(hrisRecords.sourceId, [...sourceIds]),
+      ),
+    );
+}
+
 /** Inserts or replaces records (one statement per page). */
 export async function upsertRecords(executor: Executor, rows: readonly NewRecordRow[]): Promise<void> {
   if (!rows.length) return;

@@ -40,6 +40,7 @@ import {
   type NewRecordRow,
   type RecordRow,
   type RunRow,
+  recordHashes,
   recordsBySourceIds,
   updateRun,
   upsertRecords,
@@ -140,14 +141,16 @@ export class HrisSyncEngine {
     let nextSince: string | undefined;
     let lastPersist = Date.now();
     try {
-      const pages = opened.client.readEmployees({
-        mode: run.mode as 'full' | 'incremental',
-        ...(run.since ? { since: run.since } : {}),
-        ...(checkpoint ? { resumeFrom: checkpoint } : {}),
-        ...(options.pageSize ? { pageSize: options.pageSize } : {}),
-        fields: mappedSourceFields(opened.mapping),
-        startedAt: run.startedAt,
-      });
+      const pages = readAhead(
+        opened.client.readEmployees({
+          mode: run.mode as 'full' | 'incremental',
+          ...(run.since ? { since: run.since } : {}),
+          ...(checkpoint ? { resumeFrom: checkpoint } : {}),
+          ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+          fields: mappedSourceFields(opened.mapping),
+          startedAt: run.startedAt,
+        }),
+      );
       for await (const page of pages) {
         const wrote = await this.#database.transaction(async (tx) => {
           const changed = await this.applyPage(tx, ctx, page);
@@ -287,26 +290,39 @@ export class HrisSyncEngine {
       employees.set(record.sourceId, ctx.opened.connector.mapToCanonical(record, ctx.opened.mapping));
     }
     ctx.stats.read += employees.size;
-    const existing = new Map(
-      (await recordsBySourceIds(tx, organizationId, directoryId, [...employees.keys()])).map((row) => [
+    const known = new Map(
+      (await recordHashes(tx, organizationId, directoryId, [...employees.keys()])).map((row) => [
         row.sourceId,
         row,
       ]),
     );
-    const pending: Array<{ employee: CanonicalEmployee; hash: string; before: RecordRow | undefined }> = [];
-    const rematch: Array<{ employee: CanonicalEmployee; hash: string; before: RecordRow }> = [];
+    const changed: Array<{ employee: CanonicalEmployee; hash: string }> = [];
+    const waiting: Array<{ employee: CanonicalEmployee; hash: string }> = [];
     for (const [sourceId, employee] of employees) {
       ctx.seen.add(sourceId);
       const hash = hashEmployee(employee);
-      const before = existing.get(sourceId);
-      if (before && before.hash === hash && !before.deletedAt) {
+      const before = known.get(sourceId);
+      if (before && before.hash === hash && !before.deleted) {
         // Unchanged. A record still waiting for its user is matched again (a user may have appeared).
-        if (!before.userId) rematch.push({ employee, hash, before });
+        if (!before.userId) waiting.push({ employee, hash });
         else ctx.stats.unchanged++;
         continue;
       }
-      pending.push({ employee, hash, before });
+      changed.push({ employee, hash });
     }
+    // Full rows only for the records that may be written.
+    const needed = [...changed, ...waiting]
+      .map((item) => item.employee.sourceId)
+      .filter((id) => known.has(id));
+    const existing = new Map(
+      (await recordsBySourceIds(tx, organizationId, directoryId, needed)).map((row) => [row.sourceId, row]),
+    );
+    const pending: Array<{ employee: CanonicalEmployee; hash: string; before: RecordRow | undefined }> =
+      changed.map((item) => ({ ...item, before: existing.get(item.employee.sourceId) }));
+    const rematch = waiting.map((item) => ({
+      ...item,
+      before: existing.get(item.employee.sourceId) as RecordRow,
+    }));
 
     const toMatch = [...pending.filter((item) => !item.before?.userId), ...rematch];
     const matches = await matchEmployees(tx, {
@@ -346,10 +362,11 @@ export class HrisSyncEngine {
       const stored = toStored(employee);
       const fieldChangedAt = changedFields(before, stored, ctx.now);
       let deactivatedUser = before?.deactivatedUser ?? false;
-      if (userId) {
-        deactivatedUser = await this.#applyToUser(tx, ctx, userId, employee, stored, before, !createdUser);
-        ctx.touchedUsers.add(userId);
+      // A user created from this record already has its profile and is active (leavers are not created).
+      if (userId && !createdUser) {
+        deactivatedUser = await this.#applyToUser(tx, ctx, userId, employee, stored, before);
       }
+      if (userId) ctx.touchedUsers.add(userId);
       this.#noteManagerChange(ctx, before, stored);
       if (!before) ctx.stats.created++;
       else ctx.stats.updated++;
@@ -427,25 +444,22 @@ export class HrisSyncEngine {
     employee: CanonicalEmployee,
     stored: StoredEmployee,
     before: RecordRow | undefined,
-    writeProfile: boolean,
   ): Promise<boolean> {
     const writeCtx = { tx, actor: ctx.actor, source: 'hris' };
     let deactivated = before?.deactivatedUser ?? false;
     const user = await this.#directory.getUserInOrganization(ctx.directory.organizationId, userId, tx);
     if (!user) return false;
-    if (writeProfile) {
-      const ownsNames = before?.matchStatus === 'created' || user.source === 'hris';
-      const updated = await this.#directory.updateUser(
-        userId,
-        {
-          profile: { hr: hrProfile(ctx.directory, stored, employee.sourceId) },
-          externalIds: externalIdsFor(ctx.directory.id, employee),
-          ...(ownsNames ? nameFields(employee) : {}),
-        },
-        writeCtx,
-      );
-      if (updated.version !== user.version) ctx.stats.usersUpdated++;
-    }
+    const ownsNames = before?.matchStatus === 'created' || user.source === 'hris';
+    const updated = await this.#directory.updateUser(
+      userId,
+      {
+        profile: { hr: hrProfile(ctx.directory, stored, employee.sourceId) },
+        externalIds: externalIdsFor(ctx.directory.id, employee),
+        ...(ownsNames ? nameFields(employee) : {}),
+      },
+      writeCtx,
+    );
+    if (updated.version !== user.version) ctx.stats.usersUpdated++;
     if (ctx.settings.leavers !== 'deactivate') return deactivated;
     const leaver = isLeaver(employee, ctx.today);
     if (leaver && user.status === 'active') {
@@ -682,6 +696,28 @@ export function toRunView(
   };
 }
 
+/**
+ * Reads the next page while the current one is applied (the vendor's latency and the database's
+ * overlap). A failed read surfaces after the current page has committed, so the checkpoint stays
+ * exact.
+ */
+async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let next = iterator.next();
+  try {
+    for (;;) {
+      const result = await next;
+      if (result.done) return;
+      next = iterator.next();
+      // Observed when awaited on the next turn; this only keeps an early failure from being "unhandled".
+      next.catch(() => {});
+      yield result.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+
 /** Source field keys a mapping reads (connectors that must name fields request them). */
 function mappedSourceFields(mapping: OpenedDirectory['mapping']): string[] {
   const keys = [...Object.values(mapping.fields), ...Object.values(mapping.custom)];
@@ -716,7 +752,7 @@ function toStored(employee: CanonicalEmployee): StoredEmployee {
   return { fields, custom, ...(employee.jobHistory?.length ? { jobHistory: employee.jobHistory } : {}) };
 }
 
-/** When each field last changed: kept for unchanged fields, now for changed or new ones. */
+/** When each field last changed after the record was first seen (unchanged fields keep their time). */
 function changedFields(
   before: RecordRow | undefined,
   after: StoredEmployee,
@@ -727,14 +763,18 @@ function changedFields(
   const result: Record<string, string> = {};
   const beforeFields = before?.employee.fields ?? {};
   const beforeCustom = before?.employee.custom ?? {};
+  // Only changes after the record was first seen are kept: a field without an entry dates from then.
+  if (!before) return result;
   for (const [key, value] of Object.entries(after.fields)) {
-    const same = before && JSON.stringify(beforeFields[key] ?? null) === JSON.stringify(value);
-    result[key] = same && previous[key] ? previous[key] : at;
+    const same = JSON.stringify(beforeFields[key] ?? null) === JSON.stringify(value);
+    if (!same) result[key] = at;
+    else if (previous[key]) result[key] = previous[key];
   }
   for (const [key, value] of Object.entries(after.custom)) {
     const name = `custom.${key}`;
-    const same = before && JSON.stringify(beforeCustom[key] ?? null) === JSON.stringify(value);
-    result[name] = same && previous[name] ? previous[name] : at;
+    const same = JSON.stringify(beforeCustom[key] ?? null) === JSON.stringify(value);
+    if (!same) result[name] = at;
+    else if (previous[name]) result[name] = previous[name];
   }
   return result;
 }

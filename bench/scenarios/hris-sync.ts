@@ -1,0 +1,161 @@
+/**
+ * HR sync at scale: BENCH_HRIS_EMPLOYEES (default 100,000) people served by the Personio fake
+ * (test/fakes/personio, Personio's 100-per-page cap, its published rate limits turned off so the
+ * figures measure the hub, not Personio's quota), synced into a fresh organization that creates a
+ * user per person.
+ *
+ * Figures: the first full sync (users, HR records, user.created events), an unchanged full resync
+ * (target: 0 rows written), an unchanged incremental resync, and an incremental sync after 1% of
+ * the people changed. "Rows written" counts users, HR records and events changed by a sync; the
+ * run's own bookkeeping (its run row, the directory's sync state) is reported apart. Peak RSS is
+ * the whole process: hub, sync and the fake with its 100,000 people.
+ */
+import { sql } from 'drizzle-orm';
+import { queryRows } from '../../src/platform/db/client.ts';
+import type { HrFakeEmployee } from '../../test/connectors/hris-contract.ts';
+import { startPersonioFake } from '../../test/fakes/personio/index.ts';
+import { type BenchHub, defineScenario, round } from '../harness.ts';
+
+const EMPLOYEES = Number(process.env.BENCH_HRIS_EMPLOYEES ?? 100_000);
+const DEPARTMENTS = ['Engineering', 'Sales', 'Marketing', 'Finance', 'People', 'Support', 'Legal', 'Product'];
+
+function people(count: number): HrFakeEmployee[] {
+  return Array.from({ length: count }, (_, index) => {
+    const n = index + 1;
+    return {
+      id: String(n),
+      employeeNumber: `E${n}`,
+      firstName: `First${n}`,
+      lastName: `Last${n}`,
+      email: `person${n}@bench.example.com`,
+      jobTitle: n % 10 === 0 ? 'Manager' : 'Specialist',
+      department: DEPARTMENTS[n % DEPARTMENTS.length] as string,
+      // A tree: person k manages persons 10k+1 to 10k+10.
+      managerId: n === 1 ? null : String(Math.max(1, Math.floor((n - 1) / 10))),
+      status: 'active',
+      hireDate: `20${String(10 + (n % 14)).padStart(2, '0')}-0${(n % 9) + 1}-1${n % 10}`,
+      terminationDate: null,
+      custom: { dynamic_24407: ['S', 'M', 'L', 'XL'][n % 4] as string },
+    };
+  });
+}
+
+async function footprint(bench: BenchHub, orgId: string, since: Date) {
+  const [row] = await queryRows<{ users: number; records: number; events: number; runs: number }>(
+    bench.hub.database.db,
+    sql`select
+      (select count(*)::int from users where organization_id = ${orgId} and updated_at >= ${since}) as users,
+      (select count(*)::int from hris_records where organization_id = ${orgId} and changed_at >= ${since}) as records,
+      (select count(*)::int from events where organization_id = ${orgId} and occurred_at >= ${since}) as events,
+      (select count(*)::int from hris_sync_runs where organization_id = ${orgId}) as runs`,
+  );
+  return row as { users: number; records: number; events: number; runs: number };
+}
+
+export default defineScenario({
+  name: 'hris-sync',
+  description: `HR sync: ${EMPLOYEES} employees from the Personio fake; full sync, unchanged resyncs (rows written), 1% change`,
+  async run(context) {
+    const bench = await context.startHub({ workers: false });
+    const fake = await startPersonioFake({ rateLimit: false });
+    try {
+      fake.seed(people(EMPLOYEES));
+      const org = await bench.request<{ id: string }>('POST', '/api/v1/organizations', { name: 'Bench HR' });
+      const orgId = org.body.id;
+      const directory = await bench.request<{ id: string }>(
+        'POST',
+        `/api/v1/organizations/${orgId}/hris/directories`,
+        {
+          name: 'Personio',
+          provider: 'personio',
+          config: fake.config,
+          credentials: fake.credentials,
+          joiners: 'create',
+          schedule: { intervalMinutes: null },
+          mapping: { fields: { level: 'dynamic_24407' }, custom: { shirtSize: 'dynamic_24407' } },
+        },
+      );
+      const sync = (mode: 'full' | 'incremental') =>
+        bench.hub.hris.sync.run(orgId, directory.body.id, { trigger: 'manual', mode });
+
+      const t0 = performance.now();
+      const full = await sync('full');
+      const fullMs = performance.now() - t0;
+      if (full.status !== 'succeeded') throw new Error(`full sync failed: ${full.error?.message}`);
+      context.record('full sync', {
+        unit: 'employee',
+        count: full.stats.read,
+        throughput: round(full.stats.read / (fullMs / 1000)),
+        extra: {
+          seconds: round(fullMs / 1000, 1),
+          pages: full.stats.pages,
+          usersCreated: full.stats.usersCreated,
+        },
+      });
+      context.log(`full sync: ${round(fullMs / 1000, 1)} s, ${full.stats.usersCreated} users`);
+
+      const since = new Date();
+      const t1 = performance.now();
+      const resync = await sync('full');
+      const resyncMs = performance.now() - t1;
+      const written = await footprint(bench, orgId, since);
+      context.record('unchanged full resync', {
+        unit: 'employee',
+        count: resync.stats.read,
+        throughput: round(resync.stats.read / (resyncMs / 1000)),
+        extra: {
+          seconds: round(resyncMs / 1000, 1),
+          rowsWritten: written.users + written.records + written.events,
+          unchanged: resync.stats.unchanged,
+        },
+      });
+      context.log(
+        `unchanged full resync: ${round(resyncMs / 1000, 1)} s, rows written ${written.users + written.records + written.events}`,
+      );
+
+      const since2 = new Date();
+      const t2 = performance.now();
+      const incremental = await sync('incremental');
+      const incrementalMs = performance.now() - t2;
+      const written2 = await footprint(bench, orgId, since2);
+      context.record('unchanged incremental resync', {
+        unit: 'run',
+        count: 1,
+        throughput: round(1000 / incrementalMs),
+        extra: {
+          seconds: round(incrementalMs / 1000, 2),
+          read: incremental.stats.read,
+          rowsWritten: written2.users + written2.records + written2.events,
+        },
+      });
+
+      fake.tick(15 * 60_000);
+      const changed = Math.max(1, Math.floor(EMPLOYEES / 100));
+      for (let n = 1; n <= changed; n++)
+        fake.update(String(n * 97 <= EMPLOYEES ? n * 97 : n), { jobTitle: 'Lead' });
+      const since3 = new Date();
+      const t3 = performance.now();
+      const delta = await sync('incremental');
+      const deltaMs = performance.now() - t3;
+      const written3 = await footprint(bench, orgId, since3);
+      context.record('1% changed, incremental', {
+        unit: 'employee',
+        count: delta.stats.read,
+        throughput: round(delta.stats.read / (deltaMs / 1000)),
+        extra: {
+          seconds: round(deltaMs / 1000, 2),
+          updated: delta.stats.updated,
+          users: written3.users,
+          events: written3.events,
+        },
+      });
+      context.note(
+        'rows written = users + hris_records + events changed by the run; each run also writes its own run row and the directory sync state',
+      );
+      context.note('peak RSS includes the in-process Personio fake holding every employee');
+    } finally {
+      await fake.close();
+      await bench.close();
+    }
+  },
+});
