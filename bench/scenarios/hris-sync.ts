@@ -9,12 +9,17 @@
  * the people changed. "Rows written" counts users, HR records and events changed by a sync; the
  * run's own bookkeeping (its run row, the directory's sync state) is reported apart. Peak RSS is
  * the whole process: hub, sync and the fake with its 100,000 people.
+ *
+ * Then the same for Microsoft Graph delta queries (bench/hris-graph-delta.ts, the Graph fake in its
+ * own process): full sync, unchanged delta (rows written), 1% changed delta; BENCH_HRIS_GRAPH=0
+ * skips it.
  */
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../../src/platform/db/client.ts';
 import type { HrFakeEmployee } from '../../test/connectors/hris-contract.ts';
 import { startPersonioFake } from '../../test/fakes/personio/index.ts';
 import { type BenchHub, defineScenario, round } from '../harness.ts';
+import { graphDeltaFigures } from '../hris-graph-delta.ts';
 
 const EMPLOYEES = Number(process.env.BENCH_HRIS_EMPLOYEES ?? 100_000);
 const DEPARTMENTS = ['Engineering', 'Sales', 'Marketing', 'Finance', 'People', 'Support', 'Legal', 'Product'];
@@ -153,6 +158,8 @@ export default defineScenario({
         'rows written = users + hris_records + events changed by the run; each run also writes its own run row and the directory sync state',
       );
       context.note('peak RSS includes the in-process Personio fake holding every employee');
+      // Graph delta (issue 8): the same number of people from the Graph fake, in its own process.
+      if (process.env.BENCH_HRIS_GRAPH !== '0') await graphDeltaFigures(context, bench, EMPLOYEES, 'graph: ');
     } finally {
       await fake.close();
       await bench.close();

@@ -5,14 +5,27 @@
  */
 
 import { bamboohrConnector } from './bamboohr/index.ts';
+import { googleWorkspaceConnector } from './google-workspace/index.ts';
 import type { HrConnector } from './hris-contract.ts';
+import { mergeConnector } from './merge/index.ts';
+import { graphConnector } from './microsoft-graph/index.ts';
 import { personioConnector } from './personio/index.ts';
+import { successFactorsConnector } from './successfactors/index.ts';
+import { workdayConnector } from './workday/index.ts';
 
 // The registry holds connectors of different config types; each parses its own config and credentials.
 // biome-ignore lint/suspicious/noExplicitAny: heterogeneous registry, narrowed by each manifest's schemas
 export type AnyHrConnector = HrConnector<any, any>;
 
-const CONNECTORS: readonly AnyHrConnector[] = [personioConnector, bamboohrConnector];
+const CONNECTORS: readonly AnyHrConnector[] = [
+  personioConnector,
+  bamboohrConnector,
+  workdayConnector,
+  successFactorsConnector,
+  mergeConnector,
+  googleWorkspaceConnector,
+  graphConnector,
+];
 
 const byProvider = new Map(CONNECTORS.map((connector) => [connector.manifest.provider, connector]));
 

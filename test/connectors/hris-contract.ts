@@ -192,29 +192,34 @@ export function describeHrConnectorContract<Config, Credentials>(
       expect(waits.filter((ms) => ms >= manifest.rateLimit.minRetryMs)).toHaveLength(2);
     });
 
-    it('C6 — a read that fails halfway resumes from its last checkpoint without repeating or skipping', async () => {
-      const people = fakeEmployees(fake.pageSize * 3);
-      fake.seed(people);
-      const seen: string[] = [];
-      let checkpoint: string | null = null;
-      fake.breakAfter(2);
-      await expect(async () => {
-        for await (const page of client().readEmployees({ mode: 'full', pageSize: fake.pageSize })) {
-          seen.push(...page.records.map((record) => record.sourceId));
-          checkpoint = page.checkpoint;
-        }
-      }).rejects.toBeInstanceOf(HrConnectorError);
-      expect(seen.length).toBeGreaterThan(0);
-      expect(seen.length).toBeLessThan(people.length);
-      fake.heal();
-      const rest = await read({
-        mode: 'full',
-        pageSize: fake.pageSize,
-        ...(checkpoint ? { resumeFrom: checkpoint } : {}),
-      });
-      const all = [...seen, ...ids(rest)];
-      expect(all.sort()).toEqual(people.map((person) => person.id).sort());
-    });
+    // A source that returns everything in one response (Workday RaaS) has no request to fail
+    // halfway; its connector tests resuming from a page checkpoint on their own.
+    it.runIf(manifest.pagination.style !== 'none')(
+      'C6 — a read that fails halfway resumes from its last checkpoint without repeating or skipping',
+      async () => {
+        const people = fakeEmployees(fake.pageSize * 3);
+        fake.seed(people);
+        const seen: string[] = [];
+        let checkpoint: string | null = null;
+        fake.breakAfter(2);
+        await expect(async () => {
+          for await (const page of client().readEmployees({ mode: 'full', pageSize: fake.pageSize })) {
+            seen.push(...page.records.map((record) => record.sourceId));
+            checkpoint = page.checkpoint;
+          }
+        }).rejects.toBeInstanceOf(HrConnectorError);
+        expect(seen.length).toBeGreaterThan(0);
+        expect(seen.length).toBeLessThan(people.length);
+        fake.heal();
+        const rest = await read({
+          mode: 'full',
+          pageSize: fake.pageSize,
+          ...(checkpoint ? { resumeFrom: checkpoint } : {}),
+        });
+        const all = [...seen, ...ids(rest)];
+        expect(all.sort()).toEqual(people.map((person) => person.id).sort());
+      },
+    );
 
     it('C7 — a deleted person is absent from the next full read (or signalled on an incremental one)', async () => {
       fake.seed(fakeEmployees(5));
