@@ -6,6 +6,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { Config } from './config.ts';
 import { ApiKeyService } from './modules/admin/index.ts';
+import { ConsoleModule } from './modules/console/index.ts';
 import { DirectoriesService, DirectoryService } from './modules/directory/index.ts';
 import { EventLog } from './modules/events/index.ts';
 import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
@@ -41,6 +42,8 @@ export interface Hub {
   readonly sso: SsoModule;
   /** The OpenID provider for our applications, post-login routing, LMS handoffs. */
   readonly provider: ProviderModule;
+  /** The admin console: sign-in, roles, sessions. */
+  readonly console: ConsoleModule;
   readonly metrics: Metrics;
   /** Outbound HTTP (timeouts, retries, redacted logging). */
   readonly http: HttpClient;
@@ -103,6 +106,14 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     });
     const directories = new DirectoriesService(database, events, orgs, config.PUBLIC_URL);
     const scim = new ScimService(database, directory, orgs);
+    const consoleModule = new ConsoleModule({
+      config,
+      database,
+      events,
+      secrets,
+      applications: provider.applications,
+      logger,
+    });
     const hub: Hub = {
       config,
       logger,
@@ -117,9 +128,15 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       apiKeys,
       sso,
       provider,
+      console: consoleModule,
       metrics: createMetrics(),
       http,
-      backgroundTasks: [sso.cleanupTask(), sso.registerJobs(jobs), provider.backgroundTask()],
+      backgroundTasks: [
+        sso.cleanupTask(),
+        sso.registerJobs(jobs),
+        provider.backgroundTask(),
+        consoleModule.backgroundTask(),
+      ],
       stopHooks: [() => provider.close()],
     };
     if (config.SWITCHBOARD_BOOTSTRAP_ADMIN_KEY) {

@@ -28,6 +28,9 @@ export const ID_PREFIXES = {
   webhook: 'whk',
   job: 'job',
   audit: 'aud',
+  consoleMember: 'cmb',
+  consoleSession: 'csn',
+  consoleLoginLink: 'cll',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
