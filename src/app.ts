@@ -24,8 +24,10 @@ import {
   type OwnRequest,
 } from './modules/console/index.ts';
 import { directoryRoutes, groupRoutes, userRoutes } from './modules/directory/index.ts';
-import { eventRoutes } from './modules/events/index.ts';
+import { auditRoutes, eventRoutes } from './modules/events/index.ts';
 import { organizationRoutes } from './modules/orgs/index.ts';
+import { overviewRoutes } from './modules/overview/index.ts';
+import { setupLinkRoutes, setupPageRoutes } from './modules/portal/index.ts';
 import {
   applicationRoutes,
   postLoginRouteRoutes,
@@ -171,6 +173,15 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
     userRoutes(app, { directory: hub.directory, requireScope });
     groupRoutes(app, { directory: hub.directory, requireScope });
     eventRoutes(app, { events: hub.events, orgs: hub.orgs, requireScope });
+    auditRoutes(app, { events: hub.events, orgs: hub.orgs, requireScope });
+    overviewRoutes(app, { overview: hub.overview, requireScope });
+    setupLinkRoutes(app, { links: hub.portal.links, requireScope });
+    setupPageRoutes(app, {
+      links: hub.portal.links,
+      csrf: hub.portal.csrf,
+      publicUrl: hub.config.PUBLIC_URL,
+      bodyLimit: hub.config.BODY_LIMIT_BYTES,
+    });
     apiKeyRoutes(app, { apiKeys: hub.apiKeys, requireScope });
     connectionRoutes(app, { connections: hub.sso.connections, traces: hub.sso.traces, requireScope });
     loginRoutes(app, {

@@ -135,6 +135,12 @@ export const configOptions = [
     description:
       'How long a one-time link printed by `switchboard admin login-link` stays usable (first-run bootstrap of the console).',
   },
+  {
+    name: 'SETUP_LINK_TTL_DAYS',
+    default: '7',
+    description:
+      'How long a client setup link works when its creator gives no expiry (1-90 days). Links can be revoked at any time.',
+  },
 ] as const;
 
 export type ConfigOptionName = (typeof configOptions)[number]['name'];
@@ -209,6 +215,7 @@ const schema = z.object({
     .max(30 * 86_400)
     .default(3600),
   PROVIDER_BACKCHANNEL_ADDRESSES: z.enum(['public', 'loopback', 'private']).default('loopback'),
+  SETUP_LINK_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(7),
   DNS_SERVERS: z.preprocess(
     emptyToUndefined,
     z

@@ -10,6 +10,8 @@ import { ConsoleModule } from './modules/console/index.ts';
 import { DirectoriesService, DirectoryService } from './modules/directory/index.ts';
 import { EventLog } from './modules/events/index.ts';
 import { createTxtResolver, OrganizationService, type TxtResolver } from './modules/orgs/index.ts';
+import { OverviewService } from './modules/overview/index.ts';
+import { PortalModule } from './modules/portal/index.ts';
 import { ProviderModule } from './modules/provider/index.ts';
 import { ScimService } from './modules/scim/index.ts';
 import { SsoModule } from './modules/sso/index.ts';
@@ -44,6 +46,10 @@ export interface Hub {
   readonly provider: ProviderModule;
   /** The admin console: sign-in, roles, sessions. */
   readonly console: ConsoleModule;
+  /** Per-organization statistics (logins, directories, provisioning, what needs attention). */
+  readonly overview: OverviewService;
+  /** Client setup links and the pages they open. */
+  readonly portal: PortalModule;
   readonly metrics: Metrics;
   /** Outbound HTTP (timeouts, retries, redacted logging). */
   readonly http: HttpClient;
@@ -129,6 +135,8 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       sso,
       provider,
       console: consoleModule,
+      overview: new OverviewService({ orgs, events, directories, connections: sso.connections, jobs }),
+      portal: new PortalModule({ config, database, secrets, events, orgs, sso, directories }),
       metrics: createMetrics(),
       http,
       backgroundTasks: [

@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type Config, ConfigError, loadConfig, renderConfigTable } from './config.ts';
 import { closeHub, createHub, type Hub } from './hub.ts';
+import { cliActor } from './modules/events/index.ts';
 import type { SigningKeyView } from './modules/provider/index.ts';
 import { DataDirLockedError } from './platform/db/lock.ts';
 import { createLogger } from './platform/logging.ts';
@@ -53,7 +54,7 @@ adminKeys
     await withHub(async (hub) => {
       const { key, apiKey } = await hub.apiKeys.create(
         { name: options.name, scopes: [options.scope], via: 'cli' },
-        { type: 'cli', name: process.env.USER ?? 'cli' },
+        cliActor(),
       );
       console.log(`Created API key ${apiKey.id} (${options.scope}) named "${apiKey.name}".`);
       console.log('Store it now; it is not shown again:');
@@ -89,7 +90,7 @@ adminKeys
   .description('Revoke an admin API key.')
   .action(async (id: string) => {
     await withHub(async (hub) => {
-      const key = await hub.apiKeys.revoke(id, { type: 'cli', name: process.env.USER ?? 'cli' });
+      const key = await hub.apiKeys.revoke(id, cliActor());
       console.log(`Revoked ${key.id} (${key.name}).`);
     });
   });
@@ -160,7 +161,7 @@ keys
           ...(options.alg ? { algorithms: [options.alg] } : {}),
           ...(options.activateIn !== undefined ? { activateInSeconds: options.activateIn } : {}),
         },
-        { type: 'cli', name: process.env.USER ?? 'cli' },
+        cliActor(),
       );
       for (const key of created) {
         console.log(`New ${key.alg} key ${key.kid}: published now, signs from ${key.activatesAt}.`);
@@ -175,7 +176,7 @@ keys
   .description('Withdraw a key at once (compromise): it neither signs nor verifies any more.')
   .action(async (kid: string) => {
     await withHub(async (hub) => {
-      const key = await hub.provider.keys.revoke(kid, { type: 'cli', name: process.env.USER ?? 'cli' });
+      const key = await hub.provider.keys.revoke(kid, cliActor());
       console.log(`Revoked ${key.alg} key ${key.kid}; tokens it signed no longer verify.`);
     });
   });

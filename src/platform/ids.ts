@@ -31,6 +31,7 @@ export const ID_PREFIXES = {
   consoleMember: 'cmb',
   consoleSession: 'csn',
   consoleLoginLink: 'cll',
+  setupLink: 'stl',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

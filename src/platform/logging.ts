@@ -75,8 +75,19 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return destination ? pino(options, destination) : pino(options);
 }
 
-/** Replaces the values of sensitive query parameters in a path-and-query string. */
-export function redactUrl(url: string): string {
+/** Paths whose segment after the prefix is a bearer credential (setup links). */
+const SENSITIVE_PATH_PREFIXES = ['/setup/'];
+
+/**
+ * Replaces credentials in a path-and-query string: the token segment of capability paths
+ * (`/setup/<token>/...`) and the values of sensitive query parameters.
+ */
+export function redactUrl(original: string): string {
+  let url = original;
+  for (const prefix of SENSITIVE_PATH_PREFIXES) {
+    if (url.startsWith(prefix))
+      url = `${prefix}[redacted]${url.slice(prefix.length).replace(/^[^/?#]*/, '')}`;
+  }
   const queryStart = url.indexOf('?');
   if (queryStart === -1) return url;
   const params = new URLSearchParams(url.slice(queryStart + 1));

@@ -39,6 +39,16 @@ export class SecretBox {
     return this.#current.id;
   }
 
+  /**
+   * HMAC-SHA256 (base64url) of a message under a key derived from the current SECRET_KEY for one
+   * `purpose` (e.g. `setup-portal-csrf`), so one purpose's tags never verify for another. Tags stop
+   * verifying when SECRET_KEY rotates: use it only for short-lived values.
+   */
+  sign(purpose: string, message: string): string {
+    const key = createHmac('sha256', this.#current.material).update(`switchboard-mac:${purpose}`).digest();
+    return createHmac('sha256', key).update(message, 'utf8').digest('base64url');
+  }
+
   seal(plaintext: string, context = ''): string {
     const nonce = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#current.material, nonce);

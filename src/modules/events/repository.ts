@@ -121,3 +121,155 @@ export async function readConsumerCursor(executor: Executor, name: string): Prom
   const row = rows[0];
   return row ? BigInt(row.position) : undefined;
 }
+
+export interface AuditQuery {
+  /** Entries older than this position (the cursor of the last entry of the previous page). */
+  before?: bigint;
+  limit: number;
+  organizationId?: string;
+  actorType?: string;
+  actorId?: string;
+  types?: readonly string[];
+  typePrefixes?: readonly string[];
+  subjectType?: string;
+  subjectId?: string;
+  since?: Date;
+  until?: Date;
+}
+
+/**
+ * Sequenced events, newest first (the audit log). With an organization, the (organization_id,
+ * position) index is walked backwards; with an actor, the (actor id, position) one; the other
+ * filters apply to the rows on the way.
+ */
+export async function selectAuditPage(executor: Executor, query: AuditQuery): Promise<EventRow[]> {
+  const filters = [sql`e.position is not null`];
+  if (query.before !== undefined) filters.push(sql`e.position < ${query.before.toString()}::bigint`);
+  if (query.organizationId) filters.push(sql`e.organization_id = ${query.organizationId}`);
+  if (query.actorType) filters.push(sql`(e.actor ->> 'type') = ${query.actorType}`);
+  if (query.actorId) filters.push(sql`(e.actor ->> 'id') = ${query.actorId}`);
+  if (query.subjectType) filters.push(sql`e.subject_type = ${query.subjectType}`);
+  if (query.subjectId) filters.push(sql`e.subject_id = ${query.subjectId}`);
+  if (query.since) filters.push(sql`e.occurred_at >= ${query.since.toISOString()}::timestamptz`);
+  if (query.until) filters.push(sql`e.occurred_at < ${query.until.toISOString()}::timestamptz`);
+  const typeFilters = [];
+  if (query.types?.length) typeFilters.push(sql`e.type = any(${textArray(query.types)})`);
+  for (const prefix of query.typePrefixes ?? []) typeFilters.push(sql`starts_with(e.type, ${prefix})`);
+  if (typeFilters.length) filters.push(sql`(${sql.join(typeFilters, sql` or `)})`);
+  return queryRows<EventRow>(
+    executor,
+    sql`select e.id::text as id, e.position::text as position, e.organization_id, e.type, e.actor,
+          e.subject_type, e.subject_id, e.data, e.occurred_at
+        from events e
+        where ${sql.join(filters, sql` and `)}
+        order by e.position desc
+        limit ${query.limit}`,
+  );
+}
+
+// Statistics per organization over a time window. Each query reads the
+// (organization_id, type, occurred_at) index: one range per event type.
+
+export interface DailyCount {
+  day: string;
+  type: string;
+  count: number;
+  /** Distinct subjects (users, for logins) that day. */
+  subjects: number;
+}
+
+export async function selectDailyCounts(
+  executor: Executor,
+  query: { organizationId: string; types: readonly string[]; since: Date },
+): Promise<DailyCount[]> {
+  return queryRows<DailyCount>(
+    executor,
+    sql`select to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD') as day, e.type,
+          count(*)::int as count, count(distinct e.subject_id)::int as subjects
+        from events e
+        where e.organization_id = ${query.organizationId}
+          and e.type = any(${textArray(query.types)})
+          and e.occurred_at >= ${query.since.toISOString()}::timestamptz
+        group by 1, 2
+        order by 1, 2`,
+  );
+}
+
+/** Distinct subjects of events of these types in the window (e.g. users who signed in). */
+export async function countDistinctSubjects(
+  executor: Executor,
+  query: { organizationId: string; types: readonly string[]; since: Date },
+): Promise<number> {
+  const rows = await queryRows<{ n: number }>(
+    executor,
+    sql`select count(distinct e.subject_id)::int as n
+        from events e
+        where e.organization_id = ${query.organizationId}
+          and e.type = any(${textArray(query.types)})
+          and e.occurred_at >= ${query.since.toISOString()}::timestamptz`,
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Events of one type in the window counted by the first present of some `data` members (a reason code). */
+export async function selectCountsByDataField(
+  executor: Executor,
+  query: { organizationId: string; type: string; fields: readonly string[]; since: Date; limit: number },
+): Promise<Array<{ value: string; count: number }>> {
+  const value = sql.join([...query.fields.map((field) => sql`e.data ->> ${field}`), sql`'unknown'`], sql`, `);
+  return queryRows<{ value: string; count: number }>(
+    executor,
+    sql`select coalesce(${value}) as value, count(*)::int as count
+        from events e
+        where e.organization_id = ${query.organizationId}
+          and e.type = ${query.type}
+          and e.occurred_at >= ${query.since.toISOString()}::timestamptz
+        group by 1
+        order by 2 desc, 1
+        limit ${query.limit}`,
+  );
+}
+
+/**
+ * Latency percentiles (milliseconds) of events of one type in the window: `data.latencyMs`, else
+ * `data.durationMs`, else the time from `data.requestedAt` to the event. Events carrying none are
+ * left out.
+ */
+export async function selectLatencyPercentiles(
+  executor: Executor,
+  query: { organizationId: string; type: string; since: Date },
+): Promise<{ samples: number; p50: number | null; p95: number | null; max: number | null }> {
+  const rows = await queryRows<{
+    samples: number;
+    p50: number | null;
+    p95: number | null;
+    max: number | null;
+  }>(
+    executor,
+    sql`select count(l)::int as samples,
+          percentile_cont(0.5) within group (order by l) as p50,
+          percentile_cont(0.95) within group (order by l) as p95,
+          max(l) as max
+        from (
+          select case
+              when jsonb_typeof(e.data -> 'latencyMs') = 'number' then (e.data ->> 'latencyMs')::float8
+              when jsonb_typeof(e.data -> 'durationMs') = 'number' then (e.data ->> 'durationMs')::float8
+              when e.data ->> 'requestedAt' ~ '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:?\\d{2})$'
+                then extract(epoch from e.occurred_at - (e.data ->> 'requestedAt')::timestamptz) * 1000
+            end as l
+          from events e
+          where e.organization_id = ${query.organizationId}
+            and e.type = ${query.type}
+            and e.occurred_at >= ${query.since.toISOString()}::timestamptz
+        ) s`,
+  );
+  const row = rows[0];
+  const number = (value: number | string | null | undefined) =>
+    value === null || value === undefined ? null : Math.round(Number(value));
+  return {
+    samples: Number(row?.samples ?? 0),
+    p50: number(row?.p50),
+    p95: number(row?.p95),
+    max: number(row?.max),
+  };
+}

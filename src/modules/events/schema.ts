@@ -34,6 +34,10 @@ export const events = pgTable(
     index('events_unsequenced_idx').on(table.id).where(sql`${table.position} is null`),
     index('events_org_position_idx').on(table.organizationId, table.position),
     index('events_subject_position_idx').on(table.subjectId, table.position),
+    // The audit log by actor ("what did this key / person / setup link do"), newest first.
+    index('events_actor_position_idx').on(sql`(${table.actor} ->> 'id')`, table.position),
+    // Per-organization statistics by type over a time window (logins per day, provisioning).
+    index('events_org_type_time_idx').on(table.organizationId, table.type, table.occurredAt),
   ],
 );
 

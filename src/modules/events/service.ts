@@ -12,8 +12,12 @@
  */
 import type { Logger } from 'pino';
 import type { Database, Executor, Tx } from '../../platform/db/client.ts';
+import { type AuditEntry, toAuditEntry } from './audit.ts';
 import { type Actor, type EventRecord, encodeCursor, type NewEvent, START_POSITION } from './contracts.ts';
 import {
+  type AuditQuery,
+  countDistinctSubjects,
+  type DailyCount,
   EVENTS_CHANNEL,
   type EventQuery,
   type EventRow,
@@ -21,7 +25,11 @@ import {
   lockConsumerCursor,
   readConsumerCursor,
   saveConsumerCursor,
+  selectAuditPage,
+  selectCountsByDataField,
+  selectDailyCounts,
   selectEventsAfter,
+  selectLatencyPercentiles,
   sequenceEvents,
 } from './repository.ts';
 
@@ -58,6 +66,66 @@ export class EventLog {
     const records = rows.map(toEventRecord);
     const last = records.at(-1);
     return { events: records, nextCursor: last ? last.cursor : encodeCursor(after) };
+  }
+
+  /** A page of the audit log, newest first; `nextCursor` is null on the last page. */
+  async audit(query: AuditQuery): Promise<{ entries: AuditEntry[]; nextCursor: string | null }> {
+    await sequenceEvents(this.#database);
+    const rows = await selectAuditPage(this.#database.db, { ...query, limit: query.limit + 1 });
+    const page = rows.slice(0, query.limit).map((row) => toAuditEntry(toEventRecord(row)));
+    return { entries: page, nextCursor: rows.length > query.limit ? (page.at(-1)?.cursor ?? null) : null };
+  }
+
+  /**
+   * Every audit entry matching the query, newest first, read in pages of `pageSize` (for the CSV
+   * export: constant memory however long the log). Stops after `max` entries.
+   */
+  async *auditAll(
+    query: Omit<AuditQuery, 'limit' | 'before'>,
+    options: { pageSize?: number; max: number },
+  ): AsyncGenerator<AuditEntry> {
+    await sequenceEvents(this.#database);
+    const pageSize = options.pageSize ?? 1000;
+    let before: bigint | undefined;
+    let emitted = 0;
+    while (emitted < options.max) {
+      const rows = await selectAuditPage(this.#database.db, {
+        ...query,
+        ...(before !== undefined ? { before } : {}),
+        limit: Math.min(pageSize, options.max - emitted),
+      });
+      for (const row of rows) yield toAuditEntry(toEventRecord(row));
+      emitted += rows.length;
+      const last = rows.at(-1);
+      if (!last || rows.length < pageSize) return;
+      before = BigInt(last.position);
+    }
+  }
+
+  /** Per-day counts (UTC) of events of these types in an organization since a time. */
+  dailyCounts(organizationId: string, types: readonly string[], since: Date): Promise<DailyCount[]> {
+    return selectDailyCounts(this.#database.db, { organizationId, types, since });
+  }
+
+  /** Distinct subjects of events of these types since a time (e.g. active users). */
+  distinctSubjects(organizationId: string, types: readonly string[], since: Date): Promise<number> {
+    return countDistinctSubjects(this.#database.db, { organizationId, types, since });
+  }
+
+  /** Events of a type since a time, counted by a reason code in their data (first of `fields` present). */
+  countsByReason(
+    organizationId: string,
+    type: string,
+    fields: readonly string[],
+    since: Date,
+    limit = 20,
+  ): Promise<Array<{ value: string; count: number }>> {
+    return selectCountsByDataField(this.#database.db, { organizationId, type, fields, since, limit });
+  }
+
+  /** Latency percentiles (ms) of events of a type since a time (see selectLatencyPercentiles). */
+  latency(organizationId: string, type: string, since: Date) {
+    return selectLatencyPercentiles(this.#database.db, { organizationId, type, since });
   }
 
   /** Handles the next batch for a consumer. Returns how many events were read (0 when caught up or busy). */

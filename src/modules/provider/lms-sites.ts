@@ -7,6 +7,7 @@ import { Conflict, InvalidInput, notFound } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
 import type { Actor } from '../events/contracts.ts';
+import { diffViews } from '../events/index.ts';
 import type { EventLog } from '../events/service.ts';
 import type { OrganizationService } from '../orgs/index.ts';
 import type { CreateLmsSiteInput, LmsSiteView, UpdateLmsSiteInput } from './contracts.ts';
@@ -84,7 +85,16 @@ export class LmsSiteService {
       const row = await updateLmsSiteRow(tx, organization.id, id, changes);
       const site = toLmsSiteView(row);
       const changed = Object.keys(changes).map((key) => (key === 'apiKeySealed' ? 'apiKey' : key));
-      await this.#append(tx, row, 'lms_site.updated', actor, { site, changed, previousName: before.name });
+      await this.#append(tx, row, 'lms_site.updated', actor, {
+        site,
+        changed,
+        previousName: before.name,
+        // The API key itself never: only that it was replaced.
+        changes: {
+          ...diffViews(toLmsSiteView(before), site, { ignore: ['updatedAt', 'version'] }),
+          ...(input.apiKey !== undefined ? { apiKey: { from: '[redacted]', to: '[redacted]' } } : {}),
+        },
+      });
       return site;
     });
   }

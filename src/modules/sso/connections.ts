@@ -11,6 +11,7 @@ import type { HttpClient } from '../../platform/http-client.ts';
 import { newId } from '../../platform/ids.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
 import type { Actor } from '../events/contracts.ts';
+import { diffViews } from '../events/index.ts';
 import type { EventLog } from '../events/service.ts';
 import type { Organization, OrganizationService } from '../orgs/index.ts';
 import { certificateStatus, createKeyAndCertificate, readCertificate } from './certificates.ts';
@@ -131,9 +132,18 @@ export class ConnectionService {
     this.#policy = deps.config.SSO_INSECURE_HTTP;
   }
 
-  async create(orgIdOrSlug: string, input: CreateConnectionInput, actor: Actor): Promise<ConnectionView> {
+  /**
+   * Creates a connection. `options.id` gives it an id reserved earlier (a setup link shows the
+   * IdP admin our ACS URL and entity ID, which contain the id, before the IdP's metadata exists).
+   */
+  async create(
+    orgIdOrSlug: string,
+    input: CreateConnectionInput,
+    actor: Actor,
+    options: { id?: string } = {},
+  ): Promise<ConnectionView> {
     const org = await this.#orgs.require(orgIdOrSlug);
-    const id = newId('connection');
+    const id = options.id ?? newId('connection');
     const preset = input.preset ?? 'generic';
     const urls = connectionUrls(this.#config.PUBLIC_URL, id);
     const settings: ConnectionSettings = {
@@ -288,10 +298,12 @@ export class ConnectionService {
     return this.#database.transaction(async (tx) => {
       const locked = await findConnectionInOrganization(tx, org.id, id, { lock: true });
       if (!locked) throw notFound('connection', id);
+      const previous = this.toView(toConnection(locked), org);
       const row = await updateConnectionRow(tx, org.id, id, changes);
       const view = this.toView(toConnection(row), org);
       await this.#event(tx, 'connection.updated', row, actor, {
         connection: view,
+        changes: diffViews(previous, view, { ignore: ['updatedAt', 'version'] }),
         changed: Object.keys(input).filter(
           (key) => key !== 'oidc' || !('clientSecret' in (input.oidc ?? {})),
         ),
@@ -412,6 +424,7 @@ export class ConnectionService {
       const view = this.toView(toConnection(row), org);
       await this.#event(tx, enabled ? 'connection.enabled' : 'connection.disabled', row, actor, {
         connection: view,
+        changes: { enabled: { from: current.enabled, to: enabled } },
       });
       return view;
     });

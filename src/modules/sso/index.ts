@@ -24,6 +24,7 @@ import { TraceQueries } from './trace-queries.ts';
 
 const METADATA_REFRESH_QUEUE = 'sso.metadata-refresh';
 
+export { type ConnectionService, connectionUrls } from './connections.ts';
 export * from './contracts.ts';
 export type {
   CompletionHandler,
@@ -37,6 +38,7 @@ export { sendPage } from './login.ts';
 export { errorPage, escapeHtml, hiddenInputs, page } from './pages.ts';
 export { connectionRoutes } from './routes/connections.ts';
 export { loginRoutes } from './routes/login.ts';
+export type { TraceQueries } from './trace-queries.ts';
 
 export class SsoModule {
   readonly connections: ConnectionService;

@@ -10,10 +10,14 @@
  */
 
 import type { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
 import type { Db as IDatabase, Job, SendOptions, WorkOptions } from 'pg-boss';
 import { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
-import type { Database, Tx } from '../db/client.ts';
+import { type Database, queryRows, sqlState, type Tx } from '../db/client.ts';
+
+/** PostgreSQL's "relation does not exist". */
+const UNDEFINED_TABLE = '42P01';
 
 export interface QueueDefinition {
   name: string;
@@ -122,6 +126,29 @@ export class JobQueue {
       });
     }
     return this.boss.send(queue, data, sendOptions);
+  }
+
+  /**
+   * Jobs waiting in dead-letter queues (`<queue>.dead`) whose data names this organization
+   * (`organizationId`), by queue. Jobs that exhausted their retries land there until someone retries
+   * or discards them. Empty before the queue's tables exist.
+   */
+  async deadLetterCounts(organizationId: string): Promise<Array<{ queue: string; count: number }>> {
+    try {
+      const rows = await queryRows<{ queue: string; count: number }>(
+        this.#database.db,
+        sql`select name as queue, count(*)::int as count
+            from pgboss.job
+            where name like '%.dead' and state in ('created', 'retry', 'active')
+              and data ->> 'organizationId' = ${organizationId}
+            group by name
+            order by name`,
+      );
+      return rows.map((row) => ({ queue: row.queue.replace(/\.dead$/, ''), count: Number(row.count) }));
+    } catch (error) {
+      if (sqlState(error) === UNDEFINED_TABLE) return [];
+      throw error;
+    }
   }
 
   /** Throws when the queue's tables cannot be read. */

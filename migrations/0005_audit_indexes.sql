@@ -1,0 +1,2 @@
+CREATE INDEX "events_actor_position_idx" ON "events" USING btree (("actor" ->> 'id'),"position");--> statement-breakpoint
+CREATE INDEX "events_org_type_time_idx" ON "events" USING btree ("organization_id","type","occurred_at");
