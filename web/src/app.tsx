@@ -8,10 +8,13 @@
 import { type ReactNode, useEffect, useState } from 'react';
 import { api, configureApi, loadSession, type Session } from './api.ts';
 import { ErrorBox, Spinner } from './components/ui.tsx';
+import { AuditPage } from './pages/audit.tsx';
 import { ConnectionDetailPage, ConnectionsPage, NewConnectionPage } from './pages/connections.tsx';
 import { DirectoriesPage, DirectoryDetailPage } from './pages/directories.tsx';
 import { OrganizationPage, OrganizationsPage } from './pages/organizations.tsx';
+import { OverviewPage } from './pages/overview.tsx';
 import { PeoplePage } from './pages/people.tsx';
+import { SetupLinksPage } from './pages/setup-links.tsx';
 import { LinkSignInPage, SignInPage } from './pages/sign-in.tsx';
 import { TraceDetailPage, TraceLookupPage, TracesPage } from './pages/traces.tsx';
 import { UserDetailPage, UsersPage } from './pages/users.tsx';
@@ -32,7 +35,11 @@ const ROUTES: RouteDef[] = [
   { pattern: '/admin/organizations', render: (p) => <OrganizationsPage {...p} /> },
   { pattern: '/admin/traces', render: (p) => <TraceLookupPage {...p} /> },
   { pattern: '/admin/people', render: (p) => <PeoplePage {...p} /> },
-  { pattern: '/admin/o/:org', render: (p) => <OrganizationPage {...p} /> },
+  { pattern: '/admin/audit', render: (p) => <AuditPage {...p} /> },
+  { pattern: '/admin/o/:org', render: (p) => <OverviewPage {...p} /> },
+  { pattern: '/admin/o/:org/settings', render: (p) => <OrganizationPage {...p} /> },
+  { pattern: '/admin/o/:org/setup-links', render: (p) => <SetupLinksPage {...p} /> },
+  { pattern: '/admin/o/:org/audit', render: (p) => <AuditPage {...p} /> },
   { pattern: '/admin/o/:org/connections', render: (p) => <ConnectionsPage {...p} /> },
   { pattern: '/admin/o/:org/connections/new', render: (p) => <NewConnectionPage {...p} /> },
   { pattern: '/admin/o/:org/connections/:id', render: (p) => <ConnectionDetailPage {...p} /> },
@@ -45,16 +52,20 @@ const ROUTES: RouteDef[] = [
 ];
 
 const ORG_NAV = [
-  { path: '', label: 'Settings' },
+  { path: '', label: 'Overview' },
+  { path: '/settings', label: 'Settings' },
   { path: '/connections', label: 'SSO connections' },
   { path: '/directories', label: 'Directories' },
+  { path: '/setup-links', label: 'Setup links' },
   { path: '/users', label: 'Users' },
   { path: '/traces', label: 'Login traces' },
+  { path: '/audit', label: 'Audit log' },
 ];
 
 const GLOBAL_NAV = [
   { path: '/admin/organizations', label: 'Organizations' },
   { path: '/admin/traces', label: 'Find a trace' },
+  { path: '/admin/audit', label: 'Audit log' },
   { path: '/admin/people', label: 'Console people' },
 ];
 

@@ -150,7 +150,7 @@ function CreateOrganization({ onCancel }: { onCancel: () => void }) {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const org = await create.run();
-    if (org) navigate(`/admin/o/${org.slug}`);
+    if (org) navigate(`/admin/o/${org.slug}/settings`);
   };
   return (
     <form className="card form" onSubmit={submit} aria-label="New organization">
@@ -239,6 +239,7 @@ function OrganizationSettings({
         }
       />
       <div className="quick-links">
+        <Link to={`/admin/o/${org.slug}`}>Overview →</Link>
         <Link to={`/admin/o/${org.slug}/connections`}>SSO connections →</Link>
         <Link to={`/admin/o/${org.slug}/directories`}>Directories →</Link>
         <Link to={`/admin/o/${org.slug}/users`}>Users →</Link>
