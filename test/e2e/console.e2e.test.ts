@@ -173,6 +173,14 @@ describe.skipIf(!hasChromium)('admin console in Chromium', () => {
     await page.getByRole('button', { name: 'Create connection' }).click();
     await page.getByRole('heading', { name: 'Their IdP' }).waitFor();
     await page.getByRole('cell', { name: /valid/ }).first().waitFor();
+    // A certificate rollover: the client sends new metadata, uploaded on the connection's page.
+    await page.getByLabel('New metadata file').setInputFiles({
+      name: 'okta-metadata-2.xml',
+      mimeType: 'application/xml',
+      buffer: Buffer.from(metadata),
+    });
+    await page.getByRole('button', { name: 'Upload okta-metadata-2.xml' }).click();
+    await page.getByText('Uploaded metadata saved.').waitFor();
   });
 
   it('previews a mapping live', async () => {

@@ -513,9 +513,102 @@ function ConnectionDetail({
           </table>
         </section>
       ) : null}
+      {c.saml && !c.testIdp && can(session, 'admin') ? (
+        <ReplaceMetadata base={base} connection={c} onDone={reload} />
+      ) : null}
       <TestLogin org={org} connection={c} />
       <MappingEditor org={org} connection={c} canEdit={can(session, 'admin')} onSaved={reload} />
     </>
+  );
+}
+
+/** New IdP metadata: read again from its URL, or a new file (a certificate rollover). */
+function ReplaceMetadata({
+  base,
+  connection,
+  onDone,
+}: {
+  base: string;
+  connection: Connection;
+  onDone: () => void;
+}) {
+  const [xml, setXml] = useState('');
+  const [fileName, setFileName] = useState('');
+  const [outcome, setOutcome] = useState<string | undefined>();
+  const refresh = useAction(async () =>
+    api<{ changed: boolean; error?: string }>('POST', `${base}/metadata/refresh`),
+  );
+  const upload = useAction(async () => api<Connection>('PATCH', base, { saml: { metadataXml: xml } }));
+  return (
+    <section className="card" aria-labelledby="meta-title">
+      <h2 id="meta-title">Update the IdP metadata</h2>
+      <p className="muted">
+        When the client rolls over their signing certificate or moves their IdP, read the metadata again.
+      </p>
+      <div className="actions">
+        {connection.saml?.metadataUrl ? (
+          <Button
+            className="secondary"
+            busy={refresh.busy}
+            busyLabel="Fetching metadata…"
+            onClick={async () => {
+              setOutcome(undefined);
+              const result = await refresh.run();
+              if (!result) return;
+              setOutcome(
+                result.error
+                  ? `The metadata could not be read: ${result.error}. The last good settings stay in use.`
+                  : result.changed
+                    ? 'New metadata saved.'
+                    : 'The metadata has not changed.',
+              );
+              onDone();
+            }}
+          >
+            Read metadata again from its URL
+          </Button>
+        ) : null}
+      </div>
+      <form
+        className="toolbar"
+        onSubmit={async (event) => {
+          event.preventDefault();
+          setOutcome(undefined);
+          if (await upload.run()) {
+            setOutcome('Uploaded metadata saved.');
+            onDone();
+          }
+        }}
+      >
+        <label htmlFor="meta-file">New metadata file</label>
+        <input
+          id="meta-file"
+          type="file"
+          accept=".xml,application/xml,text/xml"
+          onChange={async (e) => {
+            const file = e.target.files?.[0];
+            if (!file) return;
+            setFileName(file.name);
+            setXml(await file.text());
+          }}
+        />
+        <Button
+          type="submit"
+          className="secondary"
+          disabled={!xml}
+          busy={upload.busy}
+          busyLabel="Checking and saving…"
+        >
+          Upload {fileName || 'metadata'}
+        </Button>
+      </form>
+      <ErrorBox error={refresh.error ?? upload.error} />
+      {outcome ? (
+        <div className="ok-text" role="status">
+          {outcome}
+        </div>
+      ) : null}
+    </section>
   );
 }
 
