@@ -16,6 +16,13 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Hub, Role } from './hub.ts';
 import { apiKeyRoutes } from './modules/admin/index.ts';
+import {
+  consoleAuthRoutes,
+  consoleMemberRoutes,
+  consolePages,
+  csrfTokenMatches,
+  type OwnRequest,
+} from './modules/console/index.ts';
 import { directoryRoutes, groupRoutes, userRoutes } from './modules/directory/index.ts';
 import { auditRoutes, eventRoutes } from './modules/events/index.ts';
 import { hrisContextRoutes, hrisRoutes } from './modules/hris/index.ts';
@@ -146,7 +153,26 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
   );
 
   if (role !== 'worker') {
-    const requireScope = createScopeGuard((token) => hub.apiKeys.authenticate(token));
+    const consoleModule = hub.console;
+    const requireScope = createScopeGuard((token) => hub.apiKeys.authenticate(token), {
+      cookie: consoleModule.cookies.session,
+      authenticate: async (token) => (await consoleModule.service.authenticate(token))?.principal,
+      csrfMatches: (principal, given) =>
+        principal.csrfToken !== undefined && csrfTokenMatches(principal.csrfToken, given),
+    });
+    consoleMemberRoutes(app, { console: consoleModule.service, requireScope });
+    // The console exchanges its authorization codes with our own provider in process.
+    consoleModule.signIn.setFetchOwn((url, init) => injectFetch(app, hub.config.PUBLIC_URL, url, init));
+    await consolePages(app, {
+      secure: consoleModule.cookies.secure,
+      routes: (scope) =>
+        consoleAuthRoutes(scope, {
+          console: consoleModule.service,
+          signIn: consoleModule.signIn,
+          secrets: hub.secrets,
+          cookies: consoleModule.cookies,
+        }),
+    });
     organizationRoutes(app, { orgs: hub.orgs, requireScope });
     userRoutes(app, { directory: hub.directory, requireScope });
     groupRoutes(app, { directory: hub.directory, requireScope });
@@ -204,6 +230,43 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
   }
 
   return app;
+}
+
+/**
+ * `fetch` for requests to this hub's own PUBLIC_URL, answered by `app.inject` (no network hop, no
+ * dependence on the hub reaching its public address); other URLs go to the network.
+ */
+async function injectFetch(app: App, publicUrl: string, url: string, init: OwnRequest): Promise<Response> {
+  if (!url.startsWith(`${publicUrl}/`)) return fetch(url, init as RequestInit);
+  const target = new URL(url);
+  const basePath = new URL(publicUrl).pathname.replace(/\/$/, '');
+  const headers: Record<string, string> = {};
+  new Headers(init.headers).forEach((value, key) => {
+    headers[key] = value;
+  });
+  headers.host = target.host;
+  headers['x-forwarded-proto'] = target.protocol.replace(':', '');
+  const body = init.body;
+  const response = await app.inject({
+    method: (init.method ?? 'GET') as 'GET' | 'POST',
+    url: `${target.pathname.slice(basePath.length) || '/'}${target.search}`,
+    headers,
+    ...(body === undefined || body === null
+      ? {}
+      : { payload: body instanceof Uint8Array ? Buffer.from(body) : String(body) }),
+  });
+  const responseHeaders = new Headers();
+  for (const [key, value] of Object.entries(response.headers)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) responseHeaders.append(key, String(item));
+  }
+  return new Response(
+    response.statusCode === 204 || response.statusCode === 304 ? null : new Uint8Array(response.rawPayload),
+    {
+      status: response.statusCode,
+      headers: responseHeaders,
+    },
+  );
 }
 
 async function probe(check: () => Promise<void>): Promise<string> {

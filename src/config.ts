@@ -230,6 +230,18 @@ export const configOptions = [
     description: 'Comma-separated DNS servers (host or host:port) used for domain verification lookups.',
   },
   {
+    name: 'CONSOLE_SESSION_TTL_SECONDS',
+    default: '28800',
+    description:
+      'How long a sign-in to the admin console (/admin) lasts; after that the person signs in again through SSO.',
+  },
+  {
+    name: 'CONSOLE_LOGIN_LINK_TTL_SECONDS',
+    default: '900',
+    description:
+      'How long a one-time link printed by `switchboard admin login-link` stays usable (first-run bootstrap of the console).',
+  },
+  {
     name: 'SETUP_LINK_TTL_DAYS',
     default: '7',
     description:
@@ -356,6 +368,13 @@ const schema = z.object({
       .transform((value) => value.split(',').map((part) => part.trim()))
       .optional(),
   ),
+  CONSOLE_SESSION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(7 * 86_400)
+    .default(28_800),
+  CONSOLE_LOGIN_LINK_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
 });
 
 export type Config = z.output<typeof schema> & {

@@ -6,6 +6,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { Config } from './config.ts';
 import { ApiKeyService } from './modules/admin/index.ts';
+import { ConsoleModule } from './modules/console/index.ts';
 import { DirectoriesService, DirectoryService } from './modules/directory/index.ts';
 import { EventLog } from './modules/events/index.ts';
 import { HrisModule } from './modules/hris/index.ts';
@@ -51,6 +52,8 @@ export interface Hub {
   readonly provider: ProviderModule;
   /** Event webhooks: subscriptions, signed deliveries, attempts, replay. */
   readonly webhooks: WebhooksModule;
+  /** The admin console: sign-in, roles, sessions. */
+  readonly console: ConsoleModule;
   /** Per-organization statistics (logins, directories, provisioning, what needs attention). */
   readonly overview: OverviewService;
   /** Client setup links and the pages they open. */
@@ -147,6 +150,14 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     });
     const imports = new ImportService({ config, database, directory, orgs, scim, events, jobs, logger });
     const hris = new HrisModule({ database, secrets, events, orgs, directory, directories, logger });
+    const consoleModule = new ConsoleModule({
+      config,
+      database,
+      events,
+      secrets,
+      applications: provider.applications,
+      logger,
+    });
     const hub: Hub = {
       config,
       logger,
@@ -163,6 +174,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       sso,
       provider,
       webhooks,
+      console: consoleModule,
       overview: new OverviewService({ orgs, events, directories, connections: sso.connections, jobs }),
       portal: new PortalModule({ config, database, secrets, events, orgs, sso, directories }),
       metrics,
@@ -177,6 +189,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
         provisioning.backgroundTask(),
         imports.registerJobs(),
         hris.registerJobs(jobs),
+        consoleModule.backgroundTask(),
       ],
       stopHooks: [() => provider.close()],
     };

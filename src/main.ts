@@ -96,6 +96,34 @@ adminKeys
     });
   });
 
+const admin = program.command('admin').description('The admin console (/admin).');
+
+admin
+  .command('login-link')
+  .description(
+    'Print a one-time link that signs in to the console as owner (first-run bootstrap: then grant roles to people, who sign in with SSO).',
+  )
+  .option('--force', 'print a link even though a console owner already exists (recovery)')
+  .action(async (options: { force?: boolean }) => {
+    await withHub(async (hub) => {
+      if (!options.force && (await hub.console.service.hasOwner())) {
+        console.error(
+          'A console owner already exists: sign in with SSO at /admin. To recover access anyway, run again with --force (the link is audited).',
+        );
+        process.exitCode = 1;
+        return;
+      }
+      const { url, expiresAt } = await hub.console.service.createLoginLink({
+        type: 'cli',
+        name: process.env.USER ?? 'cli',
+      });
+      console.log(url);
+      console.error(
+        `Open it in a browser before ${expiresAt}; it works once. Then grant yourself a role under People, so you sign in with SSO next time.`,
+      );
+    });
+  });
+
 const keys = program
   .command('keys')
   .description('Manage the OpenID provider signing keys (ES256 and RS256).')

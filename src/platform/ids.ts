@@ -30,6 +30,9 @@ export const ID_PREFIXES = {
   webhookDelivery: 'whd',
   job: 'job',
   audit: 'aud',
+  consoleMember: 'cmb',
+  consoleSession: 'csn',
+  consoleLoginLink: 'cll',
   setupLink: 'stl',
   provisioningAttempt: 'pat',
 } as const;

@@ -7,10 +7,12 @@
  *   `sb_test_<run>_tpl`; each hub gets `CREATE DATABASE ... TEMPLATE`. Every database the run
  *   created is dropped at the end.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
@@ -34,7 +36,18 @@ declare module 'vitest' {
 
 const SECRET_KEY = randomBytes(32).toString('base64');
 
+/** The console's pages are served from web/dist: build them once when missing (a fresh clone). */
+function buildConsoleIfMissing(): void {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  if (existsSync(join(root, 'web/dist/index.html'))) return;
+  execFileSync(process.execPath, [join(root, 'scripts/build-console.ts'), '--required'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+}
+
 export default async function setup(project: TestProject) {
+  buildConsoleIfMissing();
   const logger = createLogger('silent');
   const adminUrl = process.env.TEST_POSTGRES_URL;
   if (adminUrl) {

@@ -184,7 +184,7 @@ function toView(row: typeof apiKeys.$inferSelect): ApiKeyView {
   return {
     id: row.id,
     name: row.name,
-    scopes: row.scopes as ApiScope[],
+    scopes: row.scopes as (typeof API_SCOPES)[number][],
     prefix: row.keyPrefix,
     createdVia: row.createdVia,
     createdBy: row.createdBy,

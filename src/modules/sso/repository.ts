@@ -194,6 +194,15 @@ export async function findTrace(executor: Executor, organizationId: string, id: 
   return row;
 }
 
+/**
+ * A trace by id alone, whatever its organization: staff look up the id a person read off an error
+ * page before they know the organization. The admin API only (staff see every organization).
+ */
+export async function findTraceById(executor: Executor, id: string) {
+  const [row] = await executor.select().from(ssoLoginTraces).where(eq(ssoLoginTraces.id, id)).limit(1);
+  return row;
+}
+
 export async function listTraces(
   executor: Executor,
   query: {

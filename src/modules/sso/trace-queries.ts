@@ -4,7 +4,7 @@ import type { Database } from '../../platform/db/client.ts';
 import { NotFound } from '../../platform/errors.ts';
 import type { OrganizationService } from '../orgs/index.ts';
 import type { TraceView, traceListQuery } from './contracts.ts';
-import { findTrace, listTraces, type TraceRow } from './repository.ts';
+import { findTrace, findTraceById, listTraces, type TraceRow } from './repository.ts';
 
 export class TraceQueries {
   readonly #database: Database;
@@ -43,6 +43,19 @@ export class TraceQueries {
         code: 'login_trace_not_found',
         detail: `No login trace ${id} in this organization.`,
         fix: 'Check the id shown on the sign-in page and the organization; traces are kept for SSO_TRACE_RETENTION_DAYS.',
+      });
+    }
+    return toTraceView(row);
+  }
+
+  /** A trace by the id a person read off an error page, in whichever organization it is. */
+  async find(id: string): Promise<TraceView> {
+    const row = /^trc_[0-9a-z]{26}$/.test(id) ? await findTraceById(this.#database.db, id) : undefined;
+    if (!row) {
+      throw new NotFound({
+        code: 'login_trace_not_found',
+        detail: `No login trace ${id}.`,
+        fix: 'Check the id shown on the sign-in page (it starts with trc_); traces are kept for SSO_TRACE_RETENTION_DAYS.',
       });
     }
     return toTraceView(row);

@@ -17,13 +17,21 @@ export type App = FastifyInstance<
   ZodTypeProvider
 >;
 
-export type ApiScope = 'admin' | 'read';
+/**
+ * What a caller may do. API keys carry `admin` or `read`; console roles map to these plus `retry`
+ * (retry failed work: support) and `owner` (grant console roles).
+ */
+export type ApiScope = 'admin' | 'read' | 'retry' | 'owner';
 
 export interface Principal {
-  kind: 'api_key';
+  kind: 'api_key' | 'console';
   id: string;
   name: string;
   scopes: readonly ApiScope[];
+  /** Console sessions: the console role. */
+  role?: string;
+  /** Console sessions: the CSRF token mutating requests must carry. */
+  csrfToken?: string;
 }
 
 /**

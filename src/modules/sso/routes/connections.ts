@@ -182,4 +182,17 @@ export function connectionRoutes(
     onRequest: requireScope('read'),
     handler: async (request) => deps.traces.get(request.params.org, request.params.id),
   });
+
+  app.route({
+    method: 'GET',
+    url: '/api/v1/login-traces/:id',
+    schema: {
+      tags: ['Login traces'],
+      summary: 'Find a login trace by id alone (the id on a sign-in error page), in any organization',
+      params: z.object({ id: z.string().max(100) }),
+      response: { 200: traceSchema },
+    },
+    onRequest: requireScope('read'),
+    handler: async (request) => deps.traces.find(request.params.id),
+  });
 }

@@ -1,0 +1,80 @@
+/** Signing in: SSO through Switchboard's own provider, or the one-time bootstrap link. */
+import { useState } from 'react';
+import { ApiError, api, type Session } from '../api.ts';
+import { Button, ErrorBox } from '../components/ui.tsx';
+
+const MESSAGES: Record<string, string> = {
+  not_a_console_member: 'You signed in, but you have no console role yet.',
+  console_sign_in_not_started: 'The sign-in was not started in this browser, or took more than 10 minutes.',
+};
+
+export function SignInPage() {
+  const search = new URLSearchParams(window.location.search);
+  const error = search.get('error');
+  const message = search.get('message');
+  const returnTo = search.get('returnTo') ?? '/admin/';
+  return (
+    <main className="center">
+      <div className="card sign-in">
+        <h1>Switchboard console</h1>
+        {search.get('signedOut') ? <p className="notice">You are signed out.</p> : null}
+        {error ? (
+          <div className="error" role="alert">
+            <strong>{MESSAGES[error] ?? 'Sign-in did not complete.'}</strong>
+            {message ? <div>{message}</div> : null}
+            <div className="fix">
+              {error === 'not_a_console_member'
+                ? 'Ask a console owner to grant you a role under Console people, then sign in again.'
+                : 'Sign in again below.'}
+            </div>
+          </div>
+        ) : null}
+        <p>Sign in with your company account (single sign-on).</p>
+        <a className="button primary" href={`/admin/auth/login?returnTo=${encodeURIComponent(returnTo)}`}>
+          Sign in with SSO
+        </a>
+        <p className="muted small">
+          First time? On the hub, run <code>switchboard admin login-link</code> and open the link it prints.
+        </p>
+      </div>
+    </main>
+  );
+}
+
+export function LinkSignInPage() {
+  const token = window.location.hash.slice(1);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | undefined>();
+  const signIn = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api<Session>('POST', '/admin/auth/link', { token });
+      window.history.replaceState(null, '', '/admin/');
+      window.location.assign('/admin/organizations');
+    } catch (caught) {
+      setError(caught instanceof ApiError ? caught : new ApiError(0, { detail: String(caught) }));
+      setBusy(false);
+    }
+  };
+  return (
+    <main className="center">
+      <div className="card sign-in">
+        <h1>Sign in with a one-time link</h1>
+        {token ? (
+          <>
+            <p>This link signs you in once as the console owner. It stops working when used or expired.</p>
+            <Button className="primary" busy={busy} busyLabel="Signing in…" onClick={signIn}>
+              Sign in as owner
+            </Button>
+          </>
+        ) : (
+          <p className="error">
+            This link is incomplete: copy the whole line printed by <code>switchboard admin login-link</code>.
+          </p>
+        )}
+        <ErrorBox error={error} />
+      </div>
+    </main>
+  );
+}
