@@ -171,9 +171,11 @@ export interface AuditQuery {
 }
 
 /**
- * Sequenced events, newest first (the audit log). With an organization, the (organization_id,
- * position) index is walked backwards; with an actor, the (actor id, position) one; the other
- * filters apply to the rows on the way.
+ * Sequenced events, newest first (the audit log). With an organization or an actor the order is
+ * `position desc nulls last`: only events_org_position_desc_idx and events_actor_position_idx give
+ * it, so the planner walks them. With plain `desc` it may walk events_position_key backwards and
+ * filter, which for an organization whose events are old reads the whole log (measured: 600 ms at
+ * a million events, against 0.1 ms). The other filters apply to the rows on the way.
  */
 export async function selectAuditPage(executor: Executor, query: AuditQuery): Promise<EventRow[]> {
   const filters = [sql`e.position is not null`];
@@ -195,7 +197,7 @@ export async function selectAuditPage(executor: Executor, query: AuditQuery): Pr
           e.subject_type, e.subject_id, e.data, e.occurred_at
         from events e
         where ${sql.join(filters, sql` and `)}
-        order by e.position desc
+        order by e.position desc ${query.organizationId || query.actorId ? sql`nulls last` : sql``}
         limit ${query.limit}`,
   );
 }
@@ -217,13 +219,20 @@ export async function selectDailyCounts(
 ): Promise<DailyCount[]> {
   return queryRows<DailyCount>(
     executor,
-    sql`select to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD') as day, e.type,
-          count(*)::int as count, count(distinct e.subject_id)::int as subjects
-        from events e
-        where e.organization_id = ${query.organizationId}
-          and e.type = any(${textArray(query.types)})
-          and e.occurred_at >= ${query.since.toISOString()}::timestamptz
-        group by 1, 2
+    // Grouped by (day, type, subject) first, then by (day, type): two hash aggregates instead of a
+    // sort for count(distinct); index-only on events_org_type_time_idx.
+    sql`select to_char(s.day, 'YYYY-MM-DD') as day, s.type, sum(s.n)::int as count,
+          count(s.subject_id)::int as subjects
+        from (
+          select date_trunc('day', e.occurred_at at time zone 'UTC') as day, e.type, e.subject_id,
+                 count(*) as n
+          from events e
+          where e.organization_id = ${query.organizationId}
+            and e.type = any(${textArray(query.types)})
+            and e.occurred_at >= ${query.since.toISOString()}::timestamptz
+          group by 1, 2, 3
+        ) s
+        group by s.day, s.type
         order by 1, 2`,
   );
 }

@@ -160,7 +160,7 @@ export class OverviewService {
       attention.push({
         severity: 'warning',
         code: 'provisioning_failed',
-        message: `${reason.count} provisioning attempt${reason.count === 1 ? '' : 's'} failed with ${reason.value} ${windowText}.`,
+        message: `${reason.count} provisioning attempt${reason.count === 1 ? '' : 's'} failed ${windowText}: ${truncate(reason.value, 200)}. Fix the cause (destination credentials, rules), then retry them.`,
         resource: null,
       });
     }
@@ -213,4 +213,8 @@ export class OverviewService {
       attention,
     };
   }
+}
+
+function truncate(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
 }
