@@ -142,6 +142,11 @@ export interface EmployeePage {
   records: SourceRecord[];
   /** Source ids the source says were deleted (incremental reads: Graph `@removed`, BambooHR `Deleted`). */
   deletedIds?: string[];
+  /**
+   * Groups (directory sources). Send them after the pages holding their members: members are
+   * resolved through the records read so far. `memberIds` replaces this source's members;
+   * `membersDelta` adds and removes.
+   */
   groups?: SourceGroup[];
   /**
    * Opaque resume point *after* this page (an offset, a cursor, a next link), or null on the last

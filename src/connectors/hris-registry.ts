@@ -17,7 +17,7 @@ import { workdayConnector } from './workday/index.ts';
 // biome-ignore lint/suspicious/noExplicitAny: heterogeneous registry, narrowed by each manifest's schemas
 export type AnyHrConnector = HrConnector<any, any>;
 
-const CONNECTORS: readonly AnyHrConnector[] = [
+const CONNECTORS: AnyHrConnector[] = [
   personioConnector,
   bamboohrConnector,
   workdayConnector,
@@ -28,6 +28,18 @@ const CONNECTORS: readonly AnyHrConnector[] = [
 ];
 
 const byProvider = new Map(CONNECTORS.map((connector) => [connector.manifest.provider, connector]));
+
+/**
+ * Adds a connector at run time (an embedding application's own connector, or a test's stand-in).
+ * A provider key already taken is refused.
+ */
+export function registerHrConnector(connector: AnyHrConnector): void {
+  if (byProvider.has(connector.manifest.provider)) {
+    throw new Error(`an HR connector "${connector.manifest.provider}" is already registered`);
+  }
+  CONNECTORS.push(connector);
+  byProvider.set(connector.manifest.provider, connector);
+}
 
 export function hrConnector(provider: string): AnyHrConnector | undefined {
   return byProvider.get(provider);

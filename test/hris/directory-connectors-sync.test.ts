@@ -36,6 +36,16 @@ async function userByEmail(email: string): Promise<any> {
   return (await users()).find((user) => user.email === email);
 }
 
+async function groupMembers(name: string): Promise<string[] | undefined> {
+  const group = (
+    await t.api('GET', `/api/v1/organizations/${orgId}/groups?q=${encodeURIComponent(name)}`)
+  ).body.data.find((g: { name: string }) => g.name === name);
+  if (!group) return undefined;
+  return (await t.api('GET', `/api/v1/groups/${group.id}/members?limit=200`)).body.data
+    .map((user: { email: string }) => user.email)
+    .sort();
+}
+
 async function directory(body: Record<string, unknown>): Promise<string> {
   return (await createPullDirectory(t, orgId, { joiners: 'create', ...body })).id;
 }
@@ -73,6 +83,15 @@ describe('Microsoft Graph sync', () => {
       employeeNumber: person.employeeNumber,
       custom: { shirtSize: person.customFields.shirt_size },
     });
+    // Graph groups became Switchboard groups; nested department groups count in All staff.
+    expect(await groupMembers('All staff')).toEqual(
+      fake.people
+        .list()
+        .map((p) => p.email)
+        .sort(),
+    );
+    const engineering = fake.people.list().filter((p) => p.department === 'Engineering');
+    expect(await groupMembers('Engineering')).toEqual(engineering.map((p) => p.email).sort());
     const before = await writeFootprint(t, orgId);
     const requestsBefore = fake.requests.length;
     const delta = await syncNow(t, orgId, directoryId);
@@ -104,6 +123,9 @@ describe('Microsoft Graph sync', () => {
     expect(deletedEmail.status).toBe('deprovisioned');
     const types = await eventTypes(t, orgId, eventsBefore);
     expect(types.filter((type) => type === 'user.deactivated')).toHaveLength(2);
+    // Groups follow Graph: the purged user left their department group and (transitively) All staff.
+    expect(await groupMembers('All staff')).toHaveLength(29);
+    expect(await groupMembers('All staff')).not.toContain(deletedEmail.email);
   });
 
   it('a token that expires mid-sync and 429s are weathered; the sync completes', async () => {
@@ -244,6 +266,7 @@ describe('Google Workspace sync', () => {
     const manager = await userByEmail(fake.people.get(person.managerId!).email);
     const user = await userByEmail(person.email);
     expect(user.profile.hr.manager).toBe(manager.externalIds[`hris:${directoryId}`]);
+    expect(await groupMembers('All staff')).toHaveLength(12);
     fake.people.terminate('p00010');
     const again = await syncNow(t, orgId, directoryId, { pageSize: 5 });
     expect(again.stats).toMatchObject({ updated: 1, usersDeactivated: 1 });

@@ -199,6 +199,21 @@ export async function findGroupByName(
   return row;
 }
 
+/** The group another system knows by `value` under `externalIds[key]` (a directory pull's group id). */
+export async function findGroupByExternalId(
+  executor: Executor,
+  organizationId: string,
+  key: string,
+  value: string,
+): Promise<GroupRow | undefined> {
+  const [row] = await executor
+    .select()
+    .from(groups)
+    .where(and(eq(groups.organizationId, organizationId), sql`${groups.externalIds} ->> ${key} = ${value}`))
+    .limit(1);
+  return row;
+}
+
 export async function listGroups(
   executor: Executor,
   query: { organizationId: string; after?: string; limit: number; q?: string },
@@ -313,6 +328,26 @@ export async function listMemberIds(
     .from(groupMemberships)
     .where(and(eq(groupMemberships.organizationId, organizationId), eq(groupMemberships.groupId, groupId)))
     .orderBy(asc(groupMemberships.userId));
+  return rows.map((row) => row.userId);
+}
+
+/** Members a given source added (memberships carry their source). */
+export async function listMemberIdsFromSource(
+  executor: Executor,
+  organizationId: string,
+  groupId: string,
+  source: string,
+): Promise<string[]> {
+  const rows = await executor
+    .select({ userId: groupMemberships.userId })
+    .from(groupMemberships)
+    .where(
+      and(
+        eq(groupMemberships.organizationId, organizationId),
+        eq(groupMemberships.groupId, groupId),
+        eq(groupMemberships.source, source),
+      ),
+    );
   return rows.map((row) => row.userId);
 }
 

@@ -33,6 +33,7 @@ import {
   deleteMemberships,
   deleteUserRow,
   existingUserIds,
+  findGroupByExternalId,
   findGroupById,
   findGroupByName,
   findGroupInOrganization,
@@ -54,6 +55,7 @@ import {
   listAllGroups,
   listGroups,
   listMemberIds,
+  listMemberIdsFromSource,
   listMembers,
   listUserEmails,
   listUserGroups,
@@ -659,6 +661,57 @@ export class DirectoryService {
     if (!row) return undefined;
     const counts = await countMembers(executor, organizationId, [row.id]);
     return toGroupView(row, counts.get(row.id) ?? 0);
+  }
+
+  /** The group linked to another system's group id (`externalIds[key] = value`), with its member count. */
+  async findGroupByExternalId(
+    organizationId: string,
+    key: string,
+    value: string,
+    executor: Executor = this.#database.db,
+  ): Promise<GroupView | undefined> {
+    const row = await findGroupByExternalId(executor, organizationId, key, value);
+    if (!row) return undefined;
+    const counts = await countMembers(executor, organizationId, [row.id]);
+    return toGroupView(row, counts.get(row.id) ?? 0);
+  }
+
+  /** Ids of the members one source added to a group. */
+  async memberIdsFromSource(
+    groupId: string,
+    source: string,
+    executor: Executor = this.#database.db,
+  ): Promise<string[]> {
+    const group = await findGroupById(executor, groupId);
+    if (!group) throw groupNotFound(groupId);
+    return listMemberIdsFromSource(executor, group.organizationId, group.id, source);
+  }
+
+  /**
+   * Makes the members *one source* added to a group exactly `userIds` (a directory pull's group):
+   * adds the missing, removes those this source added that are no longer listed; members added
+   * by anyone else stay. Writes and emits nothing when nothing changes.
+   */
+  async setMembersFromSource(
+    groupId: string,
+    userIds: readonly string[],
+    ctx: WriteContext & { source: string },
+  ): Promise<{ added: string[]; removed: string[] }> {
+    return this.#inTx(ctx, async (tx) => {
+      const group = await findGroupById(tx, groupId);
+      if (!group) throw groupNotFound(groupId);
+      const current = new Set(await listMemberIdsFromSource(tx, group.organizationId, group.id, ctx.source));
+      const wanted = new Set(userIds);
+      const toRemove = [...current].filter((id) => !wanted.has(id));
+      const toAdd = [...wanted].filter((id) => !current.has(id));
+      const { removed } = toRemove.length
+        ? await this.removeMembers(groupId, toRemove, { ...ctx, tx })
+        : { removed: [] as string[] };
+      const { added } = toAdd.length
+        ? await this.addMembers(groupId, toAdd, { ...ctx, tx })
+        : { added: [] as string[] };
+      return { added, removed };
+    });
   }
 
   async listGroups(organizationIdOrSlug: string, query: { after?: string; limit: number; q?: string }) {

@@ -20,6 +20,7 @@ import {
   type EmployeePage,
   type HrClientEnvironment,
   HrConnectorError,
+  type SourceGroup,
 } from '../../connectors/hris-contract.ts';
 import { hrConnector } from '../../connectors/hris-registry.ts';
 import type { Database, Tx } from '../../platform/db/client.ts';
@@ -390,7 +391,84 @@ export class HrisSyncEngine {
     }
     await upsertRecords(tx, rows);
     const deleted = page.deletedIds?.length ? await this.#applyDeletions(tx, ctx, page.deletedIds) : 0;
-    return rows.length > 0 || deleted > 0;
+    const groupsChanged = page.groups?.length ? await this.#applyGroups(tx, ctx, page.groups) : false;
+    return rows.length > 0 || deleted > 0 || groupsChanged;
+  }
+
+  /**
+   * Groups a directory source reports (Google Workspace, Graph): each becomes (or links to, by
+   * name) a Switchboard group, and its members *from this source* follow the source's list or
+   * delta. Members are the users matched to the member records (records read in this or earlier
+   * pages; connectors send groups after the people in them). Members added by anyone else stay.
+   * A group the source deleted loses this source's members, and is deleted if this source created it.
+   */
+  async #applyGroups(tx: Tx, ctx: RunContext, groups: readonly SourceGroup[]): Promise<boolean> {
+    const { organizationId, id: directoryId } = ctx.directory;
+    const key = `dir:${directoryId}`;
+    const writeCtx = { tx, actor: ctx.actor, source: `hris:${directoryId}` };
+    const memberSourceIds = new Set<string>();
+    for (const group of groups) {
+      for (const id of [
+        ...(group.memberIds ?? []),
+        ...(group.membersDelta?.added ?? []),
+        ...(group.membersDelta?.removed ?? []),
+      ])
+        memberSourceIds.add(id);
+    }
+    const userOf = new Map<string, string>();
+    for (const row of await recordHashes(tx, organizationId, directoryId, [...memberSourceIds])) {
+      if (row.userId && !row.deleted) userOf.set(row.sourceId, row.userId);
+    }
+    const users = (ids: readonly string[] | undefined) =>
+      (ids ?? []).map((id) => userOf.get(id)).filter((id): id is string => Boolean(id));
+    let wrote = false;
+    for (const group of groups) {
+      let target =
+        (await this.#directory.findGroupByExternalId(organizationId, key, group.sourceId, tx)) ??
+        (group.removed ? undefined : await this.#directory.findGroupByName(organizationId, group.name, tx));
+      if (group.removed) {
+        if (!target) continue;
+        if (target.source === 'hris' && target.externalIds[key] === group.sourceId) {
+          await this.#directory.deleteGroup(target.id, writeCtx);
+          wrote = true;
+        } else {
+          const { removed } = await this.#directory.setMembersFromSource(target.id, [], writeCtx);
+          if (removed.length) wrote = true;
+        }
+        continue;
+      }
+      if (!target) {
+        target = await this.#directory.createGroup(
+          organizationId,
+          { name: group.name, externalIds: { [key]: group.sourceId } },
+          { ...writeCtx, source: 'hris' },
+        );
+        wrote = true;
+      } else if (target.externalIds[key] === group.sourceId && target.name !== group.name) {
+        const taken = await this.#directory.findGroupByName(organizationId, group.name, tx);
+        if (!taken) {
+          await this.#directory.updateGroup(target.id, { name: group.name }, writeCtx);
+          wrote = true;
+        }
+      }
+      let wanted: string[];
+      if (group.memberIds) {
+        wanted = users(group.memberIds);
+      } else if (group.membersDelta) {
+        const current = new Set(await this.#directory.memberIdsFromSource(target.id, writeCtx.source, tx));
+        for (const id of users(group.membersDelta.added)) current.add(id);
+        for (const id of users(group.membersDelta.removed)) current.delete(id);
+        wanted = [...current];
+      } else {
+        continue;
+      }
+      const { added, removed } = await this.#directory.setMembersFromSource(target.id, wanted, writeCtx);
+      if (added.length || removed.length) {
+        wrote = true;
+        for (const id of [...added, ...removed]) ctx.touchedUsers.add(id);
+      }
+    }
+    return wrote;
   }
 
   /** Joiners: users made from unmatched records when the directory says so (one batch per page). */
