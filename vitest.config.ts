@@ -10,7 +10,8 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 30_000,
+    // Generous: a bound on a hung test, not a speed check; CI machines are shared and slow at times.
+    testTimeout: 60_000,
     hookTimeout: 120_000,
     teardownTimeout: 30_000,
     reporters: process.env.CI ? ['default'] : ['default'],
