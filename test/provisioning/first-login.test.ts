@@ -10,7 +10,7 @@ import { Browser, textById } from '../support/browser.ts';
 import type { TestHub } from '../support/hub.ts';
 import { eventually } from './helpers.ts';
 
-describe('first SSO login waits for provisioning', () => {
+describe('first SSO login waits for provisioning', { timeout: 240_000 }, () => {
   let t: TestHub;
   let fake: FakeThinkific;
   let org: { id: string; domain: string };

@@ -26,7 +26,7 @@ function statesOf(s: ProvisioningSetup, status?: string) {
   );
 }
 
-describe('provisioning orchestration', () => {
+describe('provisioning orchestration', { timeout: 240_000 }, () => {
   it('a new rule is applied to everyone it matches (backfill); changing it applies the change', async () => {
     setup = await setupProvisioning();
     const s = setup;
