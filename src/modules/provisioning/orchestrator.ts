@@ -180,7 +180,9 @@ export class Orchestrator {
       return {
         data,
         // One queued job per person and destination: a burst of changes queues one sync.
-        singletonKey: `${destination.row.id}:${userId}${options.verify ? ':verify' : ''}${options.startAfter ? ':later' : ''}`,
+        // Deferred jobs (a grace period's end, a busy row) are keyed by their time: a later, shorter
+        // grace period must not be swallowed by an earlier, longer one still waiting.
+        singletonKey: `${destination.row.id}:${userId}${options.verify ? ':verify' : ''}${options.startAfter ? `:at:${options.startAfter.getTime()}` : ''}`,
         retryLimit: Math.max(0, destination.row.maxAttempts - 1),
         group: { id: destination.row.id, tier: `c${concurrency}` },
         ...(options.startAfter ? { startAfter: options.startAfter } : {}),
