@@ -143,8 +143,12 @@ export class Orchestrator {
 
   /** Worker loop: the event consumer and the reconcile schedule. */
   async start(): Promise<() => Promise<void>> {
-    if (this.#options.reconcileCron)
+    if (this.#options.reconcileCron) {
       await this.#jobs.schedule(RECONCILE_ALL_QUEUE, this.#options.reconcileCron);
+    } else {
+      // Reconcile only on demand: drop a schedule an earlier configuration left in the database.
+      await this.#jobs.boss.unschedule(RECONCILE_ALL_QUEUE);
+    }
     return this.#events.startConsumer(CONSUMER, (tx, events) => this.#onEvents(tx, events), {
       types: TRIGGER_EVENTS,
       pollIntervalMs: 1000,
@@ -354,6 +358,7 @@ export class Orchestrator {
       return;
     }
     const actual = parseActual(lease.actual);
+    let leaseRenewedAt = Date.now();
     if (!desired.account && actual.account === 'absent' && !lease.removalAfter) {
       await deleteState(this.#database.db, key);
       return;
@@ -362,7 +367,14 @@ export class Orchestrator {
       actual,
       policy: destination.policy,
       connector: (observe) => this.#destinations.connectorFor(destination, { observe }),
-      record: (attempt) => this.#recordAttempt(job.id, key, attempt),
+      record: async (attempt) => {
+        await this.#recordAttempt(job.id, key, attempt);
+        // A long run (a destination pausing us after a 429) keeps its lease; one statement a minute.
+        if (Date.now() - leaseRenewedAt > 60_000) {
+          await extendStateLease(this.#database.db, key, job.id, LEASE_SECONDS);
+          leaseRenewedAt = Date.now();
+        }
+      },
     });
     try {
       const outcome = await run.execute(desired, {
@@ -475,7 +487,6 @@ export class Orchestrator {
       latencyMs: attempt.latencyMs,
       error: attempt.error,
     });
-    await extendStateLease(this.#database.db, key, jobId, LEASE_SECONDS);
   }
 }
 
