@@ -157,7 +157,7 @@ export default defineScenario({
     await run(context, { users, rate, label: `limited to ${rate} req/s` });
     await run(context, { users: unlimited, rate: null, label: 'unlimited' });
     context.note(
-      `Sync job per person: find user, create user, 2 enrollments, 1 group add (5 requests); ${WORKERS} workers, destination concurrency 16.`,
+      `Sync job per person: find user (by email, then by external id: 2 requests), create user, 2 enrollments, 1 group add = 6 requests; ${WORKERS} workers, destination concurrency 16. When the fraction of R is low, compare with the unlimited run: the hub's own capacity (shared 2-core machine) was below R.`,
     );
   },
 });

@@ -187,7 +187,9 @@ export class ConnectorHttpClient {
         });
       } catch (error) {
         const latencyMs = Math.round(performance.now() - started);
-        const message = error instanceof HttpTransportError ? error.message : String(error);
+        // The transport error names the full URL; keep query values (emails) out of records.
+        const message =
+          error instanceof HttpTransportError ? error.message.replace(/^.*? failed: /, '') : String(error);
         options.observe?.({ method, path, status: null, latencyMs, attempt, error: message });
         if (retryOnFailure && attempt < maxAttempts && !options.signal?.aborted) {
           await sleep(backoffWithJitter(attempt, options.backoffBaseMs, options.backoffCapMs));

@@ -117,7 +117,7 @@ describe('ConnectorHttpClient', () => {
   });
 });
 
-describe('PostgresRateLimiter', () => {
+describe('PostgresRateLimiter', { timeout: 120_000 }, () => {
   it('one bucket per key shared by every limiter on the database, and a pause stops them all', async () => {
     t = await createTestHub();
     const limit = { requests: 1, perSeconds: 60, burst: 1 };

@@ -32,7 +32,7 @@ const thinkific = () => ({
   credentials: { apiKey: fake.apiKey },
 });
 
-describe('destinations API', () => {
+describe('destinations API', { timeout: 240_000 }, () => {
   it('seals credentials at rest and never returns them', async () => {
     const created = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, { body: thinkific() });
     expect(created.status).toBe(201);

@@ -55,7 +55,7 @@ export async function setupProvisioning(
 export async function eventually<T>(
   check: () => T | Promise<T>,
   what: string,
-  timeoutMs = 60_000,
+  timeoutMs = 150_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

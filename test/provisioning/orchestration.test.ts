@@ -26,7 +26,7 @@ function statesOf(s: ProvisioningSetup, status?: string) {
   );
 }
 
-describe('provisioning orchestration', () => {
+describe('provisioning orchestration', { timeout: 240_000 }, () => {
   it('a new rule is applied to everyone it matches (backfill); changing it applies the change', async () => {
     setup = await setupProvisioning();
     const s = setup;
@@ -238,5 +238,46 @@ describe('provisioning orchestration', () => {
     expect(s.fake.rejected).toBeLessThan(accepted / 2);
     expect(s.fake.users).toHaveLength(8);
     expect(s.fake.enrollments).toHaveLength(16);
+  });
+
+  it('a grace period holds removals; coming back in time cancels them', async () => {
+    setup = await setupProvisioning({ destination: { policy: { graceSeconds: 600 } } });
+    const s = setup;
+    const [person] = await directoryUsers(s, 1, { groupName: 'Interns' });
+    await createRule(s, {
+      name: 'Interns',
+      condition: { group: 'Interns' },
+      effects: [{ destinationId: s.destinationId, enrollments: [{ id: 101 }] }],
+    });
+    const email = person?.email as string;
+    await eventually(() => s.fake.enrollmentsOf(email).length === 1, 'enrolled');
+    const group = await s.t.hub.directory.findGroupByName(s.organizationId, 'Interns');
+    const userId = person?.id as string;
+    await s.t.hub.directory.removeMembers(group?.id as string, [userId], TEST_ACTOR);
+    const waiting = await eventually(
+      async () => (await statesOf(s, 'grace')).body.data[0],
+      'removal in grace',
+    );
+    expect(Date.parse(waiting.removalAfter)).toBeGreaterThan(Date.now());
+    expect(s.fake.enrollmentsOf(email)[0]?.expiry_date).toBeNull();
+
+    await s.t.hub.directory.addMembers(group?.id as string, [userId], TEST_ACTOR);
+    const back = await eventually(async () => (await statesOf(s, 'synced')).body.data[0], 'back in time');
+    expect(back.removalAfter).toBeNull();
+    expect(s.fake.enrollmentsOf(email)[0]?.expiry_date).toBeNull();
+
+    // A short grace period runs out: the removal happens.
+    await s.t.api('PATCH', `/api/v1/organizations/${s.organizationId}/destinations/${s.destinationId}`, {
+      body: { policy: { graceSeconds: 1 } },
+    });
+    await eventually(
+      async () => (await statesOf(s, 'synced')).body.data.length === 1,
+      'synced after the change',
+    );
+    await s.t.hub.directory.removeMembers(group?.id as string, [userId], TEST_ACTOR);
+    await eventually(
+      () => s.fake.enrollmentsOf(email)[0]?.expiry_date !== null,
+      'expired after the grace period',
+    );
   });
 });

@@ -23,7 +23,7 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-describe('SCIM and webhook destinations', () => {
+describe('SCIM and webhook destinations', { timeout: 240_000 }, () => {
   it('pushes users and groups to a SCIM app, and deactivates and removes them on suspension', async () => {
     setup = await setupProvisioning();
     const s = setup;

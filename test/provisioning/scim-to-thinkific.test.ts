@@ -19,7 +19,7 @@ afterEach(async () => {
   setup = undefined;
 });
 
-describe('SCIM push to Thinkific', () => {
+describe('SCIM push to Thinkific', { timeout: 240_000 }, () => {
   it('a user pushed into a group gets an account, enrollments and an LMS group; removal expires them', async () => {
     setup = await setupProvisioning();
     const { fake, directory, destinationId, t, organizationId } = setup;

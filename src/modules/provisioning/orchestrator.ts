@@ -143,8 +143,12 @@ export class Orchestrator {
 
   /** Worker loop: the event consumer and the reconcile schedule. */
   async start(): Promise<() => Promise<void>> {
-    if (this.#options.reconcileCron)
+    if (this.#options.reconcileCron) {
       await this.#jobs.schedule(RECONCILE_ALL_QUEUE, this.#options.reconcileCron);
+    } else {
+      // Reconcile only on demand: drop a schedule an earlier configuration left in the database.
+      await this.#jobs.boss.unschedule(RECONCILE_ALL_QUEUE);
+    }
     return this.#events.startConsumer(CONSUMER, (tx, events) => this.#onEvents(tx, events), {
       types: TRIGGER_EVENTS,
       pollIntervalMs: 1000,
@@ -180,7 +184,9 @@ export class Orchestrator {
       return {
         data,
         // One queued job per person and destination: a burst of changes queues one sync.
-        singletonKey: `${destination.row.id}:${userId}${options.verify ? ':verify' : ''}${options.startAfter ? ':later' : ''}`,
+        // Deferred jobs (a grace period's end, a busy row) are keyed by their time: a later, shorter
+        // grace period must not be swallowed by an earlier, longer one still waiting.
+        singletonKey: `${destination.row.id}:${userId}${options.verify ? ':verify' : ''}${options.startAfter ? `:at:${options.startAfter.getTime()}` : ''}`,
         retryLimit: Math.max(0, destination.row.maxAttempts - 1),
         group: { id: destination.row.id, tier: `c${concurrency}` },
         ...(options.startAfter ? { startAfter: options.startAfter } : {}),
@@ -352,6 +358,7 @@ export class Orchestrator {
       return;
     }
     const actual = parseActual(lease.actual);
+    let leaseRenewedAt = Date.now();
     if (!desired.account && actual.account === 'absent' && !lease.removalAfter) {
       await deleteState(this.#database.db, key);
       return;
@@ -362,7 +369,14 @@ export class Orchestrator {
       actual,
       policy: destination.policy,
       connector: (observe) => this.#destinations.connectorFor(destination, { observe }),
-      record: (attempt) => this.#recordAttempt(job.id, key, attempt),
+      record: async (attempt) => {
+        await this.#recordAttempt(job.id, key, attempt);
+        // A long run (a destination pausing us after a 429) keeps its lease; one statement a minute.
+        if (Date.now() - leaseRenewedAt > 60_000) {
+          await extendStateLease(this.#database.db, key, job.id, LEASE_SECONDS);
+          leaseRenewedAt = Date.now();
+        }
+      },
     });
     try {
       const outcome = await run.execute(desired, {
@@ -477,7 +491,6 @@ export class Orchestrator {
       latencyMs: attempt.latencyMs,
       error: attempt.error,
     });
-    await extendStateLease(this.#database.db, key, jobId, LEASE_SECONDS);
   }
 }
 
