@@ -234,6 +234,24 @@ describe('SSO sign-in and roles', () => {
   });
 });
 
+describe('the console application', () => {
+  it('is registered again when someone deletes it', async () => {
+    const first = await t.hub.console.signIn.ensureApplication();
+    const deleted = await t.api('DELETE', `/api/v1/applications/${first.clientId}`);
+    expect(deleted.status, deleted.text).toBe(204);
+    const again = await t.hub.console.signIn.ensureApplication();
+    expect(again.clientId).not.toBe(first.clientId);
+    const application = await t.api('GET', `/api/v1/applications/${again.clientId}`);
+    expect(application.body).toMatchObject({
+      name: 'Switchboard console',
+      redirectUris: [`${t.url}/admin/auth/callback`],
+      requirePkce: true,
+    });
+    const start = await fetch(`${t.url}/admin/auth/login`, { redirect: 'manual' });
+    expect(new URL(start.headers.get('location') ?? '').searchParams.get('client_id')).toBe(again.clientId);
+  });
+});
+
 describe('console pages', () => {
   it('carry security headers and fall back to the app shell', async () => {
     const response = await fetch(`${t.url}/admin/organizations/org_x`);
