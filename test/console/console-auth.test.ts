@@ -228,6 +228,9 @@ describe('SSO sign-in and roles', () => {
     const start = await fetch(`${t.url}/admin/auth/login?returnTo=//evil.example/`, { redirect: 'manual' });
     expect(start.status).toBe(302);
     expect(start.headers.get('location')).toContain('/oidc/authorize');
+    expect(new URL(start.headers.get('location') ?? '').searchParams.get('prompt')).toBeNull();
+    const again = await fetch(`${t.url}/admin/auth/login?prompt=login`, { redirect: 'manual' });
+    expect(new URL(again.headers.get('location') ?? '').searchParams.get('prompt')).toBe('login');
     const sealed = start.headers.get('set-cookie') ?? '';
     expect(sealed).toContain('Path=/admin/auth');
     expect(sealed).toContain('HttpOnly');

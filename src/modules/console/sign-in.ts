@@ -81,7 +81,11 @@ export class ConsoleSignIn {
   }
 
   /** Starts a sign-in: where to send the browser, and what to remember for the callback. */
-  async start(returnTo: string): Promise<{ url: string; pending: PendingSignIn }> {
+  /** Starts a sign-in; `forceLogin` (OIDC `prompt=login`) goes through the IdP even with a provider session. */
+  async start(
+    returnTo: string,
+    options: { forceLogin?: boolean } = {},
+  ): Promise<{ url: string; pending: PendingSignIn }> {
     // Each sign-in checks the registration (two indexed reads): a deleted or re-registered
     // application must not leave this process sending people with a stale client id.
     const { clientId } = await this.ensureApplication();
@@ -104,6 +108,7 @@ export class ConsoleSignIn {
       nonce: pending.nonce,
       code_challenge: await client.calculatePKCECodeChallenge(pending.verifier),
       code_challenge_method: 'S256',
+      ...(options.forceLogin ? { prompt: 'login' } : {}),
     });
     return { url: url.href, pending };
   }
