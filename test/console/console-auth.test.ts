@@ -228,9 +228,30 @@ describe('SSO sign-in and roles', () => {
     const start = await fetch(`${t.url}/admin/auth/login?returnTo=//evil.example/`, { redirect: 'manual' });
     expect(start.status).toBe(302);
     expect(start.headers.get('location')).toContain('/oidc/authorize');
+    expect(new URL(start.headers.get('location') ?? '').searchParams.get('prompt')).toBeNull();
+    const again = await fetch(`${t.url}/admin/auth/login?prompt=login`, { redirect: 'manual' });
+    expect(new URL(again.headers.get('location') ?? '').searchParams.get('prompt')).toBe('login');
     const sealed = start.headers.get('set-cookie') ?? '';
     expect(sealed).toContain('Path=/admin/auth');
     expect(sealed).toContain('HttpOnly');
+  });
+});
+
+describe('the console application', () => {
+  it('is registered again when someone deletes it', async () => {
+    const first = await t.hub.console.signIn.ensureApplication();
+    const deleted = await t.api('DELETE', `/api/v1/applications/${first.clientId}`);
+    expect(deleted.status, deleted.text).toBe(204);
+    const again = await t.hub.console.signIn.ensureApplication();
+    expect(again.clientId).not.toBe(first.clientId);
+    const application = await t.api('GET', `/api/v1/applications/${again.clientId}`);
+    expect(application.body).toMatchObject({
+      name: 'Switchboard console',
+      redirectUris: [`${t.url}/admin/auth/callback`],
+      requirePkce: true,
+    });
+    const start = await fetch(`${t.url}/admin/auth/login`, { redirect: 'manual' });
+    expect(new URL(start.headers.get('location') ?? '').searchParams.get('client_id')).toBe(again.clientId);
   });
 });
 

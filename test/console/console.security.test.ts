@@ -146,7 +146,8 @@ describe.skipIf(databaseKind() !== 'embedded')('switchboard admin login-link', (
       PUBLIC_URL: 'https://hub.example.com',
     };
     delete env.DATABASE_URL;
-    const cli = (args: string[]) => run(process.execPath, ['src/main.ts', ...args], { env, timeout: 90_000 });
+    const cli = (args: string[]) =>
+      run(process.execPath, ['src/main.ts', ...args], { env, timeout: 200_000 });
     try {
       const first = await cli(['admin', 'login-link']);
       expect(first.stdout.trim()).toMatch(
@@ -166,5 +167,5 @@ describe.skipIf(databaseKind() !== 'embedded')('switchboard admin login-link', (
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 300_000);
 });

@@ -32,7 +32,8 @@ const STAFF = `ada@${DOMAIN}`;
 /** DNS for domain verification: the test publishes the TXT record the console shows. */
 const txtRecords = new Map<string, string[][]>();
 
-describe.skipIf(!hasChromium)('admin console in Chromium', () => {
+// Generous limits: on a loaded machine a step can take several seconds; they guard against hangs.
+describe.skipIf(!hasChromium)('admin console in Chromium', { timeout: 90_000 }, () => {
   let t: TestHub;
   let browser: Browser;
   let page: Page;
@@ -67,7 +68,7 @@ describe.skipIf(!hasChromium)('admin console in Chromium', () => {
       acceptDownloads: true,
     });
     page = await context.newPage();
-    page.setDefaultTimeout(15_000);
+    page.setDefaultTimeout(30_000);
     mkdirSync(SHOTS, { recursive: true });
   });
 

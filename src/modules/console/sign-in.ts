@@ -81,8 +81,19 @@ export class ConsoleSignIn {
   }
 
   /** Starts a sign-in: where to send the browser, and what to remember for the callback. */
-  async start(returnTo: string): Promise<{ url: string; pending: PendingSignIn }> {
-    const configuration = await this.#config();
+  /** Starts a sign-in; `forceLogin` (OIDC `prompt=login`) goes through the IdP even with a provider session. */
+  async start(
+    returnTo: string,
+    options: { forceLogin?: boolean } = {},
+  ): Promise<{ url: string; pending: PendingSignIn }> {
+    // Each sign-in checks the registration (two indexed reads): a deleted or re-registered
+    // application must not leave this process sending people with a stale client id.
+    const { clientId } = await this.ensureApplication();
+    let configuration = await this.#config();
+    if (configuration.clientMetadata().client_id !== clientId) {
+      this.#configuration = undefined;
+      configuration = await this.#config();
+    }
     const pending: PendingSignIn = {
       state: client.randomState(),
       nonce: client.randomNonce(),
@@ -97,6 +108,7 @@ export class ConsoleSignIn {
       nonce: pending.nonce,
       code_challenge: await client.calculatePKCECodeChallenge(pending.verifier),
       code_challenge_method: 'S256',
+      ...(options.forceLogin ? { prompt: 'login' } : {}),
     });
     return { url: url.href, pending };
   }
@@ -135,6 +147,8 @@ export class ConsoleSignIn {
         name: typeof claims.name === 'string' ? claims.name : undefined,
       };
     } catch (cause) {
+      // Look the application up again next time (its secret or registration may have changed).
+      this.#configuration = undefined;
       this.#logger.warn({ err: cause }, 'console sign-in: code exchange failed');
       throw new Unauthenticated({
         code: 'console_sign_in_failed',
@@ -183,7 +197,16 @@ export class ConsoleSignIn {
    * race here: the `console_client` row decides, and a loser deletes the application it made.
    */
   async ensureApplication(): Promise<{ clientId: string; secret: string }> {
-    const existing = await this.#row();
+    let existing = await this.#row();
+    if (existing && !(await this.#applications.find(existing.applicationId, { includeDisabled: true }))) {
+      // Someone deleted the console's application through the API: register it again.
+      this.#logger.warn(
+        { applicationId: existing.applicationId },
+        'console application missing: registering it again',
+      );
+      await this.#database.db.delete(consoleClient).where(eq(consoleClient.id, CLIENT_ROW));
+      existing = undefined;
+    }
     if (existing) {
       if (existing.redirectUri !== this.redirectUri) await this.#moveRedirectUri(existing.applicationId);
       return {

@@ -30,9 +30,19 @@ export function SignInPage() {
           </div>
         ) : null}
         <p>Sign in with your company account (single sign-on).</p>
-        <a className="button primary" href={`/admin/auth/login?returnTo=${encodeURIComponent(returnTo)}`}>
-          Sign in with SSO
-        </a>
+        <div className="actions">
+          <a className="button primary" href={`/admin/auth/login?returnTo=${encodeURIComponent(returnTo)}`}>
+            Sign in with SSO
+          </a>
+          {error ? (
+            <a
+              className="button secondary"
+              href={`/admin/auth/login?prompt=login&returnTo=${encodeURIComponent(returnTo)}`}
+            >
+              Sign in as someone else
+            </a>
+          ) : null}
+        </div>
         <p className="muted small">
           First time? On the hub, run <code>switchboard admin login-link</code> and open the link it prints.
         </p>

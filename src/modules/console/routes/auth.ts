@@ -63,11 +63,16 @@ export function consoleAuthRoutes(
     schema: {
       tags,
       summary: 'Start a console sign-in through Switchboard’s provider (SSO)',
-      querystring: z.object({ returnTo: z.string().max(2000).optional() }),
+      querystring: z.object({
+        returnTo: z.string().max(2000).optional(),
+        prompt: z.enum(['login']).optional().describe('`login`: sign in again at the IdP (another person).'),
+      }),
       hide: true,
     },
     handler: async (request, reply) => {
-      const { url, pending } = await signIn.start(safeReturnTo(request.query.returnTo));
+      const { url, pending } = await signIn.start(safeReturnTo(request.query.returnTo), {
+        forceLogin: request.query.prompt === 'login',
+      });
       setCookie(reply, SIGN_IN_COOKIE, secrets.seal(JSON.stringify(pending), SIGN_IN_CONTEXT), {
         path: '/admin/auth',
         maxAge: 600,
