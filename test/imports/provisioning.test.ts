@@ -4,7 +4,12 @@
  * A full-roster re-import without someone expires their enrollments.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRule, eventually, type ProvisioningSetup, setupProvisioning } from '../provisioning/helpers.ts';
+import {
+  createRule,
+  eventually,
+  type ProvisioningSetup,
+  setupProvisioning,
+} from '../provisioning/helpers.ts';
 import { applyImport, importFile } from './support.ts';
 
 let setup: ProvisioningSetup | undefined;
