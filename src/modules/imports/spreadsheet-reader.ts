@@ -36,7 +36,10 @@ export interface WorkbookInfo {
 export const CSV_DELIMITERS = [',', ';', '\t', '|'] as const;
 
 /** Decodes a byte stream to text in the given encoding. */
-async function* decode(source: AsyncIterable<Uint8Array>, encoding: TextEncoding): AsyncGenerator<string> {
+async function* decode(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  encoding: TextEncoding,
+): AsyncGenerator<string> {
   const decoder = new TextDecoder(decoderLabel(encoding));
   for await (const chunk of source) {
     const text = decoder.decode(chunk, { stream: true });
@@ -107,7 +110,7 @@ export async function sampleText(source: AsyncIterable<Uint8Array>, encoding: Te
 
 /** Rows of a CSV file, the header first. Blank lines count as rows (as a spreadsheet shows them) but are not yielded. */
 export async function* readCsvRows(
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: { encoding: TextEncoding; delimiter: string; sepLine: boolean },
 ): AsyncGenerator<RawRow> {
   const parser = parse({
