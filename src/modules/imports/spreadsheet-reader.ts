@@ -57,7 +57,7 @@ export function sniffDelimiter(sample: string): { delimiter: string; sepLine: bo
   const text = sample.replace(/^\uFEFF/, '');
   const sep = /^sep=(.)\r?\n/i.exec(text);
   if (sep) return { delimiter: sep[1] as string, sepLine: true };
-  const lines = splitLines(text).slice(0, 10);
+  const lines = splitLines(text, 10);
   let best: { delimiter: string; score: number } = { delimiter: ',', score: 0 };
   for (const delimiter of CSV_DELIMITERS) {
     const counts = lines.map((line) => countOutsideQuotes(line, delimiter));
@@ -71,11 +71,13 @@ export function sniffDelimiter(sample: string): { delimiter: string; sepLine: bo
   return { delimiter: best.delimiter, sepLine: false };
 }
 
-function splitLines(text: string): string[] {
+/** The first `max` non-blank lines, line breaks inside quotes kept. */
+function splitLines(text: string, max = 10): string[] {
   const lines: string[] = [];
   let current = '';
   let quoted = false;
   for (const char of text) {
+    if (lines.length >= max) return lines;
     if (char === '"') quoted = !quoted;
     if ((char === '\n' || char === '\r') && !quoted) {
       if (current.trim()) lines.push(current);
