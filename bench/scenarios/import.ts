@@ -7,71 +7,46 @@
  *
  * Figures: rows per second of each phase and the wall time; peak RSS of the whole process (the
  * hub runs in it) per phase. Targets (issue 7): apply in under 60 s, peak RSS under 400 MB.
- * The embedded database runs the same sizes unless BENCH_IMPORT_ROWS_EMBEDDED says otherwise.
+ * The embedded database (PGlite: one WASM connection, for small deployments) runs 20,000 rows
+ * unless BENCH_IMPORT_ROWS_EMBEDDED says otherwise.
  */
+import { spawnSync } from 'node:child_process';
 import { openAsBlob } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ExcelJS from 'exceljs';
+import { fileURLToPath } from 'node:url';
 import { type BenchHub, defineScenario, round } from '../harness.ts';
 
+const FIXTURES = fileURLToPath(new URL('../import-fixtures.ts', import.meta.url));
+
+/** PostgreSQL: BENCH_IMPORT_ROWS (default 100,000). Embedded: BENCH_IMPORT_ROWS_EMBEDDED (default 20,000). */
 function rowsFor(target: string): number {
-  if (target === 'embedded' && process.env.BENCH_IMPORT_ROWS_EMBEDDED)
-    return Number(process.env.BENCH_IMPORT_ROWS_EMBEDDED);
+  if (target === 'embedded') return Number(process.env.BENCH_IMPORT_ROWS_EMBEDDED ?? 20_000);
   return Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
 }
 
-const HEADER = [
-  'Correo electrónico',
-  'Nombre',
-  'Apellido',
-  'Número de empleado',
-  'Área',
-  'Puesto',
-  'Cohorte',
-];
-
-function person(i: number, prefix: string): string[] {
-  return [
-    `${prefix}${i}@bench.example.com`,
-    `Nombre${i}`,
-    `Apellido${i}`,
-    String(100000 + i),
-    `Área ${i % 25}`,
-    `Puesto ${i % 40}`,
-    `Cohorte ${i % 10}`,
-  ];
-}
-
-async function writeCsv(path: string, rows: number, prefix: string): Promise<void> {
-  const lines: string[] = [`\uFEFF${HEADER.join(';')}`];
-  for (let i = 0; i < rows; i++) lines.push(person(i, prefix).join(';'));
-  await writeFile(path, `${lines.join('\r\n')}\r\n`);
-}
-
-async function writeXlsx(path: string, rows: number, prefix: string): Promise<void> {
-  const book = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, useSharedStrings: true });
-  const notes = book.addWorksheet('Instrucciones');
-  notes.addRow(['Complete la hoja Participantes']).commit();
-  notes.commit();
-  const sheet = book.addWorksheet('Participantes');
-  sheet.addRow(HEADER).commit();
-  for (let i = 0; i < rows; i++) sheet.addRow(person(i, prefix)).commit();
-  sheet.commit();
-  await book.commit();
-}
-
-/** Samples RSS while a phase runs. */
+/** Samples RSS (and the V8 heap, to tell live data from garbage not yet collected) while a phase runs. */
 function rssSampler() {
   let peak = process.memoryUsage().rss;
+  let heapPeak = process.memoryUsage().heapUsed;
+  let externalPeak = process.memoryUsage().external;
   const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
+    const usage = process.memoryUsage();
+    peak = Math.max(peak, usage.rss);
+    heapPeak = Math.max(heapPeak, usage.heapUsed);
+    externalPeak = Math.max(externalPeak, usage.external);
   }, 50);
   return {
     stop(): number {
       clearInterval(timer);
       peak = Math.max(peak, process.memoryUsage().rss);
+      if (process.env.BENCH_IMPORT_HEAP) {
+        (globalThis as { gc?: () => void }).gc?.();
+        console.log(
+          `    heap peak ${Math.round(heapPeak / 2 ** 20)} MB, external peak ${Math.round(externalPeak / 2 ** 20)} MB, heap after the phase ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MB`,
+        );
+      }
       return Math.round(peak / 2 ** 20);
     },
   };
@@ -127,19 +102,28 @@ async function uploadFile(
 export default defineScenario({
   name: 'import',
   description:
-    'Imports: a 100,000-row roster as .xlsx and as CSV (semicolons, BOM), upload + dry run + apply through the job queue, then an unchanged re-import; rows/s and peak RSS',
+    'Imports: a 100,000-row roster (embedded: 20,000) as .xlsx and as CSV (semicolons, BOM), upload + dry run + apply through the job queue, then an unchanged re-import; rows/s and peak RSS',
   async run(context) {
     const rows = rowsFor(context.target);
     const dir = await mkdtemp(join(tmpdir(), 'switchboard-bench-import-'));
     try {
       const xlsxPath = join(dir, 'participantes.xlsx');
       const csvPath = join(dir, 'participantes.csv');
-      await writeXlsx(xlsxPath, rows, 'x');
-      await writeCsv(csvPath, rows, 'c');
+      // In a child process: generating the files must not inflate this process's RSS.
+      const generated = spawnSync(process.execPath, [FIXTURES, dir, String(rows)], { stdio: 'inherit' });
+      if (generated.status !== 0) throw new Error('generating the import fixtures failed');
       context.log(
         `files: xlsx ${round((await stat(xlsxPath)).size / 2 ** 20)} MB, csv ${round((await stat(csvPath)).size / 2 ** 20)} MB, ${rows} rows each`,
       );
       const bench = await context.startHub({ env: { IMPORT_MAX_ROWS: String(Math.max(rows, 200_000)) } });
+      const baseline = Math.round(process.memoryUsage().rss / 2 ** 20);
+      context.note(
+        `machine load average when the run started: ${loadavg()
+          .map((value) => value.toFixed(1))
+          .join(' / ')} (1/5/15 min) on ${cpus().length} CPUs`,
+      );
+      context.log(`RSS with the hub started: ${baseline} MB`);
+      context.note(`RSS of the process with the hub started, before any import: ${baseline} MB`);
       try {
         for (const [format, path] of [
           ['xlsx', xlsxPath],

@@ -518,6 +518,29 @@ export async function findUsersByEmails(
     );
 }
 
+/** A `users` row as the driver returns it from raw SQL (snake_case columns). */
+function userRowOf(row: Record<string, unknown>): UserRow {
+  const date = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string));
+  const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
+  return {
+    organizationId: row.organization_id as string,
+    id: row.id as string,
+    email: (row.email as string | null) ?? null,
+    givenName: (row.given_name as string | null) ?? null,
+    familyName: (row.family_name as string | null) ?? null,
+    displayName: (row.display_name as string | null) ?? null,
+    status: row.status as string,
+    externalIds: json<Record<string, string>>(row.external_ids),
+    profile: json<Record<string, unknown>>(row.profile),
+    source: row.source as string,
+    version: Number(row.version),
+    lastLoginAt: date(row.last_login_at),
+    statusChangedAt: date(row.status_changed_at),
+    createdAt: date(row.created_at) as Date,
+    updatedAt: date(row.updated_at) as Date,
+  };
+}
+
 /** The organization's users with these ids. */
 async function usersByIds(
   executor: Executor,
@@ -568,7 +591,7 @@ export async function insertUsersSkippingTaken(
       source: row.source ?? 'api',
     })),
   );
-  const inserted = await queryRows<{ id: string }>(
+  const inserted = await queryRows<Record<string, unknown>>(
     executor,
     sql`insert into users (organization_id, id, email, given_name, family_name, display_name, external_ids,
                            profile, source)
@@ -577,17 +600,9 @@ export async function insertUsersSkippingTaken(
         from jsonb_to_recordset(${payload}::jsonb) as v(id text, email text, given_name text, family_name text,
           display_name text, external_ids jsonb, profile jsonb, source text)
         on conflict do nothing
-        returning id`,
+        returning *`,
   );
-  const byId = new Map(
-    (
-      await usersByIds(
-        executor,
-        organizationId,
-        inserted.map((row) => row.id),
-      )
-    ).map((row) => [row.id, row]),
-  );
+  const byId = new Map(inserted.map((row) => [row.id as string, userRowOf(row)]));
   // In input order.
   return rows.map((row) => byId.get(row.id as string)).filter((row): row is UserRow => Boolean(row));
 }

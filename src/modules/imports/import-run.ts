@@ -106,7 +106,8 @@ export class ImportRun {
       status: this.#mode === 'apply' ? 'applying' : 'previewing',
       startedAt: new Date(),
       error: null,
-      ...(resuming ? {} : { rowsDone: 0, counts: {} }),
+      rowsDone: 0,
+      ...(resuming ? {} : { counts: {} }),
     });
     if (!resuming) await deleteRowOutcomes(database.db, this.#row.organizationId, this.#row.id);
     if (this.#row.totalRows === null) await this.#countRows();
@@ -161,6 +162,8 @@ export class ImportRun {
         skipped++;
         continue;
       }
+      if (skipped && chunk.length === 0 && this.#row.rowsDone === 0)
+        await this.#update({ rowsDone: skipped });
       chunk.push(row);
       if (chunk.length >= CHUNK_ROWS) {
         // Parse the next chunk while this one is written: one chunk in flight at a time, in order.
@@ -423,6 +426,7 @@ export class ImportRun {
       await this.#update({
         status: 'previewed',
         phase: 'done',
+        rowsDone: this.#row.totalRows ?? this.#row.rowsDone,
         counts,
         previewCounts: counts,
         finishedAt: new Date(),
@@ -431,7 +435,14 @@ export class ImportRun {
     }
     await database.transaction(async (tx) => {
       await this.#update(
-        { status: 'applied', phase: 'done', counts, finishedAt: new Date(), fileDeletedAt: new Date() },
+        {
+          status: 'applied',
+          phase: 'done',
+          rowsDone: this.#row.totalRows ?? this.#row.rowsDone,
+          counts,
+          finishedAt: new Date(),
+          fileDeletedAt: new Date(),
+        },
         tx,
       );
       await deleteFileChunks(tx, organizationId, this.#row.id);

@@ -508,10 +508,11 @@ export class ImportService {
     } catch (error) {
       const final = error instanceof AppError || job.retryCount >= 3;
       if (!final) {
-        this.#logger.warn({ err: error, importId }, 'import job failed; it will be retried');
+        this.#logger.warn({ err: briefError(error), importId }, 'import job failed; it will be retried');
         throw error;
       }
-      if (!(error instanceof AppError)) this.#logger.error({ err: error, importId }, 'import failed');
+      if (!(error instanceof AppError))
+        this.#logger.error({ err: briefError(error), importId }, 'import failed');
       await updateImport(this.#deps.database.db, organizationId, importId, {
         status: 'failed',
         error: failureOf(error),
@@ -578,6 +579,29 @@ export class ImportService {
     if (!row) throw importNotFound(id);
     return row;
   }
+}
+
+/**
+ * An error for the log without the bulk statement's parameters (a thousand rows of names and
+ * emails) that the query builder puts in its message.
+ */
+function briefError(error: unknown): Record<string, unknown> {
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = (error as { cause?: { message?: string; code?: string } }).cause;
+  return {
+    type: error instanceof Error ? error.name : typeof error,
+    message: message.split('\nparams:')[0]?.slice(0, 500),
+    ...(cause?.code ? { code: cause.code } : {}),
+    ...(cause?.message ? { cause: cause.message.slice(0, 500) } : {}),
+    stack:
+      error instanceof Error
+        ? error.stack
+            ?.split('\n')
+            .filter((line) => line.trimStart().startsWith('at '))
+            .slice(0, 8)
+            .join('\n')
+        : undefined,
+  };
 }
 
 function parseMapping(text: string): Record<string, string> {

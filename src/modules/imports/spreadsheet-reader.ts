@@ -36,7 +36,10 @@ export interface WorkbookInfo {
 export const CSV_DELIMITERS = [',', ';', '\t', '|'] as const;
 
 /** Decodes a byte stream to text in the given encoding. */
-async function* decode(source: AsyncIterable<Uint8Array>, encoding: TextEncoding): AsyncGenerator<string> {
+async function* decode(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  encoding: TextEncoding,
+): AsyncGenerator<string> {
   const decoder = new TextDecoder(decoderLabel(encoding));
   for await (const chunk of source) {
     const text = decoder.decode(chunk, { stream: true });
@@ -54,7 +57,7 @@ export function sniffDelimiter(sample: string): { delimiter: string; sepLine: bo
   const text = sample.replace(/^\uFEFF/, '');
   const sep = /^sep=(.)\r?\n/i.exec(text);
   if (sep) return { delimiter: sep[1] as string, sepLine: true };
-  const lines = splitLines(text).slice(0, 10);
+  const lines = splitLines(text, 10);
   let best: { delimiter: string; score: number } = { delimiter: ',', score: 0 };
   for (const delimiter of CSV_DELIMITERS) {
     const counts = lines.map((line) => countOutsideQuotes(line, delimiter));
@@ -68,11 +71,13 @@ export function sniffDelimiter(sample: string): { delimiter: string; sepLine: bo
   return { delimiter: best.delimiter, sepLine: false };
 }
 
-function splitLines(text: string): string[] {
+/** The first `max` non-blank lines, line breaks inside quotes kept. */
+function splitLines(text: string, max = 10): string[] {
   const lines: string[] = [];
   let current = '';
   let quoted = false;
   for (const char of text) {
+    if (lines.length >= max) return lines;
     if (char === '"') quoted = !quoted;
     if ((char === '\n' || char === '\r') && !quoted) {
       if (current.trim()) lines.push(current);
@@ -107,7 +112,7 @@ export async function sampleText(source: AsyncIterable<Uint8Array>, encoding: Te
 
 /** Rows of a CSV file, the header first. Blank lines count as rows (as a spreadsheet shows them) but are not yielded. */
 export async function* readCsvRows(
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: { encoding: TextEncoding; delimiter: string; sepLine: boolean },
 ): AsyncGenerator<RawRow> {
   const parser = parse({
