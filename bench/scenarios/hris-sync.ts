@@ -7,42 +7,47 @@
  * Figures: the first full sync (users, HR records, user.created events), an unchanged full resync
  * (target: 0 rows written), an unchanged incremental resync, and an incremental sync after 1% of
  * the people changed. "Rows written" counts users, HR records and events changed by a sync; the
- * run's own bookkeeping (its run row, the directory's sync state) is reported apart. Peak RSS is
- * the whole process: hub, sync and the fake with its 100,000 people.
+ * run's own bookkeeping (its run row, the directory's sync state) is reported apart. The fake runs
+ * in a child process (bench/personio-fake-process.ts), so peak RSS is the hub's.
  *
  * Then the same for Microsoft Graph delta queries (bench/hris-graph-delta.ts, the Graph fake in its
  * own process): full sync, unchanged delta (rows written), 1% changed delta; BENCH_HRIS_GRAPH=0
  * skips it.
  */
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../../src/platform/db/client.ts';
-import type { HrFakeEmployee } from '../../test/connectors/hris-contract.ts';
-import { startPersonioFake } from '../../test/fakes/personio/index.ts';
 import { type BenchHub, defineScenario, round } from '../harness.ts';
 import { graphDeltaFigures } from '../hris-graph-delta.ts';
 
 const EMPLOYEES = Number(process.env.BENCH_HRIS_EMPLOYEES ?? 100_000);
-const DEPARTMENTS = ['Engineering', 'Sales', 'Marketing', 'Finance', 'People', 'Support', 'Legal', 'Product'];
 
-function people(count: number): HrFakeEmployee[] {
-  return Array.from({ length: count }, (_, index) => {
-    const n = index + 1;
-    return {
-      id: String(n),
-      employeeNumber: `E${n}`,
-      firstName: `First${n}`,
-      lastName: `Last${n}`,
-      email: `person${n}@bench.example.com`,
-      jobTitle: n % 10 === 0 ? 'Manager' : 'Specialist',
-      department: DEPARTMENTS[n % DEPARTMENTS.length] as string,
-      // A tree: person k manages persons 10k+1 to 10k+10.
-      managerId: n === 1 ? null : String(Math.max(1, Math.floor((n - 1) / 10))),
-      status: 'active',
-      hireDate: `20${String(10 + (n % 14)).padStart(2, '0')}-0${(n % 9) + 1}-1${n % 10}`,
-      terminationDate: null,
-      custom: { dynamic_24407: ['S', 'M', 'L', 'XL'][n % 4] as string },
-    };
+/** The Personio fake in a child process (bench/personio-fake-process.ts), driven over IPC. */
+async function startFakeProcess() {
+  const child: ChildProcess = fork(fileURLToPath(new URL('../personio-fake-process.ts', import.meta.url)), {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  const reply = () =>
+    new Promise<{ config: Record<string, unknown>; credentials: Record<string, unknown> }>(
+      (resolve, reject) => {
+        child.once('message', (message) => resolve(message as never));
+        child.once('exit', (code) => reject(new Error(`Personio fake exited (${code})`)));
+      },
+    );
+  const ready = await reply();
+  return {
+    config: ready.config,
+    credentials: ready.credentials,
+    async send(command: Record<string, unknown>) {
+      const done = reply();
+      child.send(command);
+      await done;
+    },
+    close() {
+      child.send({ type: 'close' });
+    },
+  };
 }
 
 async function footprint(bench: BenchHub, orgId: string, since: Date) {
@@ -62,9 +67,9 @@ export default defineScenario({
   description: `HR sync: ${EMPLOYEES} employees from the Personio fake; full sync, unchanged resyncs (rows written), 1% change`,
   async run(context) {
     const bench = await context.startHub({ workers: false });
-    const fake = await startPersonioFake({ rateLimit: false });
+    const fake = await startFakeProcess();
     try {
-      fake.seed(people(EMPLOYEES));
+      await fake.send({ type: 'seed', count: EMPLOYEES });
       const org = await bench.request<{ id: string }>('POST', '/api/v1/organizations', { name: 'Bench HR' });
       const orgId = org.body.id;
       const directory = await bench.request<{ id: string }>(
@@ -134,10 +139,15 @@ export default defineScenario({
         },
       });
 
-      fake.tick(15 * 60_000);
       const changed = Math.max(1, Math.floor(EMPLOYEES / 100));
-      for (let n = 1; n <= changed; n++)
-        fake.update(String(n * 97 <= EMPLOYEES ? n * 97 : n), { jobTitle: 'Lead' });
+      await fake.send({
+        type: 'touch',
+        ids: [
+          ...new Set(
+            Array.from({ length: changed }, (_, index) => String(((index + 1) * 97) % EMPLOYEES || 1)),
+          ),
+        ],
+      });
       const since3 = new Date();
       const t3 = performance.now();
       const delta = await sync('incremental');
@@ -157,11 +167,11 @@ export default defineScenario({
       context.note(
         'rows written = users + hris_records + events changed by the run; each run also writes its own run row and the directory sync state',
       );
-      context.note('peak RSS includes the in-process Personio fake holding every employee');
+      context.note("the Personio fake runs in a child process: peak RSS and CPU are the hub's alone");
       // Graph delta (issue 8): the same number of people from the Graph fake, in its own process.
       if (process.env.BENCH_HRIS_GRAPH !== '0') await graphDeltaFigures(context, bench, EMPLOYEES, 'graph: ');
     } finally {
-      await fake.close();
+      fake.close();
       await bench.close();
     }
   },

@@ -26,10 +26,19 @@ export const PersonioAttributeSchema = z
   .loose();
 export type PersonioAttribute = z.output<typeof PersonioAttributeSchema>;
 
+/**
+ * An attribute as the list endpoint wraps it. Checked structurally (an object with `value`) rather
+ * than with a full object schema: a 100,000-person read has 2.5 million of them.
+ */
+const WrappedAttributeSchema = z.custom<PersonioAttribute>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value) && 'value' in value,
+  { message: 'expected a wrapped attribute {label, value, type, universal_id}' },
+);
+
 export const PersonioEmployeeSchema = z.object({
   type: z.literal('Employee'),
   attributes: z
-    .record(z.string(), PersonioAttributeSchema)
+    .record(z.string(), WrappedAttributeSchema)
     .refine((attributes) => attributes.id !== undefined && attributes.id.value !== null, {
       message: 'every employee carries its id attribute',
     }),

@@ -243,7 +243,7 @@ function roleStartOf(record: RecordRow, joined: string | null): string | null {
   const candidates = [joined, promotionOf(record)];
   for (const field of ['jobTitle', 'level']) {
     const changed = record.fieldChangedAt[field];
-    if (changed && new Date(changed).getTime() > record.firstSeenAt.getTime() + 1000)
+    if (changed && new Date(changed).getTime() > record.firstSeenAt.getTime())
       candidates.push(changed.slice(0, 10));
   }
   const dates = candidates.filter((date): date is string => Boolean(date)).sort();

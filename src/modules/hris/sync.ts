@@ -121,8 +121,25 @@ export class HrisSyncEngine {
   /** Runs (or resumes) a sync of one directory to its end; returns the run. Failures are recorded on it. */
   async run(organizationId: string, directoryId: string, options: RunOptions): Promise<SyncRunView> {
     const { run, directory } = await this.beginRun(organizationId, directoryId, options);
-    const opened = this.#hrisDirectories.open(directory, options.env);
-    const orgSettings = await this.#settings.get(organizationId);
+    let opened: OpenedDirectory;
+    let orgSettings: Awaited<ReturnType<HrisSettingsService['get']>>;
+    try {
+      opened = this.#hrisDirectories.open(directory, options.env);
+      orgSettings = await this.#settings.get(organizationId);
+    } catch (error) {
+      // Unusable settings or credentials: the run fails at once instead of looking alive until stale.
+      const failure = {
+        code: 'hris_configuration',
+        message: error instanceof Error ? error.message : String(error),
+        at: new Date().toISOString(),
+      };
+      await updateRun(this.#database.db, organizationId, run.id, {
+        status: 'failed',
+        error: failure,
+        attempts: MAX_ATTEMPTS,
+      });
+      return toRunView({ ...run, status: 'failed', error: failure, attempts: MAX_ATTEMPTS });
+    }
     const now = new Date();
     const ctx: RunContext = {
       run,
