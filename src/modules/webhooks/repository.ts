@@ -49,13 +49,18 @@ export async function listSubscriptions(
     .limit(filter.limit + 1);
 }
 
-/** The subscriptions events fan out to. */
+/**
+ * The subscriptions events fan out to, locked `for key share` until the fan-out commits: a
+ * subscription deleted meanwhile waits for it (and then takes the new deliveries with it) instead of
+ * failing the batch's inserts; ordinary updates of the rows are not blocked.
+ */
 export async function listEnabledSubscriptions(executor: Executor): Promise<SubscriptionRow[]> {
   return executor
     .select()
     .from(webhookSubscriptions)
     .where(eq(webhookSubscriptions.enabled, true))
-    .orderBy(asc(webhookSubscriptions.id));
+    .orderBy(asc(webhookSubscriptions.id))
+    .for('key share');
 }
 
 export async function updateSubscriptionRow(
