@@ -34,6 +34,7 @@ import {
   type AttemptRow,
   claimDelivery,
   claimProbeSlot,
+  countInWindow,
   type DeliveryRow,
   deleteDeliveriesBefore,
   findDelivery,
@@ -45,9 +46,10 @@ import {
   listAttempts,
   listDeliveries,
   listEnabledSubscriptions,
-  listSubscriptionsWithHeld,
+  listSubscriptionsWith,
   type NewDeliveryRow,
   promoteOldestHeld,
+  promoteQueued,
   recordSubscriptionOutcome,
   releaseProbeSlot,
   requeueDelivery,
@@ -73,6 +75,11 @@ export interface DeliverySettings {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /**
+   * Deliveries of one subscription that may hold a job at once (queued or in flight); the rest wait
+   * as `queued` rows and get a job as slots free up. A slow receiver's backlog is rows, not jobs.
+   */
+  window: number;
   /** Consecutive failed attempts after which a receiver is down: deliveries held behind one probe; 0 never. */
   holdAfterFailures: number;
   /** Consecutive failed attempts that disable a subscription; 0 never. */
@@ -144,22 +151,36 @@ export class WebhookDeliveryService {
         if (!receives(row, event)) continue;
         if (occurredAt < row.createdAt) continue;
         if (!matchesEventType(event.type, query)) continue;
-        // A receiver that is down gets its deliveries held (no job) until a probe gets through.
+        // A receiver that is down gets its deliveries held until a probe gets through.
         rows.push({
           ...deliveryRowOf(row, event, 'automatic'),
-          ...(down ? { status: 'held', nextAttemptAt: null } : {}),
+          status: down ? 'held' : 'queued',
+          nextAttemptAt: null,
         });
+      }
+    }
+    // Jobs only while the subscription's window has room; the rest wait as queued rows.
+    const open = [...new Set(rows.filter((row) => row.status === 'queued').map((row) => row.subscriptionId))];
+    const inWindow = await countInWindow(tx, open);
+    const room = new Map(
+      open.map((id) => [id, Math.max(0, this.#settings.window - (inWindow.get(id) ?? 0))]),
+    );
+    for (const row of rows) {
+      const free = room.get(row.subscriptionId) ?? 0;
+      if (row.status === 'queued' && free > 0) {
+        row.status = 'pending';
+        row.nextAttemptAt = new Date();
+        room.set(row.subscriptionId, free - 1);
       }
     }
     for (let start = 0; start < rows.length; start += 500) {
       const inserted = await insertDeliveries(tx, rows.slice(start, start + 500));
-      const held = new Set(compiled.filter((entry) => entry.down).map((entry) => entry.row.id));
       await this.#enqueueMany(
         tx,
-        inserted.filter((delivery) => !held.has(delivery.subscriptionId)),
+        inserted.filter((delivery) => delivery.status === 'pending'),
       );
     }
-    // A receiver that is down and has no probe (its last one went dead) gets one from what was held.
+    // A receiver that is down and has no probe (its last one went dead) gets one from what waits.
     for (const { row, down } of compiled) {
       if (down && !row.probeDeliveryId) await this.#promoteProbe(tx, row);
     }
@@ -248,6 +269,8 @@ export class WebhookDeliveryService {
         // Held deliveries exist only once failures began; a race with them is swept by `maintain`.
         if (subscription.probeDeliveryId || subscription.consecutiveFailures > 0) {
           await this.#receiverIsBack(tx, subscription.id);
+        } else {
+          await this.#passSlot(tx, subscription.id);
         }
         return status;
       }
@@ -256,9 +279,11 @@ export class WebhookDeliveryService {
         status = 'dead';
         await finishDelivery(tx, deliveryId, { ...common, status, nextAttemptAt: null });
         if (after && down) {
-          // The probe is spent: the oldest held delivery probes next.
+          // The probe is spent: the oldest waiting delivery probes next.
           await releaseProbeSlot(tx, after.id, deliveryId);
           await this.#promoteProbe(tx, { ...after, probeDeliveryId: null });
+        } else {
+          await this.#passSlot(tx, subscription.id);
         }
       } else if (!down || (await claimProbeSlot(tx, subscription.id, deliveryId))) {
         // A retry; while the receiver is down this delivery is its probe, spaced by the failures in a row.
@@ -270,6 +295,8 @@ export class WebhookDeliveryService {
         const next = new Date(Date.now() + delay);
         await finishDelivery(tx, deliveryId, { ...common, status, nextAttemptAt: next });
         await this.#enqueue(tx, deliveryId, subscription.id, next);
+        // Waiting for its retry it holds no slot: the next queued delivery goes meanwhile.
+        if (!down) await this.#passSlot(tx, subscription.id);
       } else {
         status = 'held';
         await finishDelivery(tx, deliveryId, { ...common, status, nextAttemptAt: null });
@@ -286,13 +313,22 @@ export class WebhookDeliveryService {
     });
   }
 
-  /** The receiver answered again: no more probe, and every held delivery goes now. */
+  /** The receiver answered again: no more probe; held deliveries queue up and the window fills. */
   async #receiverIsBack(tx: Tx, subscriptionId: string): Promise<void> {
     await releaseProbeSlot(tx, subscriptionId);
-    const released = await settleHeld(tx, subscriptionId, 'pending');
-    for (let start = 0; start < released.length; start += 1000) {
-      await this.#enqueueMany(tx, released.slice(start, start + 1000));
-    }
+    await settleHeld(tx, subscriptionId, 'queued');
+    await this.#fillWindow(tx, subscriptionId);
+  }
+
+  /** A delivery left the window (done, or waiting for a retry): the oldest queued one takes its slot. */
+  async #passSlot(tx: Tx, subscriptionId: string): Promise<void> {
+    await this.#enqueueMany(tx, await promoteQueued(tx, subscriptionId, 1));
+  }
+
+  /** Gives queued deliveries every free slot of the subscription's window. */
+  async #fillWindow(tx: Tx, subscriptionId: string): Promise<void> {
+    const inWindow = (await countInWindow(tx, [subscriptionId])).get(subscriptionId) ?? 0;
+    await this.#enqueueMany(tx, await promoteQueued(tx, subscriptionId, this.#settings.window - inWindow));
   }
 
   /** Makes the oldest held delivery the probe of a receiver that is down, if there is one and no probe. */
@@ -428,15 +464,16 @@ export class WebhookDeliveryService {
     return this.#database.transaction(async (tx) => {
       const current = await this.#subscriptions.require(subscriptionId, tx, true);
       let queued = 0;
-      const rows = events.map((event) => deliveryRowOf(current, event, 'replay'));
+      const rows = events.map((event) => ({
+        ...deliveryRowOf(current, event, 'replay'),
+        status: 'queued',
+        nextAttemptAt: null,
+      }));
       for (let start = 0; start < rows.length; start += 500) {
-        const ids = await upsertReplayDeliveries(tx, rows.slice(start, start + 500));
-        await this.#enqueueMany(
-          tx,
-          ids.map((id) => ({ id, subscriptionId })),
-        );
-        queued += ids.length;
+        queued += (await upsertReplayDeliveries(tx, rows.slice(start, start + 500))).length;
       }
+      // While the receiver is down they wait for the probe like the rest.
+      if (!this.isDown(current)) await this.#fillWindow(tx, subscriptionId);
       const nextCursor = encodeCursor(cursor);
       await this.#events.append(tx, {
         organizationId: current.organizationId,
@@ -460,9 +497,13 @@ export class WebhookDeliveryService {
       await this.#enqueueMany(tx, lapsed);
       return lapsed.length;
     });
-    // Held deliveries whose receiver is no longer down (it recovered while they were being held),
-    // or that lost their probe: release them, or give them a probe.
-    for (const subscriptionId of await listSubscriptionsWithHeld(this.#database.db)) {
+    // Waiting deliveries (held, or queued without a slot) whose receiver is no longer down, or that
+    // lost their probe or their window's jobs (a worker died): release them, or give them a probe.
+    const waiting = new Set([
+      ...(await listSubscriptionsWith(this.#database.db, 'held')),
+      ...(await listSubscriptionsWith(this.#database.db, 'queued')),
+    ]);
+    for (const subscriptionId of waiting) {
       await this.#database.transaction(async (tx) => {
         const subscription = await findSubscription(tx, subscriptionId, { lock: true });
         if (!subscription?.enabled) return;

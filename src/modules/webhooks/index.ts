@@ -77,6 +77,7 @@ export class WebhooksModule {
         maxAttempts: config.WEBHOOKS_MAX_ATTEMPTS,
         retryBaseMs: config.WEBHOOKS_RETRY_BASE_MS,
         retryMaxMs: config.WEBHOOKS_RETRY_MAX_MS,
+        window: 2 * config.WEBHOOKS_SUBSCRIPTION_CONCURRENCY,
         holdAfterFailures: config.WEBHOOKS_HOLD_AFTER_FAILURES,
         disableAfterFailures: config.WEBHOOKS_DISABLE_AFTER_FAILURES,
         retentionDays: config.WEBHOOKS_RETENTION_DAYS,

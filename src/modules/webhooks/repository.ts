@@ -49,13 +49,18 @@ export async function listSubscriptions(
     .limit(filter.limit + 1);
 }
 
-/** The subscriptions events fan out to. */
+/**
+ * The subscriptions events fan out to, locked `for key share` until the fan-out commits: a
+ * subscription deleted meanwhile waits for it (and then takes the new deliveries with it) instead of
+ * failing the batch's inserts; ordinary updates of the rows are not blocked.
+ */
 export async function listEnabledSubscriptions(executor: Executor): Promise<SubscriptionRow[]> {
   return executor
     .select()
     .from(webhookSubscriptions)
     .where(eq(webhookSubscriptions.enabled, true))
-    .orderBy(asc(webhookSubscriptions.id));
+    .orderBy(asc(webhookSubscriptions.id))
+    .for('key share');
 }
 
 export async function updateSubscriptionRow(
@@ -112,12 +117,59 @@ export async function recordSubscriptionOutcome(
 export async function insertDeliveries(
   executor: Executor,
   rows: readonly NewDeliveryRow[],
-): Promise<Array<{ id: string; subscriptionId: string }>> {
+): Promise<Array<{ id: string; subscriptionId: string; status: string }>> {
   if (rows.length === 0) return [];
   return executor
     .insert(webhookDeliveries)
     .values([...rows])
     .onConflictDoNothing({ target: [webhookDeliveries.subscriptionId, webhookDeliveries.eventId] })
+    .returning({
+      id: webhookDeliveries.id,
+      subscriptionId: webhookDeliveries.subscriptionId,
+      status: webhookDeliveries.status,
+    });
+}
+
+/** Deliveries of each subscription that hold a slot of its window (a job queued, or in flight). */
+export async function countInWindow(
+  executor: Executor,
+  subscriptionIds: readonly string[],
+): Promise<Map<string, number>> {
+  if (subscriptionIds.length === 0) return new Map();
+  const rows = await executor
+    .select({ subscriptionId: webhookDeliveries.subscriptionId, n: sql<number>`count(*)::int` })
+    .from(webhookDeliveries)
+    .where(
+      and(
+        sql`${webhookDeliveries.subscriptionId} in (${sql.join(
+          subscriptionIds.map((id) => sql`${id}`),
+          sql`, `,
+        )})`,
+        sql`${webhookDeliveries.status} in ('pending', 'sending')`,
+      ),
+    )
+    .groupBy(webhookDeliveries.subscriptionId);
+  return new Map(rows.map((row) => [row.subscriptionId, Number(row.n)]));
+}
+
+/** Gives the `count` oldest queued deliveries of a subscription a slot: `pending`, for a job. */
+export async function promoteQueued(
+  executor: Executor,
+  subscriptionId: string,
+  count: number,
+): Promise<Array<{ id: string; subscriptionId: string }>> {
+  if (count <= 0) return [];
+  const oldest = executor
+    .select({ id: webhookDeliveries.id })
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.subscriptionId, subscriptionId), eq(webhookDeliveries.status, 'queued')))
+    .orderBy(asc(webhookDeliveries.id))
+    .limit(count)
+    .for('update', { skipLocked: true });
+  return executor
+    .update(webhookDeliveries)
+    .set({ status: 'pending', nextAttemptAt: sql`now()`, updatedAt: sql`now()` })
+    .where(sql`${webhookDeliveries.id} in (${oldest})`)
     .returning({ id: webhookDeliveries.id, subscriptionId: webhookDeliveries.subscriptionId });
 }
 
@@ -136,7 +188,7 @@ export async function upsertReplayDeliveries(
     .onConflictDoUpdate({
       target: [webhookDeliveries.subscriptionId, webhookDeliveries.eventId],
       set: {
-        status: 'pending',
+        status: 'queued',
         trigger: 'replay',
         roundAttempts: 0,
         nextAttemptAt: sql`now()`,
@@ -340,7 +392,7 @@ export async function releaseProbeSlot(
     );
 }
 
-/** The oldest held delivery of a subscription, made the next probe: `retrying` at `at`. */
+/** The oldest waiting (held or queued) delivery of a subscription, made the next probe: `retrying` at `at`. */
 export async function promoteOldestHeld(
   executor: Executor,
   subscriptionId: string,
@@ -349,7 +401,12 @@ export async function promoteOldestHeld(
   const oldest = executor
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.subscriptionId, subscriptionId), eq(webhookDeliveries.status, 'held')))
+    .where(
+      and(
+        eq(webhookDeliveries.subscriptionId, subscriptionId),
+        sql`${webhookDeliveries.status} in ('held', 'queued')`,
+      ),
+    )
     .orderBy(asc(webhookDeliveries.id))
     .limit(1)
     .for('update', { skipLocked: true });
@@ -361,30 +418,44 @@ export async function promoteOldestHeld(
   return row;
 }
 
-/** Moves every held delivery of a subscription to `status` (`pending` when the receiver is back, `skipped` when disabled). */
+/**
+ * Moves the waiting deliveries of a subscription: held ones to `queued` when the receiver is back;
+ * held and queued ones (which have no job) to `skipped` when the subscription is disabled.
+ */
 export async function settleHeld(
   executor: Executor,
   subscriptionId: string,
-  status: 'pending' | 'skipped',
-): Promise<Array<{ id: string; subscriptionId: string }>> {
-  return executor
+  status: 'queued' | 'skipped',
+): Promise<number> {
+  const rows = await executor
     .update(webhookDeliveries)
     .set({
       status,
-      nextAttemptAt: status === 'pending' ? sql`now()` : null,
+      nextAttemptAt: null,
       ...(status === 'skipped' ? { lastError: 'the webhook is disabled' } : {}),
       updatedAt: sql`now()`,
     })
-    .where(and(eq(webhookDeliveries.subscriptionId, subscriptionId), eq(webhookDeliveries.status, 'held')))
-    .returning({ id: webhookDeliveries.id, subscriptionId: webhookDeliveries.subscriptionId });
+    .where(
+      and(
+        eq(webhookDeliveries.subscriptionId, subscriptionId),
+        status === 'queued'
+          ? eq(webhookDeliveries.status, 'held')
+          : sql`${webhookDeliveries.status} in ('held', 'queued')`,
+      ),
+    )
+    .returning({ id: webhookDeliveries.id });
+  return rows.length;
 }
 
-/** Subscriptions that have held deliveries (uses the partial index on held rows). */
-export async function listSubscriptionsWithHeld(executor: Executor): Promise<string[]> {
+/** Subscriptions that have deliveries in this status (held or queued: partial indexes). */
+export async function listSubscriptionsWith(
+  executor: Executor,
+  status: 'held' | 'queued',
+): Promise<string[]> {
   const rows = await executor
     .selectDistinct({ subscriptionId: webhookDeliveries.subscriptionId })
     .from(webhookDeliveries)
-    .where(eq(webhookDeliveries.status, 'held'));
+    .where(eq(webhookDeliveries.status, status));
   return rows.map((row) => row.subscriptionId);
 }
 

@@ -79,7 +79,8 @@ export const webhookDeliveries = pgTable(
     /** The signed body, `{ type, timestamp, data }`, fixed at fan-out so every attempt sends the same bytes. */
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
     /**
-     * `pending`, `sending`, `retrying`, `held` (the receiver is failing: waits for a probe to
+     * `queued` (waits for a slot in the subscription's window: no job yet), `pending` (a job is
+     * queued), `sending`, `retrying`, `held` (the receiver is failing: waits for a probe to
      * succeed), `succeeded`, `dead` (attempts exhausted) or `skipped` (subscription disabled).
      */
     status: text('status').notNull().default('pending'),
@@ -102,6 +103,9 @@ export const webhookDeliveries = pgTable(
     uniqueIndex('webhook_deliveries_subscription_event_key').on(table.subscriptionId, table.eventId),
     index('webhook_deliveries_subscription_idx').on(table.subscriptionId, table.id),
     index('webhook_deliveries_created_idx').on(table.createdAt),
+    index('webhook_deliveries_waiting_idx')
+      .on(table.subscriptionId, table.id)
+      .where(sql`${table.status} in ('queued', 'pending', 'sending')`),
     index('webhook_deliveries_held_idx')
       .on(table.subscriptionId, table.id)
       .where(sql`${table.status} = 'held'`),
@@ -135,6 +139,7 @@ export const webhookAttempts = pgTable(
 );
 
 export const WEBHOOK_DELIVERY_STATUSES = [
+  'queued',
   'pending',
   'sending',
   'retrying',

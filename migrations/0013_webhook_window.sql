@@ -1,0 +1,1 @@
+CREATE INDEX "webhook_deliveries_waiting_idx" ON "webhook_deliveries" USING btree ("subscription_id","id") WHERE "webhook_deliveries"."status" in ('queued', 'pending', 'sending');
