@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, redactUrl } from './logging.ts';
+import { createLogger, redactUrl, serializeError } from './logging.ts';
 
 describe('logging', () => {
   it('redacts credentials in URLs', () => {
@@ -29,5 +29,20 @@ describe('logging', () => {
     const line = lines.join('');
     expect(line).not.toContain('cs-123');
     expect(line).toContain('okta');
+  });
+});
+
+describe('serializeError', () => {
+  it('drops the bound parameters of a failed query (they hold personal data), keeps the SQL', () => {
+    const error = Object.assign(
+      new Error('Failed query: insert into users (email) values ($1)\nparams: ada@example.com'),
+      {
+        query: 'insert into users (email) values ($1)',
+        params: ['ada@example.com'],
+      },
+    );
+    const logged = JSON.stringify(serializeError(error));
+    expect(logged).not.toContain('ada@example.com');
+    expect(logged).toContain('insert into users');
   });
 });

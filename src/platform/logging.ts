@@ -48,6 +48,24 @@ export const REDACT_PATHS = [
   'headers.cookie',
 ];
 
+/**
+ * pino's error serializer, minus bound query parameters: a failed query's error (Drizzle's
+ * `DrizzleQueryError`) carries them in `params` and at the end of its message, and they hold
+ * personal data (emails, names, event payloads). The SQL text and the driver's cause stay.
+ */
+export function serializeError(error: Error): Record<string, unknown> {
+  const serialized = pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
+  if ('params' in serialized) {
+    serialized.params = '[redacted]';
+    for (const field of ['message', 'stack'] as const) {
+      const text = serialized[field];
+      if (typeof text === 'string')
+        serialized[field] = text.replace(/\nparams: [^\n]*/g, '\nparams: [redacted]');
+    }
+  }
+  return serialized;
+}
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   const options: LoggerOptions = {
     level,
@@ -55,7 +73,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {
-      err: pino.stdSerializers.err,
+      err: serializeError,
       req: (request: {
         method?: string;
         url?: string;
