@@ -11,6 +11,7 @@ import { ErrorBox, Spinner } from './components/ui.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { ConnectionDetailPage, ConnectionsPage, NewConnectionPage } from './pages/connections.tsx';
 import { DirectoriesPage, DirectoryDetailPage } from './pages/directories.tsx';
+import { ImportDetailPage, ImportsPage } from './pages/imports.tsx';
 import { OrganizationPage, OrganizationsPage } from './pages/organizations.tsx';
 import { OverviewPage } from './pages/overview.tsx';
 import { PeoplePage } from './pages/people.tsx';
@@ -49,6 +50,8 @@ const ROUTES: RouteDef[] = [
   { pattern: '/admin/o/:org/destinations', render: (p) => <DestinationsPage {...p} /> },
   { pattern: '/admin/o/:org/destinations/:id', render: (p) => <DestinationDetailPage {...p} /> },
   { pattern: '/admin/o/:org/rules', render: (p) => <RulesPage {...p} /> },
+  { pattern: '/admin/o/:org/imports', render: (p) => <ImportsPage {...p} /> },
+  { pattern: '/admin/o/:org/imports/:id', render: (p) => <ImportDetailPage {...p} /> },
   { pattern: '/admin/o/:org/users', render: (p) => <UsersPage {...p} /> },
   { pattern: '/admin/o/:org/users/:id', render: (p) => <UserDetailPage {...p} /> },
   { pattern: '/admin/o/:org/traces', render: (p) => <TracesPage {...p} /> },
@@ -63,6 +66,7 @@ const ORG_NAV = [
   { path: '/setup-links', label: 'Setup links' },
   { path: '/destinations', label: 'Destinations' },
   { path: '/rules', label: 'Provisioning rules' },
+  { path: '/imports', label: 'Imports' },
   { path: '/users', label: 'Users' },
   { path: '/traces', label: 'Login traces' },
   { path: '/audit', label: 'Audit log' },

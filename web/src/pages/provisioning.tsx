@@ -904,3 +904,97 @@ function RuleEditor({
     </form>
   );
 }
+
+/** A person's provisioning on their user page: state per destination, latest attempts, retry. */
+export function UserProvisioning({
+  session,
+  org,
+  userId,
+}: {
+  session: PageProps['session'];
+  org: string;
+  userId: string;
+}) {
+  const base = `/api/v1/organizations/${enc(org)}/users/${enc(userId)}/provisioning`;
+  const provisioning = useApi<{ states: State[]; attempts: Attempt[] }>(base);
+  const destinations = useApi<{ data: Destination[] }>(`/api/v1/organizations/${enc(org)}/destinations`);
+  const names = new Map((destinations.data?.data ?? []).map((d) => [d.id, d.name]));
+  const [queued, setQueued] = useState<number | undefined>();
+  const sync = useAction(async () => api<{ queued: number }>('POST', `${base}/sync`));
+  return (
+    <section className="card" aria-labelledby="provisioning-title">
+      <h2 id="provisioning-title">Provisioning</h2>
+      <Loader state={provisioning} label="Loading provisioning…">
+        {(p) => (
+          <>
+            {p.states.length === 0 ? (
+              <Empty title="Not provisioned anywhere.">
+                No rule gives this person anything in a destination.
+              </Empty>
+            ) : (
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th>Destination</th>
+                      <th>Status</th>
+                      <th>Remote id</th>
+                      <th>Last error</th>
+                      <th>Synced</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {p.states.map((s) => (
+                      <tr key={s.destinationId}>
+                        <td>
+                          <Link to={`/admin/o/${org}/destinations/${s.destinationId}`}>
+                            {names.get(s.destinationId) ?? s.destinationId}
+                          </Link>
+                        </td>
+                        <td>
+                          <StatusBadge status={s.status} />
+                        </td>
+                        <td className="mono">{s.remoteId ?? '—'}</td>
+                        <td className="warn-text">{s.lastError ?? ''}</td>
+                        <td>{when(s.syncedAt)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            <h3>Latest attempts</h3>
+            <AttemptRows attempts={p.attempts} org={org} />
+          </>
+        )}
+      </Loader>
+      <ErrorBox error={sync.error} />
+      <div className="actions">
+        {queued !== undefined ? (
+          <span className="muted" role="status">
+            Queued {queued} {queued === 1 ? 'job' : 'jobs'}.
+          </span>
+        ) : null}
+        <Button className="secondary" onClick={provisioning.reload}>
+          Refresh
+        </Button>
+        {can(session, 'admin') ? (
+          <Button
+            className="primary"
+            busy={sync.busy}
+            busyLabel="Queuing…"
+            onClick={async () => {
+              const result = await sync.run();
+              if (result) {
+                setQueued(result.queued);
+                provisioning.reload();
+              }
+            }}
+          >
+            Retry provisioning
+          </Button>
+        ) : null}
+      </div>
+    </section>
+  );
+}
