@@ -92,6 +92,13 @@ const KINDS: Record<Kind, string> = {
   webhook: 'Signed webhook',
 };
 
+const REMOVAL_ACTIONS: Record<string, string> = {
+  expire_enrollments: 'expire their enrollments',
+  remove_from_groups: 'remove them from LMS groups',
+  suspend: 'suspend the account',
+  delete: 'delete the account',
+};
+
 const STATE_FILTERS = ['', 'pending', 'synced', 'retrying', 'failed', 'grace', 'drift'] as const;
 
 /** The settings and write-only credential inputs of one kind of destination. */
@@ -532,6 +539,7 @@ function DestinationEditor({
   const [values, setValues] = useState<Record<string, string>>(initialValues(d));
   const [drift, setDrift] = useState(d.policy.drift);
   const [grace, setGrace] = useState(String(d.policy.graceSeconds));
+  const [onRemoval, setOnRemoval] = useState<string[]>(d.policy.onRemoval);
   const save = useAction(async () => {
     const { settings, credentials } = splitValues(d.kind, values);
     return api<Destination>('PATCH', base, {
@@ -539,7 +547,7 @@ function DestinationEditor({
       enabled,
       settings,
       ...(Object.keys(credentials).length > 0 ? { credentials } : {}),
-      policy: { ...d.policy, drift, graceSeconds: Number(grace) },
+      policy: { ...d.policy, onRemoval, drift, graceSeconds: Number(grace) },
     });
   });
   return (
@@ -593,6 +601,25 @@ function DestinationEditor({
           />
         </Field>
       </div>
+      <fieldset>
+        <legend>When someone no longer qualifies</legend>
+        {Object.entries(REMOVAL_ACTIONS).map(([key, label]) => (
+          <div className="field checkbox" key={key}>
+            <label>
+              <input
+                type="checkbox"
+                checked={onRemoval.includes(key)}
+                onChange={(e) =>
+                  setOnRemoval(
+                    e.target.checked ? [...onRemoval, key] : onRemoval.filter((value) => value !== key),
+                  )
+                }
+              />{' '}
+              {label}
+            </label>
+          </div>
+        ))}
+      </fieldset>
       <ErrorBox error={save.error} />
       <div className="actions">
         <Button type="submit" className="primary" busy={save.busy} busyLabel="Saving…">
@@ -767,6 +794,7 @@ function RuleEditor({
   const [effects, setEffects] = useState(
     rule ? JSON.stringify(rule.effects, null, 2) : exampleEffects(destinations),
   );
+  const [position, setPosition] = useState(rule ? String(rule.position) : '');
   const [result, setResult] = useState<DryRun | undefined>();
   const draft = () => ({
     name: name || 'Untitled rule',
@@ -776,9 +804,10 @@ function RuleEditor({
   const dryRun = useAction(async () =>
     api<DryRun>('POST', `${base}/dry-run`, { rule: { ...draft(), enabled: true }, limit: 200 }),
   );
-  const save = useAction(async () =>
-    rule ? api<Rule>('PATCH', `${base}/${enc(rule.id)}`, draft()) : api<Rule>('POST', base, draft()),
-  );
+  const save = useAction(async () => {
+    const body = { ...draft(), ...(position.trim() ? { position: Number(position) } : {}) };
+    return rule ? api<Rule>('PATCH', `${base}/${enc(rule.id)}`, body) : api<Rule>('POST', base, body);
+  });
   return (
     <form
       className="card form"
@@ -789,14 +818,25 @@ function RuleEditor({
       }}
     >
       <h2>{rule ? `Edit ${rule.name}` : 'New rule'}</h2>
-      <Field label="Rule name" htmlFor="rule-name">
-        <input
-          id="rule-name"
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          placeholder="Engineers"
-        />
-      </Field>
+      <div className="grid2">
+        <Field label="Rule name" htmlFor="rule-name">
+          <input
+            id="rule-name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="Engineers"
+          />
+        </Field>
+        <Field label="Position" htmlFor="rule-position" hint="1 is evaluated first; empty: last.">
+          <input
+            id="rule-position"
+            type="number"
+            min={1}
+            value={position}
+            onChange={(e) => setPosition(e.target.value)}
+          />
+        </Field>
+      </div>
       <div className="grid2">
         <Field
           label="Condition (JSON)"
