@@ -18,6 +18,7 @@ import {
   when,
 } from '../components/ui.tsx';
 import { Link, navigate } from '../router.tsx';
+import { Pager } from './provisioning.tsx';
 
 interface Import {
   id: string;
@@ -171,8 +172,9 @@ export function ImportDetailPage({ session, params }: PageProps) {
   const base = `/api/v1/organizations/${enc(org)}/imports/${enc(params.id ?? '')}`;
   const job = useApi<Import>(base);
   const [outcome, setOutcome] = useState<(typeof OUTCOMES)[number]>('');
+  const [after, setAfter] = useState('');
   const rows = useApi<{ data: ImportRow[]; nextCursor: string | null }>(
-    `${base}/rows?limit=200${outcome ? `&outcome=${outcome}` : ''}`,
+    `${base}/rows?limit=200${outcome ? `&outcome=${outcome}` : ''}${after ? `&after=${enc(after)}` : ''}`,
   );
   const apply = useAction(async () => api<Import>('POST', `${base}/apply`));
   const status = job.data?.status;
@@ -318,7 +320,10 @@ export function ImportDetailPage({ session, params }: PageProps) {
                 <select
                   id="row-outcome"
                   value={outcome}
-                  onChange={(e) => setOutcome(e.target.value as (typeof OUTCOMES)[number])}
+                  onChange={(e) => {
+                    setOutcome(e.target.value as (typeof OUTCOMES)[number]);
+                    setAfter('');
+                  }}
                 >
                   {OUTCOMES.map((value) => (
                     <option key={value} value={value}>
@@ -390,9 +395,7 @@ export function ImportDetailPage({ session, params }: PageProps) {
                           ))}
                         </tbody>
                       </table>
-                      {page.nextCursor ? (
-                        <div className="muted small">First 200 rows shown; the report has them all.</div>
-                      ) : null}
+                      <Pager after={after} next={page.nextCursor} onPage={setAfter} />
                     </div>
                   )
                 }

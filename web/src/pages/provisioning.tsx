@@ -299,8 +299,14 @@ export function DestinationDetailPage({ session, params }: PageProps) {
   const base = `/api/v1/organizations/${enc(org)}/destinations/${enc(params.id ?? '')}`;
   const destination = useApi<Destination>(base);
   const [status, setStatus] = useState<(typeof STATE_FILTERS)[number]>('');
-  const states = useApi<{ data: State[] }>(`${base}/states?limit=50${status ? `&status=${status}` : ''}`);
-  const attempts = useApi<{ data: Attempt[] }>(`${base}/attempts?limit=50`);
+  const [statesAfter, setStatesAfter] = useState('');
+  const [attemptsAfter, setAttemptsAfter] = useState('');
+  const states = useApi<{ data: State[]; nextCursor: string | null }>(
+    `${base}/states?limit=50${status ? `&status=${status}` : ''}${statesAfter ? `&after=${enc(statesAfter)}` : ''}`,
+  );
+  const attempts = useApi<{ data: Attempt[]; nextCursor: string | null }>(
+    `${base}/attempts?limit=50${attemptsAfter ? `&after=${enc(attemptsAfter)}` : ''}`,
+  );
   const [tested, setTested] = useState<{ latencyMs: number; at: string } | undefined>();
   const [queued, setQueued] = useState<string | undefined>();
   const test = useAction(async () => {
@@ -386,7 +392,10 @@ export function DestinationDetailPage({ session, params }: PageProps) {
               <select
                 id="state-filter"
                 value={status}
-                onChange={(e) => setStatus(e.target.value as (typeof STATE_FILTERS)[number])}
+                onChange={(e) => {
+                  setStatus(e.target.value as (typeof STATE_FILTERS)[number]);
+                  setStatesAfter('');
+                }}
               >
                 {STATE_FILTERS.map((value) => (
                   <option key={value} value={value}>
@@ -433,10 +442,12 @@ export function DestinationDetailPage({ session, params }: PageProps) {
                 )
               }
             </Loader>
+            <Pager after={statesAfter} next={states.data?.nextCursor ?? null} onPage={setStatesAfter} />
           </section>
           <section className="card" aria-labelledby="attempts-title">
             <h2 id="attempts-title">Attempts</h2>
             <AttemptTable state={attempts} org={org} />
+            <Pager after={attemptsAfter} next={attempts.data?.nextCursor ?? null} onPage={setAttemptsAfter} />
           </section>
           {admin ? (
             <div className="actions">
@@ -463,11 +474,38 @@ export function DestinationDetailPage({ session, params }: PageProps) {
   );
 }
 
+/** Cursor paging: the next page, and back to the first. */
+export function Pager({
+  after,
+  next,
+  onPage,
+}: {
+  after: string;
+  next: string | null;
+  onPage: (cursor: string) => void;
+}) {
+  if (!after && !next) return null;
+  return (
+    <div className="actions">
+      {after ? (
+        <button type="button" className="secondary small" onClick={() => onPage('')}>
+          First page
+        </button>
+      ) : null}
+      {next ? (
+        <button type="button" className="secondary small" onClick={() => onPage(next)}>
+          Next page
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
 export function AttemptTable({
   state,
   org,
 }: {
-  state: ReturnType<typeof useApi<{ data: Attempt[] }>>;
+  state: ReturnType<typeof useApi<{ data: Attempt[]; nextCursor: string | null }>>;
   org: string;
 }) {
   return (
