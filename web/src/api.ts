@@ -45,9 +45,11 @@ export function configureApi(options: { csrf: string; onUnauthenticated: () => v
   onUnauthenticated = options.onUnauthenticated;
 }
 
+/** A JSON body, or a FormData (multipart upload: the browser sets its content type). */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  const multipart = body instanceof FormData;
+  if (body !== undefined && !multipart) headers['content-type'] = 'application/json';
   if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
   let response: Response;
   try {
@@ -55,7 +57,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
       method,
       headers,
       credentials: 'same-origin',
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(body !== undefined ? { body: multipart ? body : JSON.stringify(body) } : {}),
     });
   } catch (cause) {
     throw new ApiError(0, {

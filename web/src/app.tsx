@@ -11,9 +11,11 @@ import { ErrorBox, Spinner } from './components/ui.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { ConnectionDetailPage, ConnectionsPage, NewConnectionPage } from './pages/connections.tsx';
 import { DirectoriesPage, DirectoryDetailPage } from './pages/directories.tsx';
+import { ImportDetailPage, ImportsPage } from './pages/imports.tsx';
 import { OrganizationPage, OrganizationsPage } from './pages/organizations.tsx';
 import { OverviewPage } from './pages/overview.tsx';
 import { PeoplePage } from './pages/people.tsx';
+import { DestinationDetailPage, DestinationsPage, RulesPage } from './pages/provisioning.tsx';
 import { SetupLinksPage } from './pages/setup-links.tsx';
 import { LinkSignInPage, SignInPage } from './pages/sign-in.tsx';
 import { TraceDetailPage, TraceLookupPage, TracesPage } from './pages/traces.tsx';
@@ -45,6 +47,11 @@ const ROUTES: RouteDef[] = [
   { pattern: '/admin/o/:org/connections/:id', render: (p) => <ConnectionDetailPage {...p} /> },
   { pattern: '/admin/o/:org/directories', render: (p) => <DirectoriesPage {...p} /> },
   { pattern: '/admin/o/:org/directories/:id', render: (p) => <DirectoryDetailPage {...p} /> },
+  { pattern: '/admin/o/:org/destinations', render: (p) => <DestinationsPage {...p} /> },
+  { pattern: '/admin/o/:org/destinations/:id', render: (p) => <DestinationDetailPage {...p} /> },
+  { pattern: '/admin/o/:org/rules', render: (p) => <RulesPage {...p} /> },
+  { pattern: '/admin/o/:org/imports', render: (p) => <ImportsPage {...p} /> },
+  { pattern: '/admin/o/:org/imports/:id', render: (p) => <ImportDetailPage {...p} /> },
   { pattern: '/admin/o/:org/users', render: (p) => <UsersPage {...p} /> },
   { pattern: '/admin/o/:org/users/:id', render: (p) => <UserDetailPage {...p} /> },
   { pattern: '/admin/o/:org/traces', render: (p) => <TracesPage {...p} /> },
@@ -57,6 +64,9 @@ const ORG_NAV = [
   { path: '/connections', label: 'SSO connections' },
   { path: '/directories', label: 'Directories' },
   { path: '/setup-links', label: 'Setup links' },
+  { path: '/destinations', label: 'Destinations' },
+  { path: '/rules', label: 'Provisioning rules' },
+  { path: '/imports', label: 'Imports' },
   { path: '/users', label: 'Users' },
   { path: '/traces', label: 'Login traces' },
   { path: '/audit', label: 'Audit log' },

@@ -142,9 +142,20 @@ export function Badge({ tone, children }: { tone: 'ok' | 'warn' | 'bad' | 'neutr
 
 export function StatusBadge({ status }: { status: string }) {
   const tone =
-    status === 'active' || status === 'succeeded' || status === 'valid' || status === 'verified'
+    status === 'active' ||
+    status === 'succeeded' ||
+    status === 'valid' ||
+    status === 'verified' ||
+    status === 'synced' ||
+    status === 'applied'
       ? 'ok'
-      : status === 'started' || status === 'expiring' || status === 'expiring_soon' || status === 'sandbox'
+      : status === 'started' ||
+          status === 'expiring' ||
+          status === 'expiring_soon' ||
+          status === 'sandbox' ||
+          status === 'retrying' ||
+          status === 'grace' ||
+          status === 'drift'
         ? 'warn'
         : status === 'failed' || status === 'suspended' || status === 'expired' || status === 'revoked'
           ? 'bad'

@@ -4,6 +4,7 @@ import { api, can, enc, useAction, useApi } from '../api.ts';
 import type { PageProps } from '../app.tsx';
 import { Button, Empty, ErrorBox, Loader, PageHeader, StatusBadge, when } from '../components/ui.tsx';
 import { Link } from '../router.tsx';
+import { UserProvisioning } from './provisioning.tsx';
 import type { Trace } from './traces.tsx';
 
 interface User {
@@ -261,6 +262,7 @@ export function UserDetailPage({ session, params }: PageProps) {
               }
             </Loader>
           </section>
+          <UserProvisioning session={session} org={org} userId={u.id} />
           <section className="card" aria-labelledby="logins-title">
             <h2 id="logins-title">Login history</h2>
             <Loader state={logins} label="Loading logins…">

@@ -1,0 +1,1078 @@
+/**
+ * Provisioning: destinations (Thinkific, a SCIM app, a signed webhook) with their connection test,
+ * per-person state, attempts, retry and reconcile; and the rules that decide who gets what there,
+ * edited as JSON with a dry run showing who would be affected.
+ */
+import { type FormEvent, useState } from 'react';
+import { api, can, enc, useAction, useApi } from '../api.ts';
+import type { PageProps } from '../app.tsx';
+import {
+  Badge,
+  Button,
+  CopyField,
+  Empty,
+  ErrorBox,
+  Field,
+  Loader,
+  PageHeader,
+  StatusBadge,
+  when,
+} from '../components/ui.tsx';
+import { Link } from '../router.tsx';
+
+type Kind = 'thinkific' | 'scim' | 'webhook';
+
+interface Destination {
+  id: string;
+  name: string;
+  kind: Kind;
+  enabled: boolean;
+  settings: Record<string, unknown>;
+  credentials: Record<string, '[set]'>;
+  policy: { onRemoval: string[]; graceSeconds: number; drift: 'restore' | 'report' };
+  rateLimit: { requests: number; perSeconds: number };
+  concurrency: number;
+  maxAttempts: number;
+  generatedSecret?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface State {
+  destinationId: string;
+  userId: string;
+  status: string;
+  remoteId: string | null;
+  removalAfter: string | null;
+  lastError: string | null;
+  syncedAt: string | null;
+  updatedAt: string;
+}
+
+interface Attempt {
+  id: string;
+  destinationId: string;
+  userId: string;
+  operation: string;
+  outcome: 'succeeded' | 'failed';
+  httpStatus: number | null;
+  latencyMs: number;
+  error: string | null;
+  createdAt: string;
+}
+
+interface Rule {
+  id: string;
+  name: string;
+  position: number;
+  enabled: boolean;
+  condition: Record<string, unknown>;
+  effects: Array<Record<string, unknown>>;
+  description: string;
+}
+
+interface DryRun {
+  usersEvaluated: number;
+  affected: Array<{
+    userId: string;
+    email: string | null;
+    destinationId: string;
+    rules: string[];
+    account: boolean;
+    enrollments: Array<{ kind: string; productId: string; expiresAt: string | null }>;
+    groups: string[];
+    changes: string[];
+  }>;
+  truncated: boolean;
+}
+
+const KINDS: Record<Kind, string> = {
+  thinkific: 'Thinkific',
+  scim: 'SCIM 2.0 app',
+  webhook: 'Signed webhook',
+};
+
+const REMOVAL_ACTIONS: Record<string, string> = {
+  expire_enrollments: 'expire their enrollments',
+  remove_from_groups: 'remove them from LMS groups',
+  suspend: 'suspend the account',
+  delete: 'delete the account',
+};
+
+const STATE_FILTERS = ['', 'pending', 'synced', 'retrying', 'failed', 'grace', 'drift'] as const;
+
+/** The settings and write-only credential inputs of one kind of destination. */
+function KindFields({
+  kind,
+  values,
+  onChange,
+  editing,
+}: {
+  kind: Kind;
+  values: Record<string, string>;
+  onChange: (key: string, value: string) => void;
+  editing: boolean;
+}) {
+  const input = (key: string, label: string, hint?: string, secret = false) => (
+    <Field label={label} htmlFor={`dest-${key}`} hint={hint}>
+      <input
+        id={`dest-${key}`}
+        type={secret ? 'password' : 'text'}
+        autoComplete="off"
+        value={values[key] ?? ''}
+        onChange={(e) => onChange(key, e.target.value)}
+        placeholder={secret && editing ? 'unchanged (write-only)' : undefined}
+      />
+    </Field>
+  );
+  if (kind === 'thinkific') {
+    return (
+      <div className="grid2">
+        {input('subdomain', 'Site subdomain', 'e.g. "acme" for acme.thinkific.com')}
+        {input('baseUrl', 'API base URL', 'Default https://api.thinkific.com/api/public/v1')}
+        {input('apiKey', 'API key', 'Private app API key; stored encrypted, never shown again.', true)}
+      </div>
+    );
+  }
+  if (kind === 'scim') {
+    return (
+      <div className="grid2">
+        {input('baseUrl', 'SCIM base URL', 'Ends in /scim/v2')}
+        {input('token', 'Bearer token', 'Stored encrypted, never shown again.', true)}
+      </div>
+    );
+  }
+  return (
+    <div className="grid2">
+      {input('url', 'Webhook URL', 'Commands are POSTed here, signed (Standard Webhooks).')}
+      {input('secret', 'Signing secret', 'whsec_…; leave empty to have one generated.', true)}
+    </div>
+  );
+}
+
+function splitValues(kind: Kind, values: Record<string, string>) {
+  const pick = (keys: string[]) =>
+    Object.fromEntries(keys.filter((key) => values[key]?.trim()).map((key) => [key, values[key]?.trim()]));
+  if (kind === 'thinkific')
+    return { settings: pick(['subdomain', 'baseUrl']), credentials: pick(['apiKey']) };
+  if (kind === 'scim') return { settings: pick(['baseUrl']), credentials: pick(['token']) };
+  return { settings: pick(['url']), credentials: pick(['secret']) };
+}
+
+export function DestinationsPage({ session, params }: PageProps) {
+  const org = params.org ?? '';
+  const base = `/api/v1/organizations/${enc(org)}/destinations`;
+  const list = useApi<{ data: Destination[] }>(base);
+  const [kind, setKind] = useState<Kind>('thinkific');
+  const [name, setName] = useState('');
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [created, setCreated] = useState<Destination | undefined>();
+  const create = useAction(async () => {
+    const { settings, credentials } = splitValues(kind, values);
+    return api<Destination>('POST', base, { kind, name: name || KINDS[kind], settings, credentials });
+  });
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const result = await create.run();
+    if (result) {
+      setCreated(result);
+      setName('');
+      setValues({});
+      list.reload();
+    }
+  };
+  return (
+    <>
+      <PageHeader
+        title="Destinations"
+        subtitle="Where people are provisioned: a Thinkific site, a SCIM app, or your own webhook."
+        actions={
+          <Link className="button secondary" to={`/admin/o/${org}/rules`}>
+            Rules
+          </Link>
+        }
+      />
+      {created ? (
+        <section className="card" aria-labelledby="created-title">
+          <h2 id="created-title">{created.name} is ready</h2>
+          {created.generatedSecret ? (
+            <div className="secret-once" role="alert">
+              <strong>Copy this signing secret now: it is shown only once.</strong>
+              <CopyField label="Webhook signing secret" value={created.generatedSecret} secret />
+            </div>
+          ) : null}
+          <div className="actions">
+            <Link className="button primary" to={`/admin/o/${org}/destinations/${created.id}`}>
+              Open destination
+            </Link>
+            <button type="button" className="secondary" onClick={() => setCreated(undefined)}>
+              Done
+            </button>
+          </div>
+        </section>
+      ) : null}
+      {can(session, 'admin') && !created ? (
+        <form className="card form" onSubmit={submit} aria-label="New destination">
+          <h2>New destination</h2>
+          <div className="grid2">
+            <Field label="Kind" htmlFor="dest-kind">
+              <select
+                id="dest-kind"
+                value={kind}
+                onChange={(e) => {
+                  setKind(e.target.value as Kind);
+                  setValues({});
+                }}
+              >
+                {Object.entries(KINDS).map(([key, label]) => (
+                  <option key={key} value={key}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            </Field>
+            <Field label="Name" htmlFor="dest-name">
+              <input
+                id="dest-name"
+                value={name}
+                onChange={(e) => setName(e.target.value)}
+                placeholder={KINDS[kind]}
+              />
+            </Field>
+          </div>
+          <KindFields
+            kind={kind}
+            values={values}
+            editing={false}
+            onChange={(key, value) => setValues({ ...values, [key]: value })}
+          />
+          <ErrorBox error={create.error} />
+          <div className="actions">
+            <Button type="submit" className="primary" busy={create.busy} busyLabel="Creating…">
+              Create destination
+            </Button>
+          </div>
+        </form>
+      ) : null}
+      <Loader state={list} label="Loading destinations…">
+        {(page) =>
+          page.data.length === 0 ? (
+            <Empty title="No destination yet.">Add one, then write rules that say who gets what there.</Empty>
+          ) : (
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th>Name</th>
+                    <th>Kind</th>
+                    <th>Status</th>
+                    <th>Updated</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.data.map((d) => (
+                    <tr key={d.id}>
+                      <td>
+                        <Link to={`/admin/o/${org}/destinations/${d.id}`}>{d.name}</Link>
+                      </td>
+                      <td>{KINDS[d.kind]}</td>
+                      <td>
+                        <Badge tone={d.enabled ? 'ok' : 'neutral'}>
+                          {d.enabled ? 'enabled' : 'disabled'}
+                        </Badge>
+                      </td>
+                      <td>{when(d.updatedAt)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Loader>
+    </>
+  );
+}
+
+export function DestinationDetailPage({ session, params }: PageProps) {
+  const org = params.org ?? '';
+  const base = `/api/v1/organizations/${enc(org)}/destinations/${enc(params.id ?? '')}`;
+  const destination = useApi<Destination>(base);
+  const [status, setStatus] = useState<(typeof STATE_FILTERS)[number]>('');
+  const [statesAfter, setStatesAfter] = useState('');
+  const [attemptsAfter, setAttemptsAfter] = useState('');
+  const states = useApi<{ data: State[]; nextCursor: string | null }>(
+    `${base}/states?limit=50${status ? `&status=${status}` : ''}${statesAfter ? `&after=${enc(statesAfter)}` : ''}`,
+  );
+  const attempts = useApi<{ data: Attempt[]; nextCursor: string | null }>(
+    `${base}/attempts?limit=50${attemptsAfter ? `&after=${enc(attemptsAfter)}` : ''}`,
+  );
+  const [tested, setTested] = useState<{ latencyMs: number; at: string } | undefined>();
+  const [queued, setQueued] = useState<string | undefined>();
+  const test = useAction(async () => {
+    setTested(undefined);
+    return api<{ ok: true; latencyMs: number }>('POST', `${base}/test`);
+  });
+  const retry = useAction(async () => api<{ queued: number }>('POST', `${base}/retry`));
+  const reconcile = useAction(async () => api<{ queued: true }>('POST', `${base}/reconcile`));
+  const remove = useAction(async () => api('DELETE', base));
+  const admin = can(session, 'admin');
+  return (
+    <Loader state={destination} label="Loading destination…">
+      {(d) => (
+        <>
+          <PageHeader
+            title={d.name}
+            subtitle={
+              <>
+                {KINDS[d.kind]} ·{' '}
+                <Badge tone={d.enabled ? 'ok' : 'neutral'}>{d.enabled ? 'enabled' : 'disabled'}</Badge> ·
+                updated {when(d.updatedAt)}
+              </>
+            }
+            actions={
+              admin ? (
+                <>
+                  <Button
+                    className="primary"
+                    busy={test.busy}
+                    busyLabel="Testing connection…"
+                    onClick={async () => {
+                      const result = await test.run();
+                      if (result) setTested({ latencyMs: result.latencyMs, at: new Date().toISOString() });
+                    }}
+                  >
+                    Test connection
+                  </Button>
+                  <Button
+                    className="secondary"
+                    busy={reconcile.busy}
+                    onClick={async () => {
+                      if (await reconcile.run())
+                        setQueued('Reconcile queued: everyone is read back and repaired.');
+                    }}
+                  >
+                    Reconcile now
+                  </Button>
+                  <Button
+                    className="secondary"
+                    busy={retry.busy}
+                    onClick={async () => {
+                      const result = await retry.run();
+                      if (result) {
+                        setQueued(
+                          `Retry queued for ${result.queued} failed ${result.queued === 1 ? 'job' : 'jobs'}.`,
+                        );
+                        states.reload();
+                      }
+                    }}
+                  >
+                    Retry failed
+                  </Button>
+                </>
+              ) : null
+            }
+          />
+          <div aria-live="polite">
+            {tested ? (
+              <div className="notice ok-text" role="status">
+                Connection works: the destination answered in {tested.latencyMs} ms.
+              </div>
+            ) : null}
+            {queued ? <div className="notice">{queued}</div> : null}
+          </div>
+          <ErrorBox error={test.error ?? retry.error ?? reconcile.error ?? remove.error} />
+          {admin ? (
+            <DestinationEditor key={d.updatedAt} destination={d} base={base} onSaved={destination.reload} />
+          ) : null}
+          <section className="card" aria-labelledby="states-title">
+            <h2 id="states-title">People in this destination</h2>
+            <div className="toolbar">
+              <label htmlFor="state-filter">Status</label>
+              <select
+                id="state-filter"
+                value={status}
+                onChange={(e) => {
+                  setStatus(e.target.value as (typeof STATE_FILTERS)[number]);
+                  setStatesAfter('');
+                }}
+              >
+                {STATE_FILTERS.map((value) => (
+                  <option key={value} value={value}>
+                    {value || 'any'}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <Loader state={states} label="Loading states…">
+              {(page) =>
+                page.data.length === 0 ? (
+                  <Empty title="Nobody here yet." />
+                ) : (
+                  <div className="table-wrap">
+                    <table>
+                      <thead>
+                        <tr>
+                          <th>User</th>
+                          <th>Status</th>
+                          <th>Remote id</th>
+                          <th>Last error</th>
+                          <th>Synced</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {page.data.map((s) => (
+                          <tr key={s.userId}>
+                            <td>
+                              <Link to={`/admin/o/${org}/users/${s.userId}`} className="mono">
+                                {s.userId}
+                              </Link>
+                            </td>
+                            <td>
+                              <StatusBadge status={s.status} />
+                            </td>
+                            <td className="mono">{s.remoteId ?? '—'}</td>
+                            <td className="warn-text">{s.lastError ?? ''}</td>
+                            <td>{when(s.syncedAt)}</td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
+                )
+              }
+            </Loader>
+            <Pager after={statesAfter} next={states.data?.nextCursor ?? null} onPage={setStatesAfter} />
+          </section>
+          <section className="card" aria-labelledby="attempts-title">
+            <h2 id="attempts-title">Attempts</h2>
+            <AttemptTable state={attempts} org={org} />
+            <Pager after={attemptsAfter} next={attempts.data?.nextCursor ?? null} onPage={setAttemptsAfter} />
+          </section>
+          {admin ? (
+            <div className="actions">
+              <Button
+                className="danger"
+                busy={remove.busy}
+                onClick={async () => {
+                  if (
+                    !window.confirm(
+                      'Delete this destination and its provisioning state? Nothing is removed in the destination itself.',
+                    )
+                  )
+                    return;
+                  if ((await remove.run()) !== undefined) window.history.back();
+                }}
+              >
+                Delete destination
+              </Button>
+            </div>
+          ) : null}
+        </>
+      )}
+    </Loader>
+  );
+}
+
+/** Cursor paging: the next page, and back to the first. */
+export function Pager({
+  after,
+  next,
+  onPage,
+}: {
+  after: string;
+  next: string | null;
+  onPage: (cursor: string) => void;
+}) {
+  if (!after && !next) return null;
+  return (
+    <div className="actions">
+      {after ? (
+        <button type="button" className="secondary small" onClick={() => onPage('')}>
+          First page
+        </button>
+      ) : null}
+      {next ? (
+        <button type="button" className="secondary small" onClick={() => onPage(next)}>
+          Next page
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+export function AttemptTable({
+  state,
+  org,
+}: {
+  state: ReturnType<typeof useApi<{ data: Attempt[]; nextCursor: string | null }>>;
+  org: string;
+}) {
+  return (
+    <Loader state={state} label="Loading attempts…">
+      {(page) => <AttemptRows attempts={page.data} org={org} />}
+    </Loader>
+  );
+}
+
+export function AttemptRows({ attempts, org }: { attempts: Attempt[]; org: string }) {
+  if (attempts.length === 0) return <Empty title="No attempt yet." />;
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Operation</th>
+            <th>User</th>
+            <th>Outcome</th>
+            <th>HTTP</th>
+            <th>Latency</th>
+            <th>Error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {attempts.map((a) => (
+            <tr key={a.id}>
+              <td>{when(a.createdAt)}</td>
+              <td className="mono">{a.operation}</td>
+              <td>
+                <Link to={`/admin/o/${org}/users/${a.userId}`} className="mono">
+                  {a.userId}
+                </Link>
+              </td>
+              <td>
+                <StatusBadge status={a.outcome} />
+              </td>
+              <td>{a.httpStatus ?? '—'}</td>
+              <td>{a.latencyMs} ms</td>
+              <td className="warn-text">{a.error ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function initialValues(d: Destination): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(d.settings)
+      .filter(([, value]) => typeof value === 'string')
+      .map(([key, value]) => [key, value as string]),
+  );
+}
+
+function DestinationEditor({
+  destination: d,
+  base,
+  onSaved,
+}: {
+  destination: Destination;
+  base: string;
+  onSaved: () => void;
+}) {
+  const [name, setName] = useState(d.name);
+  const [enabled, setEnabled] = useState(d.enabled);
+  const [values, setValues] = useState<Record<string, string>>(initialValues(d));
+  const [drift, setDrift] = useState(d.policy.drift);
+  const [grace, setGrace] = useState(String(d.policy.graceSeconds));
+  const [onRemoval, setOnRemoval] = useState<string[]>(d.policy.onRemoval);
+  const save = useAction(async () => {
+    const { settings, credentials } = splitValues(d.kind, values);
+    return api<Destination>('PATCH', base, {
+      name,
+      enabled,
+      settings,
+      ...(Object.keys(credentials).length > 0 ? { credentials } : {}),
+      policy: { ...d.policy, onRemoval, drift, graceSeconds: Number(grace) },
+    });
+  });
+  return (
+    <form
+      className="card form"
+      aria-label="Edit destination"
+      onSubmit={async (event) => {
+        event.preventDefault();
+        if (await save.run()) onSaved();
+      }}
+    >
+      <h2>Settings</h2>
+      <div className="grid2">
+        <Field label="Name" htmlFor="dest-edit-name">
+          <input id="dest-edit-name" value={name} onChange={(e) => setName(e.target.value)} />
+        </Field>
+        <div className="field checkbox">
+          <label>
+            <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} /> Enabled
+          </label>
+        </div>
+      </div>
+      <KindFields
+        kind={d.kind}
+        values={values}
+        editing
+        onChange={(key, value) => setValues({ ...values, [key]: value })}
+      />
+      <div className="muted small">
+        Credentials set: {Object.keys(d.credentials).join(', ') || 'none'} (write-only: type a new value to
+        replace it).
+      </div>
+      <div className="grid2">
+        <Field label="When someone changes it by hand" htmlFor="dest-drift">
+          <select
+            id="dest-drift"
+            value={drift}
+            onChange={(e) => setDrift(e.target.value as 'restore' | 'report')}
+          >
+            <option value="restore">restore it</option>
+            <option value="report">only report it</option>
+          </select>
+        </Field>
+        <Field label="Grace before removals (seconds)" htmlFor="dest-grace">
+          <input
+            id="dest-grace"
+            type="number"
+            min={0}
+            value={grace}
+            onChange={(e) => setGrace(e.target.value)}
+          />
+        </Field>
+      </div>
+      <fieldset>
+        <legend>When someone no longer qualifies</legend>
+        {Object.entries(REMOVAL_ACTIONS).map(([key, label]) => (
+          <div className="field checkbox" key={key}>
+            <label>
+              <input
+                type="checkbox"
+                checked={onRemoval.includes(key)}
+                onChange={(e) =>
+                  setOnRemoval(
+                    e.target.checked ? [...onRemoval, key] : onRemoval.filter((value) => value !== key),
+                  )
+                }
+              />{' '}
+              {label}
+            </label>
+          </div>
+        ))}
+      </fieldset>
+      <ErrorBox error={save.error} />
+      <div className="actions">
+        <Button type="submit" className="primary" busy={save.busy} busyLabel="Saving…">
+          Save destination
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+const EXAMPLE_CONDITION = '{ "group": "Engineering" }';
+
+function exampleEffects(destinations: Destination[]): string {
+  return JSON.stringify(
+    [{ destinationId: destinations[0]?.id ?? 'dst_…', enrollments: [{ kind: 'course', id: '1' }] }],
+    null,
+    2,
+  );
+}
+
+export function RulesPage({ session, params }: PageProps) {
+  const org = params.org ?? '';
+  const base = `/api/v1/organizations/${enc(org)}/provisioning/rules`;
+  const rules = useApi<{ data: Rule[] }>(base);
+  const destinations = useApi<{ data: Destination[] }>(`/api/v1/organizations/${enc(org)}/destinations`);
+  const [editing, setEditing] = useState<Rule | 'new' | undefined>();
+  const toggle = useAction(async (rule: Rule) =>
+    api<Rule>('POST', `${base}/${enc(rule.id)}/${rule.enabled ? 'disable' : 'enable'}`),
+  );
+  const remove = useAction(async (rule: Rule) => api('DELETE', `${base}/${enc(rule.id)}`));
+  const admin = can(session, 'admin');
+  const names = new Map((destinations.data?.data ?? []).map((d) => [d.id, d.name]));
+  return (
+    <>
+      <PageHeader
+        title="Provisioning rules"
+        subtitle="Evaluated in order for every person: who gets an account, enrollments and groups, where."
+        actions={
+          admin && !editing ? (
+            <button type="button" className="primary" onClick={() => setEditing('new')}>
+              New rule
+            </button>
+          ) : null
+        }
+      />
+      {editing ? (
+        <RuleEditor
+          key={editing === 'new' ? 'new' : editing.id}
+          base={base}
+          rule={editing === 'new' ? undefined : editing}
+          destinations={destinations.data?.data ?? []}
+          names={names}
+          onDone={(saved) => {
+            setEditing(undefined);
+            if (saved) rules.reload();
+          }}
+        />
+      ) : null}
+      <ErrorBox error={toggle.error ?? remove.error} />
+      <Loader state={rules} label="Loading rules…">
+        {(page) =>
+          page.data.length === 0 ? (
+            <Empty title="No rule yet.">
+              A rule says: people matching this condition get this in that destination.
+            </Empty>
+          ) : (
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th>#</th>
+                    <th>Name</th>
+                    <th>Condition</th>
+                    <th>Destinations</th>
+                    <th>Status</th>
+                    <th />
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.data.map((rule) => (
+                    <tr key={rule.id}>
+                      <td>{rule.position}</td>
+                      <td>{rule.name}</td>
+                      <td>{rule.description}</td>
+                      <td>
+                        {rule.effects
+                          .map(
+                            (effect) =>
+                              names.get(String(effect.destinationId)) ?? String(effect.destinationId),
+                          )
+                          .join(', ')}
+                      </td>
+                      <td>
+                        <Badge tone={rule.enabled ? 'ok' : 'neutral'}>
+                          {rule.enabled ? 'enabled' : 'disabled'}
+                        </Badge>
+                      </td>
+                      <td>
+                        {admin ? (
+                          <div className="actions">
+                            <Button
+                              className="secondary small"
+                              busy={toggle.busy}
+                              onClick={async () => {
+                                if (await toggle.run(rule)) rules.reload();
+                              }}
+                            >
+                              {rule.enabled ? 'Disable' : 'Enable'}
+                            </Button>
+                            <button
+                              type="button"
+                              className="secondary small"
+                              onClick={() => setEditing(rule)}
+                            >
+                              Edit
+                            </button>
+                            <Button
+                              className="danger small"
+                              busy={remove.busy}
+                              onClick={async () => {
+                                if (
+                                  !window.confirm(
+                                    `Delete "${rule.name}"? People who only had it lose what it gave, per each destination's policy.`,
+                                  )
+                                )
+                                  return;
+                                if ((await remove.run(rule)) !== undefined) rules.reload();
+                              }}
+                            >
+                              Delete
+                            </Button>
+                          </div>
+                        ) : null}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Loader>
+    </>
+  );
+}
+
+function parseJson(label: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${label} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function RuleEditor({
+  base,
+  rule,
+  destinations,
+  names,
+  onDone,
+}: {
+  base: string;
+  rule: Rule | undefined;
+  destinations: Destination[];
+  names: Map<string, string>;
+  onDone: (saved: boolean) => void;
+}) {
+  const [name, setName] = useState(rule?.name ?? '');
+  const [condition, setCondition] = useState(
+    rule ? JSON.stringify(rule.condition, null, 2) : EXAMPLE_CONDITION,
+  );
+  const [effects, setEffects] = useState(
+    rule ? JSON.stringify(rule.effects, null, 2) : exampleEffects(destinations),
+  );
+  const [position, setPosition] = useState(rule ? String(rule.position) : '');
+  const [result, setResult] = useState<DryRun | undefined>();
+  const draft = () => ({
+    name: name || 'Untitled rule',
+    condition: parseJson('Condition', condition),
+    effects: parseJson('Effects', effects),
+  });
+  const dryRun = useAction(async () =>
+    api<DryRun>('POST', `${base}/dry-run`, { rule: { ...draft(), enabled: true }, limit: 200 }),
+  );
+  const save = useAction(async () => {
+    const body = { ...draft(), ...(position.trim() ? { position: Number(position) } : {}) };
+    return rule ? api<Rule>('PATCH', `${base}/${enc(rule.id)}`, body) : api<Rule>('POST', base, body);
+  });
+  return (
+    <form
+      className="card form"
+      aria-label={rule ? 'Edit rule' : 'New rule'}
+      onSubmit={async (event) => {
+        event.preventDefault();
+        if (await save.run()) onDone(true);
+      }}
+    >
+      <h2>{rule ? `Edit ${rule.name}` : 'New rule'}</h2>
+      <div className="grid2">
+        <Field label="Rule name" htmlFor="rule-name">
+          <input
+            id="rule-name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="Engineers"
+          />
+        </Field>
+        <Field label="Position" htmlFor="rule-position" hint="1 is evaluated first; empty: last.">
+          <input
+            id="rule-position"
+            type="number"
+            min={1}
+            value={position}
+            onChange={(e) => setPosition(e.target.value)}
+          />
+        </Field>
+      </div>
+      <div className="grid2">
+        <Field
+          label="Condition (JSON)"
+          htmlFor="rule-condition"
+          hint={
+            <>
+              <code>all</code>/<code>any</code>/<code>not</code>, <code>group</code>, <code>role</code>,{' '}
+              <code>source</code>, <code>attribute</code>, <code>always</code>.
+            </>
+          }
+        >
+          <textarea
+            id="rule-condition"
+            className="mono"
+            rows={10}
+            spellCheck={false}
+            value={condition}
+            onChange={(e) => setCondition(e.target.value)}
+          />
+        </Field>
+        <Field
+          label="Effects (JSON)"
+          htmlFor="rule-effects"
+          hint={
+            <>
+              Per destination: <code>account</code>, <code>enrollments</code> [{'{'}kind, id, activation,
+              expiry{'}'}], <code>groups</code>. Destinations:{' '}
+              {destinations.map((d) => `${d.name} = ${d.id}`).join('; ') || 'none yet'}.
+            </>
+          }
+        >
+          <textarea
+            id="rule-effects"
+            className="mono"
+            rows={10}
+            spellCheck={false}
+            value={effects}
+            onChange={(e) => setEffects(e.target.value)}
+          />
+        </Field>
+      </div>
+      <ErrorBox error={save.error ?? dryRun.error} />
+      <div className="actions">
+        <Button
+          className="secondary"
+          busy={dryRun.busy}
+          busyLabel="Evaluating everyone…"
+          onClick={async () => {
+            setResult(undefined);
+            const found = await dryRun.run();
+            if (found) setResult(found);
+          }}
+        >
+          Dry run
+        </Button>
+        <Button type="submit" className="primary" busy={save.busy} busyLabel="Saving…">
+          {rule ? 'Save rule' : 'Create rule'}
+        </Button>
+        <button type="button" className="secondary" onClick={() => onDone(false)}>
+          Cancel
+        </button>
+      </div>
+      {result ? (
+        <section aria-labelledby="dry-run-title" className="preview">
+          <h3 id="dry-run-title">
+            Dry run: {result.affected.length} affected of {result.usersEvaluated} evaluated
+            {result.truncated ? ' (first 200 shown)' : ''}
+          </h3>
+          {result.affected.length === 0 ? (
+            <Empty title="Nobody would be affected." />
+          ) : (
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th>Person</th>
+                    <th>Destination</th>
+                    <th>Would get</th>
+                    <th>Changes</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {result.affected.map((a) => (
+                    <tr key={`${a.userId}:${a.destinationId}`}>
+                      <td>{a.email ?? a.userId}</td>
+                      <td>{names.get(a.destinationId) ?? a.destinationId}</td>
+                      <td>
+                        {[
+                          a.account ? 'account' : '',
+                          ...a.enrollments.map((e) => `${e.kind} ${e.productId}`),
+                          ...a.groups.map((g) => `group ${g}`),
+                        ]
+                          .filter(Boolean)
+                          .join(', ')}
+                      </td>
+                      <td>{a.changes.join('; ') || 'none'}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </section>
+      ) : null}
+    </form>
+  );
+}
+
+/** A person's provisioning on their user page: state per destination, latest attempts, retry. */
+export function UserProvisioning({
+  session,
+  org,
+  userId,
+}: {
+  session: PageProps['session'];
+  org: string;
+  userId: string;
+}) {
+  const base = `/api/v1/organizations/${enc(org)}/users/${enc(userId)}/provisioning`;
+  const provisioning = useApi<{ states: State[]; attempts: Attempt[] }>(base);
+  const destinations = useApi<{ data: Destination[] }>(`/api/v1/organizations/${enc(org)}/destinations`);
+  const names = new Map((destinations.data?.data ?? []).map((d) => [d.id, d.name]));
+  const [queued, setQueued] = useState<number | undefined>();
+  const sync = useAction(async () => api<{ queued: number }>('POST', `${base}/sync`));
+  return (
+    <section className="card" aria-labelledby="provisioning-title">
+      <h2 id="provisioning-title">Provisioning</h2>
+      <Loader state={provisioning} label="Loading provisioning…">
+        {(p) => (
+          <>
+            {p.states.length === 0 ? (
+              <Empty title="Not provisioned anywhere.">
+                No rule gives this person anything in a destination.
+              </Empty>
+            ) : (
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th>Destination</th>
+                      <th>Status</th>
+                      <th>Remote id</th>
+                      <th>Last error</th>
+                      <th>Synced</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {p.states.map((s) => (
+                      <tr key={s.destinationId}>
+                        <td>
+                          <Link to={`/admin/o/${org}/destinations/${s.destinationId}`}>
+                            {names.get(s.destinationId) ?? s.destinationId}
+                          </Link>
+                        </td>
+                        <td>
+                          <StatusBadge status={s.status} />
+                        </td>
+                        <td className="mono">{s.remoteId ?? '—'}</td>
+                        <td className="warn-text">{s.lastError ?? ''}</td>
+                        <td>{when(s.syncedAt)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+            <h3>Latest attempts</h3>
+            <AttemptRows attempts={p.attempts} org={org} />
+          </>
+        )}
+      </Loader>
+      <ErrorBox error={sync.error} />
+      <div className="actions">
+        {queued !== undefined ? (
+          <span className="muted" role="status">
+            Queued {queued} {queued === 1 ? 'job' : 'jobs'}.
+          </span>
+        ) : null}
+        <Button className="secondary" onClick={provisioning.reload}>
+          Refresh
+        </Button>
+        {can(session, 'admin') ? (
+          <Button
+            className="primary"
+            busy={sync.busy}
+            busyLabel="Queuing…"
+            onClick={async () => {
+              const result = await sync.run();
+              if (result) {
+                setQueued(result.queued);
+                provisioning.reload();
+              }
+            }}
+          >
+            Retry provisioning
+          </Button>
+        ) : null}
+      </div>
+    </section>
+  );
+}
