@@ -4,7 +4,7 @@
  * groups with transitive members and nested-group changes, expired delta links, permissions.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type EmployeePage, HrConnectorError } from '../../src/connectors/hris-contract.ts';
+import type { EmployeePage } from '../../src/connectors/hris-contract.ts';
 import { mergeMapping } from '../../src/connectors/hris-mapping.ts';
 import { graphConnector } from '../../src/connectors/microsoft-graph/index.ts';
 import { GraphConfigSchema } from '../../src/connectors/microsoft-graph/manifest.ts';

@@ -74,7 +74,6 @@ import {
   updateUserRow,
   updateUserRows,
 } from './repository.ts';
-import type { users } from './schema.ts';
 
 export interface WriteContext {
   actor: Actor;
