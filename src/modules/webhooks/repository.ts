@@ -63,6 +63,15 @@ export async function listEnabledSubscriptions(executor: Executor): Promise<Subs
     .for('key share');
 }
 
+/** Locks a subscription row `for update` (conflicts with the fan-out's `for key share`). */
+export async function lockSubscriptionForUpdate(executor: Executor, id: string): Promise<void> {
+  await executor
+    .select({ id: webhookSubscriptions.id })
+    .from(webhookSubscriptions)
+    .where(eq(webhookSubscriptions.id, id))
+    .for('update');
+}
+
 export async function updateSubscriptionRow(
   executor: Executor,
   id: string,

@@ -18,6 +18,7 @@ import {
   findSubscription,
   insertSubscription,
   listSubscriptions,
+  lockSubscriptionForUpdate,
   type SubscriptionRow,
   settleHeld,
   updateSubscriptionRow,
@@ -164,6 +165,9 @@ export class WebhookSubscriptionService {
     reason: 'manual' | 'failures',
     actor: Actor,
   ): Promise<WebhookView> {
+    // FOR UPDATE waits for fan-outs holding the row `for key share` to commit, so the deliveries
+    // they queued are skipped below; later fan-outs then see the subscription disabled.
+    await lockSubscriptionForUpdate(tx, before.id);
     const row = await updateSubscriptionRow(tx, before.id, {
       enabled: false,
       disabledReason: reason,
