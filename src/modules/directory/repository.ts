@@ -1,7 +1,7 @@
 /** All SQL of users, groups, memberships and identities. Every query filters by organization first. */
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../../platform/db/client.ts';
-import { likePattern } from '../../platform/db/sql-fragments.ts';
+import { likePattern, textList } from '../../platform/db/sql-fragments.ts';
 import { groupMemberships, groups, identities, users } from './schema.ts';
 
 export type UserRow = typeof users.$inferSelect;
@@ -141,19 +141,6 @@ export async function deleteUserRow(executor: Executor, organizationId: string, 
   await executor.delete(users).where(and(eq(users.organizationId, organizationId), eq(users.id, id)));
 }
 
-export async function existingUserIds(
-  executor: Executor,
-  organizationId: string,
-  ids: readonly string[],
-): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rows = await executor
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.organizationId, organizationId), inArray(users.id, [...ids])));
-  return new Set(rows.map((row) => row.id));
-}
-
 // Groups
 
 export async function insertGroup(executor: Executor, row: typeof groups.$inferInsert): Promise<GroupRow> {
@@ -289,12 +276,15 @@ export async function insertMemberships(
   source: string,
 ): Promise<string[]> {
   if (userIds.length === 0) return [];
-  const rows = await executor
-    .insert(groupMemberships)
-    .values(userIds.map((userId) => ({ organizationId, groupId, userId, source })))
-    .onConflictDoNothing()
-    .returning({ userId: groupMemberships.userId });
-  return rows.map((row) => row.userId);
+  // One parameter for the whole list: a directory group may have 100,000 members.
+  const rows = await queryRows<{ user_id: string }>(
+    executor,
+    sql`insert into group_memberships (organization_id, group_id, user_id, source)
+        select ${organizationId}, ${groupId}, u.user_id, ${source} from unnest(${textList(userIds)}) as u(user_id)
+        on conflict do nothing
+        returning user_id`,
+  );
+  return rows.map((row) => row.user_id);
 }
 
 /** Deletes memberships; returns the user ids actually removed. */
@@ -311,7 +301,7 @@ export async function deleteMemberships(
       and(
         eq(groupMemberships.organizationId, organizationId),
         eq(groupMemberships.groupId, groupId),
-        inArray(groupMemberships.userId, [...userIds]),
+        sql`${groupMemberships.userId} = any(${textList(userIds)})`,
       ),
     )
     .returning({ userId: groupMemberships.userId });
@@ -494,11 +484,6 @@ export async function listUserMemberships(
 
 // Bulk (imports): one statement per chunk instead of one per user.
 
-/** `(array of the JSON list's strings)`: a whole list as one bound parameter, for `= any(...)`. */
-function jsonTextArray(values: readonly string[]) {
-  return sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
-}
-
 /** Users of an organization by email (case-insensitive). */
 export async function findUsersByEmails(
   executor: Executor,
@@ -511,10 +496,7 @@ export async function findUsersByEmails(
     .select()
     .from(users)
     .where(
-      and(
-        eq(users.organizationId, organizationId),
-        sql`lower(${users.email}) = any(${jsonTextArray(lowered)})`,
-      ),
+      and(eq(users.organizationId, organizationId), sql`lower(${users.email}) = any(${textList(lowered)})`),
     );
 }
 
@@ -551,7 +533,7 @@ async function usersByIds(
   return executor
     .select()
     .from(users)
-    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${jsonTextArray(ids)})`));
+    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${textList(ids)})`));
 }
 
 /** Locks and returns the organization's users with these ids. */
@@ -564,7 +546,7 @@ export async function lockUsers(
   return executor
     .select()
     .from(users)
-    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${jsonTextArray(ids)})`))
+    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${textList(ids)})`))
     .orderBy(asc(users.id))
     .for('update');
 }
@@ -664,7 +646,7 @@ export async function membershipsOfUsers(
     .where(
       and(
         eq(groupMemberships.organizationId, organizationId),
-        sql`${groupMemberships.userId} = any(${jsonTextArray(userIds)})`,
+        sql`${groupMemberships.userId} = any(${textList(userIds)})`,
       ),
     );
   for (const row of rows) {
@@ -713,7 +695,7 @@ export async function setUserStatusRows(
   return executor
     .update(users)
     .set({ status, statusChangedAt: sql`now()`, version: sql`${users.version} + 1`, updatedAt: sql`now()` })
-    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${jsonTextArray(ids)})`))
+    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${textList(ids)})`))
     .returning();
 }
 
@@ -727,7 +709,7 @@ export async function lockGroups(
   return executor
     .select()
     .from(groups)
-    .where(and(eq(groups.organizationId, organizationId), sql`${groups.id} = any(${jsonTextArray(ids)})`))
+    .where(and(eq(groups.organizationId, organizationId), sql`${groups.id} = any(${textList(ids)})`))
     .orderBy(asc(groups.id))
     .for('update');
 }
@@ -742,7 +724,7 @@ export async function knownUserIds(
   const rows = await executor
     .select({ id: users.id })
     .from(users)
-    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${jsonTextArray(ids)})`));
+    .where(and(eq(users.organizationId, organizationId), sql`${users.id} = any(${textList(ids)})`));
   return new Set(rows.map((row) => row.id));
 }
 
@@ -776,5 +758,5 @@ export async function bumpGroupVersions(
   await executor
     .update(groups)
     .set({ version: sql`${groups.version} + 1`, updatedAt: sql`now()` })
-    .where(and(eq(groups.organizationId, organizationId), sql`${groups.id} = any(${jsonTextArray(ids)})`));
+    .where(and(eq(groups.organizationId, organizationId), sql`${groups.id} = any(${textList(ids)})`));
 }

@@ -32,7 +32,6 @@ import {
   deleteIdentityRow,
   deleteMemberships,
   deleteUserRow,
-  existingUserIds,
   findGroupByExternalId,
   findGroupById,
   findGroupByName,
@@ -790,7 +789,7 @@ export class DirectoryService {
       const group = await findGroupById(tx, groupId, { lock: true });
       if (!group) throw groupNotFound(groupId);
       const unique = [...new Set(userIds)];
-      const known = await existingUserIds(tx, group.organizationId, unique);
+      const known = await knownUserIds(tx, group.organizationId, unique);
       const unknown = unique.filter((id) => !known.has(id));
       if (unknown.length) {
         throw new InvalidInput({

@@ -12,6 +12,7 @@
  */
 import type { Logger } from 'pino';
 import type { Database, Executor, Tx } from '../../platform/db/client.ts';
+import { VacuumKeeper } from '../../platform/db/statistics.ts';
 import { type AuditEntry, toAuditEntry } from './audit.ts';
 import { type Actor, type EventRecord, encodeCursor, type NewEvent, START_POSITION } from './contracts.ts';
 import {
@@ -33,6 +34,9 @@ import {
   sequenceEvents,
 } from './repository.ts';
 
+/** Without autovacuum, the event log is vacuumed after this many events were sequenced. */
+const VACUUM_AFTER_SEQUENCED = 20_000;
+
 export type EventHandler = (tx: Tx, events: readonly EventRecord[]) => Promise<void>;
 
 export interface ConsumerOptions {
@@ -47,9 +51,22 @@ export class EventLog {
   readonly #database: Database;
   readonly #logger: Logger;
 
+  /** Sequencing updates every event once; see VacuumKeeper for why the log is vacuumed here. */
+  readonly #vacuum: VacuumKeeper;
+
   constructor(database: Database, logger: Logger) {
     this.#database = database;
     this.#logger = logger.child({ component: 'events' });
+    this.#vacuum = new VacuumKeeper(database, 'events', {
+      threshold: VACUUM_AFTER_SEQUENCED,
+      onError: (error) => this.#logger.warn({ err: error }, 'vacuum of the event log failed'),
+    });
+  }
+
+  /** Sequences committed events (see repository.sequenceEvents), then keeps the log vacuumed. */
+  async #sequence(): Promise<void> {
+    const sequenced = await sequenceEvents(this.#database);
+    await this.#vacuum.changed(sequenced);
   }
 
   /** Appends events inside the caller's transaction: they exist only if the change commits. */
@@ -61,7 +78,7 @@ export class EventLog {
     query: Omit<EventQuery, 'after'> & { after?: bigint },
   ): Promise<{ events: EventRecord[]; nextCursor: string }> {
     const after = query.after ?? START_POSITION;
-    await sequenceEvents(this.#database);
+    await this.#sequence();
     const rows = await selectEventsAfter(this.#database.db, { ...query, after });
     const records = rows.map(toEventRecord);
     const last = records.at(-1);
@@ -70,7 +87,7 @@ export class EventLog {
 
   /** A page of the audit log, newest first; `nextCursor` is null on the last page. */
   async audit(query: AuditQuery): Promise<{ entries: AuditEntry[]; nextCursor: string | null }> {
-    await sequenceEvents(this.#database);
+    await this.#sequence();
     const rows = await selectAuditPage(this.#database.db, { ...query, limit: query.limit + 1 });
     const page = rows.slice(0, query.limit).map((row) => toAuditEntry(toEventRecord(row)));
     return { entries: page, nextCursor: rows.length > query.limit ? (page.at(-1)?.cursor ?? null) : null };
@@ -84,7 +101,7 @@ export class EventLog {
     query: Omit<AuditQuery, 'limit' | 'before'>,
     options: { pageSize?: number; max: number },
   ): AsyncGenerator<AuditEntry> {
-    await sequenceEvents(this.#database);
+    await this.#sequence();
     const pageSize = options.pageSize ?? 1000;
     let before: bigint | undefined;
     let emitted = 0;
@@ -131,7 +148,7 @@ export class EventLog {
   /** Handles the next batch for a consumer. Returns how many events were read (0 when caught up or busy). */
   async consumeBatch(name: string, handler: EventHandler, options: ConsumerOptions = {}): Promise<number> {
     const { types, typePrefixes } = splitTypeFilters(options.types);
-    await sequenceEvents(this.#database);
+    await this.#sequence();
     return this.#database.transaction(async (tx) => {
       const cursor = await lockConsumerCursor(tx, name);
       if (cursor === undefined) return 0; // another process holds this consumer right now

@@ -1,6 +1,7 @@
 /** All SQL of the hris module. Every query filters by organization first. */
-import { and, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNotNull, isNull, lt, lte, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.ts';
+import { textList } from '../../platform/db/sql-fragments.ts';
 import { hrisRecords, hrisSettings, hrisSyncRuns, type SyncRunStats } from './schema.ts';
 
 export type RecordRow = typeof hrisRecords.$inferSelect;
@@ -24,7 +25,7 @@ export async function recordsBySourceIds(
       and(
         eq(hrisRecords.organizationId, organizationId),
         eq(hrisRecords.directoryId, directoryId),
-        inArray(hrisRecords.sourceId, [...sourceIds]),
+        sql`${hrisRecords.sourceId} = any(${textList(sourceIds)})`,
       ),
     );
 }
@@ -49,7 +50,7 @@ export async function recordHashes(
       and(
         eq(hrisRecords.organizationId, organizationId),
         eq(hrisRecords.directoryId, directoryId),
-        inArray(hrisRecords.sourceId, [...sourceIds]),
+        sql`${hrisRecords.sourceId} = any(${textList(sourceIds)})`,
       ),
     );
 }
@@ -176,10 +177,27 @@ export async function recordsLinkedTo(
       and(
         eq(hrisRecords.organizationId, organizationId),
         eq(hrisRecords.directoryId, directoryId),
-        inArray(hrisRecords.userId, [...userIds]),
+        sql`${hrisRecords.userId} = any(${textList(userIds)})`,
       ),
     );
   return rows as Array<{ sourceId: string; userId: string }>;
+}
+
+/** What deleting a directory takes with it: its record count and the users its records are linked to. */
+export async function directoryFootprint(
+  executor: Executor,
+  organizationId: string,
+  directoryId: string,
+): Promise<{ records: number; userIds: string[] }> {
+  const rows = await executor
+    .select({ userId: hrisRecords.userId, count: sql<number>`count(*)::int` })
+    .from(hrisRecords)
+    .where(and(eq(hrisRecords.organizationId, organizationId), eq(hrisRecords.directoryId, directoryId)))
+    .groupBy(hrisRecords.userId);
+  return {
+    records: rows.reduce((sum, row) => sum + row.count, 0),
+    userIds: rows.map((row) => row.userId).filter((id): id is string => id !== null),
+  };
 }
 
 /** Live reports of a person (records naming their source id as manager) and how many are active. */

@@ -23,7 +23,8 @@ import {
   type SourceGroup,
 } from '../../connectors/hris-contract.ts';
 import { hrConnector } from '../../connectors/hris-registry.ts';
-import type { Database, Tx } from '../../platform/db/client.ts';
+import { type Database, failureMessage, type Tx } from '../../platform/db/client.ts';
+import { StatisticsKeeper } from '../../platform/db/statistics.ts';
 import { Conflict, InvalidInput } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { DirectoriesService, DirectoryRow, DirectoryService } from '../directory/index.ts';
@@ -50,7 +51,7 @@ import type { StoredEmployee, SyncRunStats } from './schema.ts';
 import type { HrisSettingsService } from './settings.ts';
 
 /** A running run whose heartbeat is older than this is considered dead (its process stopped). */
-const STALE_RUN_MS = 3 * 60_000;
+export const STALE_RUN_MS = 3 * 60_000;
 /** Heartbeat (and checkpoint of pages that wrote nothing) at most this often. */
 const HEARTBEAT_MS = 20_000;
 /** A failed run is resumed at most this many times; then the next sync starts over. */
@@ -159,6 +160,12 @@ export class HrisSyncEngine {
     let nextSince: string | undefined;
     let lastPersist = Date.now();
     try {
+      // A first sync grows these tables from nothing: keep their plans on the keys (see StatisticsKeeper).
+      const statistics = await StatisticsKeeper.forOrganization(
+        this.#database.db,
+        ['hris_records', 'users'],
+        organizationId,
+      );
       const pages = readAhead(
         opened.client.readEmployees({
           mode: run.mode as 'full' | 'incremental',
@@ -170,6 +177,7 @@ export class HrisSyncEngine {
         }),
       );
       for await (const page of pages) {
+        const before = { records: ctx.stats.created, users: ctx.stats.usersCreated };
         const wrote = await this.#database.transaction(async (tx) => {
           const changed = await this.applyPage(tx, ctx, page);
           ctx.stats.pages++;
@@ -185,6 +193,10 @@ export class HrisSyncEngine {
           return changed;
         });
         if (wrote) ctx.wroteSomething = true;
+        await statistics.grew({
+          hris_records: ctx.stats.created - before.records,
+          users: ctx.stats.usersCreated - before.users,
+        });
         checkpoint = page.checkpoint;
         if (page.nextSince) nextSince = page.nextSince;
         this.#flushTouched(ctx);
@@ -697,7 +709,7 @@ export class HrisSyncEngine {
     const at = new Date();
     const failure = {
       code: error instanceof HrConnectorError ? `hris_${error.kind}` : 'hris_sync_error',
-      message: error instanceof Error ? error.message : String(error),
+      message: failureMessage(error),
       at: at.toISOString(),
       page: ctx.stats.pages + 1,
     };

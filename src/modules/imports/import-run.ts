@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino';
 import type { Database, Tx } from '../../platform/db/client.ts';
+import { StatisticsKeeper } from '../../platform/db/statistics.ts';
 import { AppError, InvalidInput } from '../../platform/errors.ts';
 import type { DirectoryService, WriteContext } from '../directory/index.ts';
 import type { Actor } from '../events/contracts.ts';
@@ -79,6 +80,8 @@ export class ImportRun {
   readonly #domainOwners = new Map<string, string | null>();
   #groups = new Map<string, GroupRef>();
   #lastRowNumber = 1;
+  /** A large first import grows these tables from nothing: keep their plans on the keys. */
+  #statistics: StatisticsKeeper | undefined;
 
   constructor(deps: ImportRunDeps, row: ImportRow) {
     this.#deps = deps;
@@ -116,6 +119,11 @@ export class ImportRun {
         group.name.toLowerCase(),
         group,
       ]),
+    );
+    this.#statistics = await StatisticsKeeper.forOrganization(
+      database.db,
+      ['users', 'group_memberships', 'import_rows'],
+      this.#row.organizationId,
     );
     await this.#update({ phase: 'rows' });
     await this.#readRows();
@@ -205,6 +213,7 @@ export class ImportRun {
         plans.map((plan) => this.#outcomeOf(plan)),
       );
       await this.#update({ rowsDone: this.#row.rowsDone + rows.length });
+      await this.#statistics?.grew({ import_rows: plans.length });
       return;
     }
     await this.#deps.database.transaction(async (tx) => {
@@ -214,6 +223,11 @@ export class ImportRun {
         plans.map((plan) => this.#outcomeOf(plan)),
       );
       await this.#update({ rowsDone: this.#row.rowsDone + rows.length, appliedThroughRow: last }, tx);
+    });
+    await this.#statistics?.grew({
+      import_rows: plans.length,
+      users: plans.filter((plan) => plan.outcome === 'created').length,
+      group_memberships: plans.reduce((sum, plan) => sum + (plan.userId ? plan.joins.length : 0), 0),
     });
   }
 

@@ -251,6 +251,25 @@ export function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A failure's message fit for a status shown to people: a database error's own message (with its
+ * SQLSTATE), never the query builder's wrapper, whose message holds the whole statement and its
+ * parameters (a page of names and emails). Other errors: their message, at most 500 characters.
+ */
+export function failureMessage(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    const message = (current as { message?: unknown }).message;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && typeof message === 'string') {
+      return `Database error ${code}: ${message.slice(0, 500)}`;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\nparams:')[0]?.slice(0, 500) ?? '';
+}
+
 /** The constraint a database error names, looking through Drizzle's wrapper. */
 export function violatedConstraint(error: unknown): string | undefined {
   let current: unknown = error;

@@ -1,0 +1,2 @@
+DROP INDEX "hris_records_match_idx";--> statement-breakpoint
+CREATE INDEX "hris_records_open_match_idx" ON "hris_records" USING btree ("organization_id","directory_id","match_status","source_id") WHERE "hris_records"."match_status" in ('unmatched', 'ambiguous');
