@@ -30,7 +30,11 @@ import {
 /** Adds credentials to a request; `invalidate` drops a cached token so the next `apply` fetches one. */
 export interface HrAuth {
   apply(headers: Record<string, string>): Promise<void>;
-  invalidate(): void;
+  /**
+   * `rejected`: the Authorization value the vendor refused. A token issued since then is kept, so
+   * concurrent requests refused with the same expired token renew it once, not once each.
+   */
+  invalidate(rejected?: string): void;
 }
 
 /** HTTP Basic (BambooHR API key + `x`, Workday ISU). */
@@ -101,8 +105,8 @@ export function tokenSourceAuth(
       const token = current && current.expiresAt - skewMs > now() ? current : await fetchToken();
       headers.authorization = token.value;
     },
-    invalidate() {
-      current = undefined;
+    invalidate(rejected) {
+      if (rejected === undefined || current?.value === rejected) current = undefined;
     },
   };
 }
@@ -242,7 +246,7 @@ export class HrHttpClient {
         // The token expired or was revoked mid-sync: fetch a new one and retry this request once.
         refreshed = true;
         this.stats.tokenRefreshes++;
-        this.#auth.invalidate();
+        this.#auth.invalidate(headers.authorization);
         attempt--;
         continue;
       }
@@ -334,6 +338,34 @@ export function nextOffset(
   if (received === 0 || received < limit) return undefined;
   if (total !== undefined && offset + received >= total) return undefined;
   return offset + received;
+}
+
+/**
+ * `fn` over `items` with at most `concurrency` calls in flight, results in input order: per-record
+ * follow-up reads (Personio v2 employments) without a burst the vendor throttles. After a failure
+ * no new call starts; the first error is thrown once the calls in flight have settled.
+ */
+export async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await fn(items[index] as T, index);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  if (failure) throw failure.error;
+  return results;
 }
 
 // ---------------------------------------------------------------------------------------------

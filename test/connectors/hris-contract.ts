@@ -47,6 +47,11 @@ export interface HrFake {
   pageSize: number;
   /** A custom field key this fake serves, for mapping tests. */
   customFieldKey: string;
+  /**
+   * The canonical department the default mapping yields for a department of this name, when the
+   * source does not serve names (Personio v2 employments carry org unit ids). Default: the name.
+   */
+  canonicalDepartment?(name: string): string;
   seed(employees: HrFakeEmployee[]): void;
   /** Changes a person and stamps them as modified now. */
   update(id: string, changes: Partial<HrFakeEmployee>): void;
@@ -167,7 +172,7 @@ export function describeHrConnectorContract<Config, Credentials>(
         firstName: 'First2',
         lastName: 'Last2',
         jobTitle: 'Engineer',
-        department: 'Engineering',
+        department: fake.canonicalDepartment?.('Engineering') ?? 'Engineering',
         manager: '1',
         employmentStatus: 'active',
         hireDate: '2020-03-15',

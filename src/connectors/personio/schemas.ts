@@ -81,3 +81,95 @@ export const PersonioErrorSchema = z.object({
   success: z.literal(false),
   error: z.object({ code: z.union([z.number(), z.string()]).optional(), message: z.string() }).loose(),
 });
+
+// ---------------------------------------------------------------------------------------------
+// API v2 (https://developer.personio.de/reference/get_v2-persons, apis.md §2 "API v2").
+// ---------------------------------------------------------------------------------------------
+
+/** `POST /v2/auth/token` (OAuth 2.0 client credentials) → `{access_token, token_type, expires_in}`. */
+export const PersonioV2TokenResponseSchema = z.object({
+  access_token: z.string().min(1),
+  token_type: z.string().refine((type) => type.toLowerCase() === 'bearer', {
+    message: 'expected token_type Bearer',
+  }),
+  expires_in: z.number().int().positive().optional(),
+  scope: z.string().optional(),
+});
+
+const PersonioV2IdSchema = z.union([z.string().min(1), z.number()]).transform(String);
+
+/** `_meta.links.next.href`: present while there is a next page. */
+const PersonioV2PageMetaSchema = z
+  .object({
+    links: z
+      .object({
+        next: z
+          .object({ href: z.string().min(1) })
+          .loose()
+          .nullish(),
+      })
+      .loose()
+      .optional(),
+  })
+  .loose();
+
+export const PersonioV2CustomAttributeSchema = z
+  .object({
+    id: PersonioV2IdSchema,
+    global_id: PersonioV2IdSchema.nullish(),
+    value: z.unknown(),
+  })
+  .loose();
+
+export const PersonioV2PersonSchema = z
+  .object({
+    id: PersonioV2IdSchema,
+    email: z.string().nullish(),
+    first_name: z.string().nullish(),
+    last_name: z.string().nullish(),
+    preferred_name: z.string().nullish(),
+    created_at: z.string().nullish(),
+    updated_at: z.string().nullish(),
+    custom_attributes: z.array(PersonioV2CustomAttributeSchema).nullish(),
+    employments: z.array(z.object({ id: PersonioV2IdSchema }).loose()).nullish(),
+  })
+  .loose();
+export type PersonioV2Person = z.output<typeof PersonioV2PersonSchema>;
+
+/** `GET /v2/persons` (cursor paging: follow `_meta.links.next.href`). */
+export const PersonioV2PersonsResponseSchema = z.object({
+  _data: z.array(PersonioV2PersonSchema),
+  _meta: PersonioV2PageMetaSchema.optional(),
+});
+
+export const PersonioV2EmploymentSchema = z
+  .object({
+    id: PersonioV2IdSchema,
+    status: z.string().nullish(),
+    supervisor: z.object({ id: PersonioV2IdSchema }).loose().nullish(),
+    org_units: z.array(z.object({ type: z.string(), id: PersonioV2IdSchema }).loose()).nullish(),
+    position: z.object({ title: z.string().nullish() }).loose().nullish(),
+    employment_start_date: z.string().nullish(),
+    termination: z.object({ termination_date: z.string().nullish() }).loose().nullish(),
+  })
+  .loose();
+export type PersonioV2Employment = z.output<typeof PersonioV2EmploymentSchema>;
+
+/** `GET /v2/persons/{id}/employments`. */
+export const PersonioV2EmploymentsResponseSchema = z.object({
+  _data: z.array(PersonioV2EmploymentSchema),
+  _meta: PersonioV2PageMetaSchema.optional(),
+});
+
+/** v2 error body: `{"timestamp","trace_id","errors":[{"title","details","type"}]}`. */
+export const PersonioV2ErrorSchema = z.object({
+  timestamp: z.string().optional(),
+  trace_id: z.string().optional(),
+  errors: z
+    .array(
+      z
+        .object({ title: z.string().optional(), details: z.string().optional(), type: z.string().optional() })
+        .loose(),
+    )
+    .min(1),
+});

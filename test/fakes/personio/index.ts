@@ -1,5 +1,6 @@
 /**
- * A fake of Personio's API v1 (shared/reference/openapi/personio-v1.yaml and apis.md §2):
+ * A fake of Personio's API v1 and v2 on one origin (shared/reference/openapi/personio-v1.yaml
+ * and apis.md §2). API v1:
  * - `POST /v1/auth` with `{client_id, client_secret}` (JSON or form) → `{success, data:{token, expires_in}}`;
  *   more than 60 calls a minute → 429 and a 60 s cooldown;
  * - `GET /v1/company/employees` with `limit` (default 10, cut to 100), `offset`, `email`,
@@ -9,6 +10,20 @@
  * - a missing token → 401, an unknown or expired one → 403; errors `{success:false, error:{code, message}}`;
  * - throttling: 429 with no rate-limit headers (300 requests/minute and 15/s per token when
  *   `rateLimit` is on, and on demand with `throttleNext`).
+ *
+ * API v2 (apis.md §2 "API v2", https://developer.personio.de/reference/get_v2-persons):
+ * - `POST /v2/auth/token`, form-encoded `grant_type=client_credentials&client_id&client_secret
+ *   [&scope]` → `{access_token, token_type:"Bearer", expires_in}` (same 60/min limit as v1's);
+ * - `GET /v2/persons` with `limit` 1..50 (default 10; outside → 400), an opaque `cursor` (which
+ *   carries the query it was issued for), `id`, `email`, `updated_at`, `updated_at.gt`,
+ *   `updated_at.lt` (date-times; a bad one → 400); `_meta.links.next.href` while more remain;
+ *   each person lists every custom attribute of the company (`value` null when unset);
+ * - `GET /v2/persons/{id}/employments` → `{_data:[{id, status, supervisor, org_units, position,
+ *   employment_start_date, termination}]}`; an unknown person → 404;
+ * - a missing, unknown or expired token → 401; errors `{timestamp, trace_id, errors:[{title,
+ *   details, type}]}`; throttling 429 in that shape (limits are not published: only on demand).
+ * In v2 mode `breakAfter` counts `GET /v2/persons` pages (a page is one list call and one
+ * employments call per person), then fails every data request.
  */
 import { randomBytes } from 'node:crypto';
 import type { HrFake, HrFakeEmployee } from '../../connectors/hris-contract.ts';
@@ -21,6 +36,8 @@ export interface PersonioFakeOptions {
   rateLimit?: boolean;
   /** Seconds a token lives (expires_in). */
   tokenLifetimeSeconds?: number;
+  /** The API the contract's `url`/`config` point the connector at (default v1). */
+  apiVersion?: 'v1' | 'v2';
 }
 
 interface StoredEmployee extends HrFakeEmployee {
@@ -36,12 +53,15 @@ export interface PersonioFake extends HrFake {
 }
 
 const CUSTOM_FIELD = 'dynamic_24407';
+/** v2 custom attributes carry an `id` and a `global_id`. */
+const CUSTOM_FIELD_GLOBAL_ID = '24407';
 
 export async function startPersonioFake(options: PersonioFakeOptions = {}): Promise<PersonioFake> {
   const clientId = options.clientId ?? 'personio-client';
   const clientSecret = options.clientSecret ?? 'personio-secret';
   const lifetime = options.tokenLifetimeSeconds ?? 86_400;
   const rateLimited = options.rateLimit ?? true;
+  const apiVersion = options.apiVersion ?? 'v1';
   const employees = new Map<string, StoredEmployee>();
   const serialized = new Map<string, string>();
   let sorted: StoredEmployee[] | undefined;
@@ -182,6 +202,7 @@ export async function startPersonioFake(options: PersonioFakeOptions = {}): Prom
   const fake = await startFakeServer((request) => {
     const path = request.url.pathname;
     requests.push({ method: request.method, path, query: request.url.search });
+    if (path.startsWith('/v2/')) return serveV2(request, path);
     if (path === '/v1/auth' && request.method === 'POST') return issueToken(request);
     if (!path.startsWith('/v1/company/employees')) return error(404, 'Not found.');
     const refused = authenticate(request);
@@ -198,6 +219,194 @@ export async function startPersonioFake(options: PersonioFakeOptions = {}): Prom
     if (path === '/v1/company/employees/attributes' && request.method === 'GET') return attributesList();
     return error(404, 'Not found.');
   });
+
+  // ---------------------------------------------------------------------------------------------
+  // API v2
+  // ---------------------------------------------------------------------------------------------
+
+  const v2Tokens = new Map<string, number>();
+
+  const v2Error = (status: number, title: string, details: string, type: string): FakeResponse => ({
+    status,
+    body: {
+      timestamp: new Date(now()).toISOString(),
+      trace_id: randomBytes(8).toString('hex'),
+      errors: [{ title, details, type }],
+    },
+  });
+
+  function serveV2(request: FakeRequest, path: string): FakeResponse {
+    if (path === '/v2/auth/token' && request.method === 'POST') return issueV2Token(request);
+    const persons = /^\/v2\/persons(?:\/([^/]+)\/employments)?$/.exec(path);
+    if (!persons || request.method !== 'GET')
+      return v2Error(404, 'Not Found', `No resource at ${request.method} ${path}.`, 'not_found');
+    const header = String(request.headers.authorization ?? '');
+    const token = /^Bearer (.+)$/i.exec(header)?.[1];
+    const expiresAt = token ? v2Tokens.get(token) : undefined;
+    if (!token || expiresAt === undefined || expiresAt <= now()) {
+      return v2Error(401, 'Unauthorized', 'The access token is missing, invalid or expired.', 'unauthorized');
+    }
+    stats.dataRequests++;
+    if (throttleBudget > 0) {
+      throttleBudget--;
+      stats.throttled++;
+      return v2Error(429, 'Too Many Requests', 'Rate limit exceeded, retry later.', 'too_many_requests');
+    }
+    const isPage = persons[1] === undefined;
+    if (breakAfter !== undefined && isPage) {
+      if (breakAfter <= 0) broken = true;
+      else breakAfter--;
+    }
+    if (broken) return v2Error(500, 'Internal Server Error', 'Something went wrong.', 'internal_error');
+    return isPage ? listPersons(request) : listEmployments(decodeURIComponent(persons[1] as string));
+  }
+
+  function issueV2Token(request: FakeRequest): FakeResponse {
+    const t = now();
+    if (t < authCooldownUntil) return v2Error(429, 'Too Many Requests', 'Retry later.', 'too_many_requests');
+    while (authCalls.length && (authCalls[0] as number) <= t - 60_000) authCalls.shift();
+    authCalls.push(t);
+    if (rateLimited && authCalls.length > 60) {
+      authCooldownUntil = t + 60_000;
+      return v2Error(429, 'Too Many Requests', 'Retry later.', 'too_many_requests');
+    }
+    if (!String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+      return v2Error(400, 'Bad Request', 'The token request must be form-encoded.', 'invalid_request');
+    }
+    const body = readBody(request);
+    if (body.grant_type !== 'client_credentials') {
+      return v2Error(400, 'Bad Request', 'grant_type must be client_credentials.', 'unsupported_grant_type');
+    }
+    if (body.scope !== undefined && body.scope !== 'personio:persons:read') {
+      return v2Error(400, 'Bad Request', `Scope ${String(body.scope)} is not granted.`, 'invalid_scope');
+    }
+    if (body.client_id !== clientId || body.client_secret !== clientSecret) {
+      return v2Error(401, 'Unauthorized', 'Invalid client credentials.', 'invalid_client');
+    }
+    const token = `v2-${randomBytes(24).toString('hex')}`;
+    v2Tokens.set(token, t + lifetime * 1000);
+    stats.tokensIssued++;
+    return { status: 200, body: { access_token: token, token_type: 'Bearer', expires_in: lifetime } };
+  }
+
+  interface PersonsQuery {
+    offset: number;
+    limit: number;
+    ids: string[];
+    emails: string[];
+    updatedAt?: number;
+    updatedAfter?: number;
+    updatedBefore?: number;
+  }
+
+  function listPersons(request: FakeRequest): FakeResponse {
+    const params = request.url.searchParams;
+    const invalid = (details: string) => v2Error(400, 'Bad Request', details, 'validation_error');
+    let state: PersonsQuery;
+    const cursor = params.get('cursor');
+    if (cursor !== null) {
+      // A cursor carries the query it was issued for (its filters and its position).
+      try {
+        state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as PersonsQuery;
+      } catch {
+        return invalid('The cursor is invalid.');
+      }
+      if (!Number.isInteger(state.offset)) return invalid('The cursor is invalid.');
+    } else {
+      state = { offset: 0, limit: 10, ids: params.getAll('id'), emails: params.getAll('email') };
+      for (const [name, key] of [
+        ['updated_at', 'updatedAt'],
+        ['updated_at.gt', 'updatedAfter'],
+        ['updated_at.lt', 'updatedBefore'],
+      ] as const) {
+        const value = params.get(name);
+        if (value === null) continue;
+        const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)
+          ? Date.parse(value)
+          : Number.NaN;
+        if (Number.isNaN(at)) return invalid(`${name} must be an ISO 8601 date-time.`);
+        state[key] = at;
+      }
+    }
+    if (params.has('limit')) {
+      const limit = Number(params.get('limit'));
+      if (!Number.isInteger(limit) || limit < 1 || limit > 50)
+        return invalid('limit must be an integer between 1 and 50.');
+      state.limit = limit;
+    }
+    const matching = list().filter(
+      (person) =>
+        (!state.ids.length || state.ids.includes(person.id)) &&
+        (!state.emails.length || state.emails.includes(person.email)) &&
+        (state.updatedAt === undefined || person.modifiedAt === state.updatedAt) &&
+        (state.updatedAfter === undefined || person.modifiedAt > state.updatedAfter) &&
+        (state.updatedBefore === undefined || person.modifiedAt < state.updatedBefore),
+    );
+    const selected = matching.slice(state.offset, state.offset + state.limit);
+    const origin = `http://${request.headers.host}`;
+    const links: Record<string, { href: string }> = {
+      self: { href: `${origin}${request.url.pathname}${request.url.search}` },
+    };
+    if (state.offset + state.limit < matching.length) {
+      const next = Buffer.from(JSON.stringify({ ...state, offset: state.offset + state.limit })).toString(
+        'base64url',
+      );
+      links.next = { href: `${origin}/v2/persons?limit=${state.limit}&cursor=${next}` };
+    }
+    return {
+      status: 200,
+      body: { _data: selected.map((person) => personV2(person, origin)), _meta: { links } },
+    };
+  }
+
+  function listEmployments(personId: string): FakeResponse {
+    const person = employees.get(personId);
+    if (!person) return v2Error(404, 'Not Found', `Person ${personId} was not found.`, 'not_found');
+    const departmentId = hashId(person.department);
+    return {
+      status: 200,
+      body: {
+        _data: [
+          {
+            id: employmentId(person),
+            status: person.status.toUpperCase(),
+            supervisor: person.managerId ? { id: person.managerId } : null,
+            org_units: [
+              { type: 'department', id: String(departmentId) },
+              { type: 'team', id: String(departmentId + 1) },
+            ],
+            position: { title: person.jobTitle },
+            employment_start_date: person.hireDate,
+            termination: { termination_date: person.terminationDate ?? null },
+            created_at: new Date(person.createdAt).toISOString(),
+            updated_at: new Date(person.modifiedAt).toISOString(),
+          },
+        ],
+        _meta: { links: {} },
+      },
+    };
+  }
+
+  function personV2(person: StoredEmployee, origin: string) {
+    const custom = { [CUSTOM_FIELD]: null as string | null, ...person.custom };
+    return {
+      id: person.id,
+      email: person.email,
+      first_name: person.firstName,
+      last_name: person.lastName,
+      preferred_name: `${person.firstName} ${person.lastName}`,
+      gender: 'DIVERSE',
+      created_at: new Date(person.createdAt).toISOString(),
+      updated_at: new Date(person.modifiedAt).toISOString(),
+      custom_attributes: Object.entries(custom).map(([id, value]) => ({
+        id,
+        global_id: id === CUSTOM_FIELD ? CUSTOM_FIELD_GLOBAL_ID : null,
+        value,
+      })),
+      employments: [{ id: employmentId(person) }],
+      _meta: { links: { self: { href: `${origin}/v2/persons/${person.id}` } } },
+    };
+  }
 
   function attributesList(): FakeResponse {
     const custom = new Set<string>();
@@ -250,12 +459,16 @@ export async function startPersonioFake(options: PersonioFakeOptions = {}): Prom
   };
 
   return {
-    url: `${fake.origin}/v1`,
-    config: { baseUrl: `${fake.origin}/v1` },
+    url: `${fake.origin}/${apiVersion}`,
+    config:
+      apiVersion === 'v2'
+        ? { apiVersion: 'v2', baseUrl: `${fake.origin}/v2` }
+        : { baseUrl: `${fake.origin}/v1` },
     credentials: { clientId, clientSecret },
     badCredentials: { clientId, clientSecret: 'wrong-secret' },
     pageSize: 10,
     customFieldKey: CUSTOM_FIELD,
+    ...(apiVersion === 'v2' ? { canonicalDepartment: (name: string) => String(hashId(name)) } : {}),
     stats,
     requests,
     employeeCount: () => employees.size,
@@ -285,6 +498,7 @@ export async function startPersonioFake(options: PersonioFakeOptions = {}): Prom
     },
     expireTokens() {
       for (const token of tokens.keys()) tokens.set(token, 0);
+      for (const token of v2Tokens.keys()) v2Tokens.set(token, 0);
     },
     breakAfter(count) {
       breakAfter = count;
@@ -390,6 +604,11 @@ function project(attributes: Record<string, unknown>, only: string[]): Record<st
   if (!only.length) return attributes;
   const keep = new Set(['id', ...only]);
   return Object.fromEntries(Object.entries(attributes).filter(([key]) => keep.has(key)));
+}
+
+/** A person's (single) employment id in v2. */
+function employmentId(person: HrFakeEmployee): string {
+  return String(hashId(`employment:${person.id}`));
 }
 
 function hashId(text: string): number {
