@@ -220,6 +220,15 @@ export class DirectoriesService {
       await this.#database.transaction(async (tx) => {
         const org = await this.#orgs.require(organizationIdOrSlug, tx);
         const before = await this.#find(tx, org.id, id, true);
+        if (before.kind !== 'scim') {
+          // Its records and the users' HR source are the hris module's to clean up.
+          throw new InvalidInput({
+            code: 'pull_directory_delete',
+            detail: `Directory ${id} is a ${before.kind} directory; deleting it also removes its HR records.`,
+            field: 'id',
+            fix: `Delete it with DELETE /api/v1/organizations/{org}/hris/directories/${id}.`,
+          });
+        }
         const view = this.#toView(before, []);
         await tx
           .delete(directories)
@@ -433,6 +442,16 @@ export class DirectoriesService {
       .returning();
     if (!row) return this.#find(executor as Tx, organizationId, id);
     return row;
+  }
+
+  /**
+   * Deletes a pull directory row inside the caller's transaction; its HR records and sync runs go
+   * with it (foreign keys cascade). The hris module detaches the users first and records the event.
+   */
+  async deletePullDirectory(tx: Tx, organizationId: string, id: string): Promise<void> {
+    await tx
+      .delete(directories)
+      .where(and(eq(directories.organizationId, organizationId), eq(directories.id, id)));
   }
 
   /** Forgets cached token checks of a directory (after a change to it or its tokens). */

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { HrClientEnvironment } from '../../connectors/hris-contract.ts';
-import type { Database } from '../../platform/db/client.ts';
+import type { Database, Tx } from '../../platform/db/client.ts';
 import { AppError, Conflict, NotFound } from '../../platform/errors.ts';
 import type { JobQueue } from '../../platform/jobs/index.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
@@ -15,9 +15,17 @@ import type { EventLog } from '../events/service.ts';
 import type { OrganizationService } from '../orgs/service.ts';
 import { HrisContextService } from './context.ts';
 import { HrisDirectoryService, parseSettings } from './directories.ts';
-import { findRun, latestRun, listRecords, listRuns, recordBySourceId, upsertRecords } from './repository.ts';
+import {
+  directoryFootprint,
+  findRun,
+  latestRun,
+  listRecords,
+  listRuns,
+  recordBySourceId,
+  upsertRecords,
+} from './repository.ts';
 import { HrisSettingsService } from './settings.ts';
-import { HrisSyncEngine, type SyncMode, toRunView } from './sync.ts';
+import { HrisSyncEngine, STALE_RUN_MS, type SyncMode, toRunView } from './sync.ts';
 
 export { type ContextReader, HrisContextService } from './context.ts';
 export * from './contracts.ts';
@@ -121,6 +129,96 @@ export class HrisModule {
       });
       return { jobId, directoryId, mode };
     });
+  }
+
+  /**
+   * Deletes an HR or directory pull: its records and sync runs go with it; the users it matched or
+   * created stay (with their status, groups and HR attributes, so rules and logins keep working),
+   * but their HR profile no longer names it as source and its external id is removed. A running
+   * sync must finish first. One `directory.deleted` event, and a `user.updated` per detached user.
+   */
+  async deleteDirectory(
+    organizationIdOrSlug: string,
+    directoryId: string,
+    actor: Actor,
+  ): Promise<{ recordsRemoved: number; usersDetached: number }> {
+    const checked = await this.directories.row(organizationIdOrSlug, directoryId);
+    const result = await this.#database.transaction(async (tx) => {
+      const row = await this.#pullDirectories.directoryRow(tx, checked.organizationId, directoryId, true);
+      const running = await latestRun(tx, row.organizationId, directoryId);
+      if (running?.status === 'running' && Date.now() - running.heartbeatAt.getTime() < STALE_RUN_MS) {
+        throw new Conflict({
+          code: 'sync_running',
+          detail: `A sync of directory ${directoryId} is running (run ${running.id}).`,
+          fix: 'Wait for it to finish (see its progress under Sync history), then delete the directory.',
+          extra: { runId: running.id },
+        });
+      }
+      const footprint = await directoryFootprint(tx, row.organizationId, directoryId);
+      const usersDetached = await this.#detachUsers(
+        tx,
+        row.organizationId,
+        directoryId,
+        footprint.userIds,
+        actor,
+      );
+      await this.#pullDirectories.deletePullDirectory(tx, row.organizationId, directoryId);
+      await this.#events.append(tx, {
+        organizationId: row.organizationId,
+        type: 'directory.deleted',
+        actor,
+        subjectType: 'directory',
+        subjectId: directoryId,
+        data: {
+          directory: this.directories.toView(row),
+          recordsRemoved: footprint.records,
+          usersDetached,
+        },
+      });
+      return { recordsRemoved: footprint.records, usersDetached };
+    });
+    this.context.invalidateOrganization(checked.organizationId);
+    return result;
+  }
+
+  /** Users whose HR profile came from this directory keep it, without its `source`; its external id goes. */
+  async #detachUsers(
+    tx: Tx,
+    organizationId: string,
+    directoryId: string,
+    userIds: readonly string[],
+    actor: Actor,
+  ): Promise<number> {
+    let detached = 0;
+    for (let start = 0; start < userIds.length; start += 200) {
+      const updates = [];
+      for (const userId of userIds.slice(start, start + 200)) {
+        const user = await this.#directory.getUserInOrganization(organizationId, userId, tx);
+        if (!user) continue;
+        const hr = user.profile.hr;
+        const fromHere =
+          hr &&
+          typeof hr === 'object' &&
+          (hr as { source?: { directoryId?: unknown } }).source?.directoryId === directoryId;
+        const externalKey = `hris:${directoryId}`;
+        if (!fromHere && !(externalKey in user.externalIds)) continue;
+        const { source: _detached, ...kept } = (fromHere ? hr : {}) as Record<string, unknown>;
+        updates.push({
+          id: userId,
+          input: {
+            externalIds: { [externalKey]: null },
+            ...(fromHere ? { profile: { hr: kept } } : {}),
+          },
+        });
+      }
+      const changed = await this.#directory.updateUsers(organizationId, updates, {
+        tx,
+        actor,
+        source: 'hris',
+      });
+      detached += changed.length;
+    }
+    return detached;
   }
 
   async listRuns(
@@ -253,7 +351,10 @@ export class HrisModule {
         } catch (error) {
           if (
             error instanceof AppError &&
-            (error.code === 'sync_running' || error.code === 'directory_disabled')
+            (error.code === 'sync_running' ||
+              error.code === 'directory_disabled' ||
+              // Deleted since the job was queued.
+              error.code === 'directory_not_found')
           ) {
             this.#logger.info({ directoryId, reason: error.code }, 'HR sync skipped');
             return null;

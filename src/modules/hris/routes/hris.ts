@@ -159,6 +159,30 @@ export function hrisRoutes(app: App, deps: { hris: HrisModule; requireScope: Sco
   });
 
   app.route({
+    method: 'DELETE',
+    url: `${base}/directories/:id`,
+    schema: {
+      tags,
+      summary: 'Delete an HR or directory pull',
+      description:
+        'Removes the connector, its stored secrets, its records and its sync history. The users it matched or created stay, with their status, groups and HR attributes; their HR profile no longer names this directory as its source, and its external id is removed from them. Refused (409 sync_running) while a sync is running.',
+      params: directoryParams,
+      response: {
+        200: z
+          .object({
+            recordsRemoved: z.number().int().describe('HR records deleted with the directory.'),
+            usersDetached: z.number().int().describe('Users kept, no longer linked to this directory.'),
+          })
+          .meta({ id: 'HrisDirectoryDeleted' }),
+        ...errors,
+      },
+    },
+    onRequest: requireScope('admin'),
+    config: { audit: ['directory.deleted'] },
+    handler: async (request) => hris.deleteDirectory(request.params.org, request.params.id, request.actor),
+  });
+
+  app.route({
     method: 'POST',
     url: `${base}/directories/:id/test`,
     schema: {
