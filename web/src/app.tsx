@@ -11,6 +11,7 @@ import { ErrorBox, Spinner } from './components/ui.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { ConnectionDetailPage, ConnectionsPage, NewConnectionPage } from './pages/connections.tsx';
 import { DirectoriesPage, DirectoryDetailPage } from './pages/directories.tsx';
+import { HrConnectorDetailPage, HrRunPage, HrSettingsPage } from './pages/hr-connectors.tsx';
 import { ImportDetailPage, ImportsPage } from './pages/imports.tsx';
 import { OrganizationPage, OrganizationsPage } from './pages/organizations.tsx';
 import { OverviewPage } from './pages/overview.tsx';
@@ -47,6 +48,12 @@ const ROUTES: RouteDef[] = [
   { pattern: '/admin/o/:org/connections/:id', render: (p) => <ConnectionDetailPage {...p} /> },
   { pattern: '/admin/o/:org/directories', render: (p) => <DirectoriesPage {...p} /> },
   { pattern: '/admin/o/:org/directories/:id', render: (p) => <DirectoryDetailPage {...p} /> },
+  { pattern: '/admin/o/:org/directories/hr/:id', render: (p) => <HrConnectorDetailPage {...p} /> },
+  {
+    pattern: '/admin/o/:org/directories/hr/:id/runs/:runId',
+    render: (p) => <HrRunPage {...p} />,
+  },
+  { pattern: '/admin/o/:org/hr-settings', render: (p) => <HrSettingsPage {...p} /> },
   { pattern: '/admin/o/:org/destinations', render: (p) => <DestinationsPage {...p} /> },
   { pattern: '/admin/o/:org/destinations/:id', render: (p) => <DestinationDetailPage {...p} /> },
   { pattern: '/admin/o/:org/rules', render: (p) => <RulesPage {...p} /> },
@@ -63,6 +70,7 @@ const ORG_NAV = [
   { path: '/settings', label: 'Settings' },
   { path: '/connections', label: 'SSO connections' },
   { path: '/directories', label: 'Directories' },
+  { path: '/hr-settings', label: 'HR settings' },
   { path: '/setup-links', label: 'Setup links' },
   { path: '/destinations', label: 'Destinations' },
   { path: '/rules', label: 'Provisioning rules' },

@@ -1,4 +1,7 @@
-/** Directories (SCIM): create, the SCIM URL, the token shown once, rotation and revocation. */
+/**
+ * Directories: SCIM ones (create, the SCIM URL, the token shown once, rotation and revocation),
+ * and beside them the HR connectors and directory pulls (./hr-connectors.tsx).
+ */
 import { type FormEvent, useState } from 'react';
 import { api, can, enc, useAction, useApi } from '../api.ts';
 import type { PageProps } from '../app.tsx';
@@ -14,6 +17,7 @@ import {
   when,
 } from '../components/ui.tsx';
 import { Link } from '../router.tsx';
+import { HrConnectorsSection } from './hr-connectors.tsx';
 
 interface DirectoryToken {
   id: string;
@@ -26,6 +30,8 @@ interface DirectoryToken {
 
 interface Directory {
   id: string;
+  /** `hris` and `directory` (pulls) are listed by the HR connectors section, not here. */
+  kind: 'scim' | 'hris' | 'directory';
   name: string;
   provider: 'entra' | 'okta' | 'generic';
   status: 'active' | 'disabled';
@@ -75,7 +81,7 @@ export function DirectoriesPage({ session, params }: PageProps) {
     <>
       <PageHeader
         title="Directories"
-        subtitle="Where this organization's users come from: SCIM provisioning from their IdP."
+        subtitle="Where this organization's users come from: SCIM provisioning from their IdP, and their HR system."
       />
       {created ? (
         <section className="card" aria-labelledby="created-title">
@@ -135,42 +141,47 @@ export function DirectoriesPage({ session, params }: PageProps) {
           </div>
         </form>
       ) : null}
-      <Loader state={list} label="Loading directories…">
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty title="No directory yet.">
-              Create a SCIM directory so the client's IdP provisions users.
-            </Empty>
-          ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Name</th>
-                    <th>IdP</th>
-                    <th>Status</th>
-                    <th>Last activity</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.data.map((d) => (
-                    <tr key={d.id}>
-                      <td>
-                        <Link to={`/admin/o/${org}/directories/${d.id}`}>{d.name}</Link>
-                      </td>
-                      <td>{PROVIDERS[d.provider]}</td>
-                      <td>
-                        <StatusBadge status={d.status} />
-                      </td>
-                      <td>{when(d.lastActivityAt)}</td>
+      <section className="card" aria-labelledby="scim-list-title">
+        <h2 id="scim-list-title">SCIM directories</h2>
+        <Loader state={list} label="Loading directories…">
+          {(page) => {
+            const scim = page.data.filter((d) => d.kind === 'scim');
+            return scim.length === 0 ? (
+              <Empty title="No directory yet.">
+                Create a SCIM directory so the client's IdP provisions users.
+              </Empty>
+            ) : (
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th>Name</th>
+                      <th>IdP</th>
+                      <th>Status</th>
+                      <th>Last activity</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
-      </Loader>
+                  </thead>
+                  <tbody>
+                    {scim.map((d) => (
+                      <tr key={d.id}>
+                        <td>
+                          <Link to={`/admin/o/${org}/directories/${d.id}`}>{d.name}</Link>
+                        </td>
+                        <td>{PROVIDERS[d.provider]}</td>
+                        <td>
+                          <StatusBadge status={d.status} />
+                        </td>
+                        <td>{when(d.lastActivityAt)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            );
+          }}
+        </Loader>
+      </section>
+      <HrConnectorsSection session={session} org={org} />
     </>
   );
 }

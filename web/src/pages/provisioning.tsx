@@ -1,11 +1,13 @@
 /**
  * Provisioning: destinations (Thinkific, a SCIM app, a signed webhook) with their connection test,
  * per-person state, attempts, retry and reconcile; and the rules that decide who gets what there,
- * edited as JSON with a dry run showing who would be affected.
+ * edited as a form (condition rows in all/any groups, effects per destination) or as JSON, with a
+ * dry run showing who would be affected.
  */
 import { type FormEvent, useState } from 'react';
 import { api, can, enc, useAction, useApi } from '../api.ts';
 import type { PageProps } from '../app.tsx';
+import { attributeSections, ConditionFields, EffectFields, labelOf } from '../components/rule-fields.tsx';
 import {
   Badge,
   Button,
@@ -19,6 +21,20 @@ import {
   when,
 } from '../components/ui.tsx';
 import { Link } from '../router.tsx';
+import {
+  type ConditionForm,
+  conditionProblems,
+  conditionToForm,
+  type EffectForm,
+  effectProblems,
+  effectsToForm,
+  emptyEffect,
+  type FormProblem,
+  formToCondition,
+  formToEffects,
+  NotAForm,
+  newConditionForm,
+} from '../rule-forms.ts';
 
 type Kind = 'thinkific' | 'scim' | 'webhook';
 
@@ -668,16 +684,6 @@ function DestinationEditor({
   );
 }
 
-const EXAMPLE_CONDITION = '{ "group": "Engineering" }';
-
-function exampleEffects(destinations: Destination[]): string {
-  return JSON.stringify(
-    [{ destinationId: destinations[0]?.id ?? 'dst_…', enrollments: [{ kind: 'course', id: '1' }] }],
-    null,
-    2,
-  );
-}
-
 export function RulesPage({ session, params }: PageProps) {
   const org = params.org ?? '';
   const base = `/api/v1/organizations/${enc(org)}/provisioning/rules`;
@@ -707,6 +713,7 @@ export function RulesPage({ session, params }: PageProps) {
         <RuleEditor
           key={editing === 'new' ? 'new' : editing.id}
           base={base}
+          org={org}
           rule={editing === 'new' ? undefined : editing}
           destinations={destinations.data?.data ?? []}
           names={names}
@@ -812,39 +819,147 @@ function parseJson(label: string, text: string): unknown {
   }
 }
 
+type EditorMode = 'form' | 'json';
+
+interface EditorState {
+  mode: EditorMode;
+  condition: ConditionForm;
+  effects: EffectForm[];
+  conditionText: string;
+  effectsText: string;
+  /** Why the rule opened as JSON (it cannot be shown as a form). */
+  notice?: string;
+}
+
+function initialEditor(rule: Rule | undefined, destinations: Destination[]): EditorState {
+  if (!rule) {
+    const effects = [emptyEffect(destinations[0]?.id ?? '')];
+    const condition = newConditionForm();
+    return {
+      mode: 'form',
+      condition,
+      effects,
+      conditionText: JSON.stringify(formToCondition(condition), null, 2),
+      effectsText: JSON.stringify(formToEffects(effects), null, 2),
+    };
+  }
+  const conditionText = JSON.stringify(rule.condition, null, 2);
+  const effectsText = JSON.stringify(rule.effects, null, 2);
+  try {
+    return {
+      mode: 'form',
+      condition: conditionToForm(rule.condition),
+      effects: effectsToForm(rule.effects),
+      conditionText,
+      effectsText,
+    };
+  } catch (error) {
+    return {
+      mode: 'json',
+      condition: newConditionForm(),
+      effects: [],
+      conditionText,
+      effectsText,
+      notice: notAFormNotice(error),
+    };
+  }
+}
+
+function notAFormNotice(error: unknown): string {
+  if (error instanceof NotAForm)
+    return `This JSON cannot be shown as a form (${error.message}). Keep editing it as JSON; it is saved as written.`;
+  return `This JSON cannot be shown as a form: ${(error as Error).message}. Fix it, or keep editing it as JSON.`;
+}
+
 function RuleEditor({
   base,
+  org,
   rule,
   destinations,
   names,
   onDone,
 }: {
   base: string;
+  org: string;
   rule: Rule | undefined;
   destinations: Destination[];
   names: Map<string, string>;
   onDone: (saved: boolean) => void;
 }) {
   const [name, setName] = useState(rule?.name ?? '');
-  const [condition, setCondition] = useState(
-    rule ? JSON.stringify(rule.condition, null, 2) : EXAMPLE_CONDITION,
-  );
-  const [effects, setEffects] = useState(
-    rule ? JSON.stringify(rule.effects, null, 2) : exampleEffects(destinations),
-  );
+  const [editor, setEditor] = useState<EditorState>(() => initialEditor(rule, destinations));
+  /** Once a dry run or save found problems, they follow every edit until fixed. */
+  const [checked, setChecked] = useState(false);
   const [position, setPosition] = useState(rule ? String(rule.position) : '');
   const [result, setResult] = useState<DryRun | undefined>();
-  const draft = () => ({
-    name: name || 'Untitled rule',
-    condition: parseJson('Condition', condition),
-    effects: parseJson('Effects', effects),
-  });
-  const dryRun = useAction(async () =>
-    api<DryRun>('POST', `${base}/dry-run`, { rule: { ...draft(), enabled: true }, limit: 200 }),
+  const groups = useApi<{ data: Array<{ name: string }> }>(
+    `/api/v1/organizations/${enc(org)}/groups?limit=200`,
   );
+  const hrDirectories = useApi<{ data: Array<{ effectiveMapping: { custom?: Record<string, unknown> } }> }>(
+    `/api/v1/organizations/${enc(org)}/hris/directories`,
+  );
+  const customAttributes = [
+    ...new Set((hrDirectories.data?.data ?? []).flatMap((d) => Object.keys(d.effectiveMapping.custom ?? {}))),
+  ].sort();
+  const connections = useApi<{ data: Array<{ mapping: { attributes?: Record<string, unknown> } }> }>(
+    `/api/v1/organizations/${enc(org)}/connections`,
+  );
+  const ssoAttributes = [
+    ...new Set((connections.data?.data ?? []).flatMap((c) => Object.keys(c.mapping.attributes ?? {}))),
+  ].sort();
+  const sections = attributeSections(customAttributes, ssoAttributes);
+  const groupNames = (groups.data?.data ?? []).map((group) => group.name);
+  const formProblems = (state: EditorState): FormProblem[] =>
+    state.mode === 'json'
+      ? []
+      : [
+          ...conditionProblems(state.condition, (subject) => labelOf(sections, subject)),
+          ...effectProblems(state.effects, new Set(destinations.map((d) => d.id))),
+        ];
+  const problems = checked ? formProblems(editor) : [];
+  const toJson = () => {
+    setChecked(false);
+    setEditor({
+      ...editor,
+      mode: 'json',
+      notice: undefined,
+      conditionText: JSON.stringify(formToCondition(editor.condition), null, 2),
+      effectsText: JSON.stringify(formToEffects(editor.effects), null, 2),
+    });
+  };
+  const toForm = () => {
+    try {
+      const condition = conditionToForm(parseJson('The condition', editor.conditionText));
+      const effects = effectsToForm(parseJson('The effects', editor.effectsText));
+      setEditor({ ...editor, mode: 'form', condition, effects, notice: undefined });
+    } catch (error) {
+      setEditor({ ...editor, notice: notAFormNotice(error) });
+    }
+  };
+  /** The rule as the API takes it, or undefined (with the problems shown) when the form is incomplete. */
+  const draft = () => {
+    setChecked(true);
+    if (formProblems(editor).length) return undefined;
+    return {
+      name: name || 'Untitled rule',
+      condition:
+        editor.mode === 'form'
+          ? formToCondition(editor.condition)
+          : parseJson('The condition', editor.conditionText),
+      effects:
+        editor.mode === 'form' ? formToEffects(editor.effects) : parseJson('The effects', editor.effectsText),
+    };
+  };
+  const dryRun = useAction(async () => {
+    const body = draft();
+    if (!body) return undefined;
+    return api<DryRun>('POST', `${base}/dry-run`, { rule: { ...body, enabled: true }, limit: 200 });
+  });
   const save = useAction(async () => {
-    const body = { ...draft(), ...(position.trim() ? { position: Number(position) } : {}) };
-    return rule ? api<Rule>('PATCH', `${base}/${enc(rule.id)}`, body) : api<Rule>('POST', base, body);
+    const body = draft();
+    if (!body) return undefined;
+    const full = { ...body, ...(position.trim() ? { position: Number(position) } : {}) };
+    return rule ? api<Rule>('PATCH', `${base}/${enc(rule.id)}`, full) : api<Rule>('POST', base, full);
   });
   return (
     <form
@@ -875,47 +990,109 @@ function RuleEditor({
           />
         </Field>
       </div>
-      <div className="grid2">
-        <Field
-          label="Condition (JSON)"
-          htmlFor="rule-condition"
-          hint={
-            <>
-              <code>all</code>/<code>any</code>/<code>not</code>, <code>group</code>, <code>role</code>,{' '}
-              <code>source</code>, <code>attribute</code>, <code>always</code>.
-            </>
-          }
+      <div className="row mode-switch">
+        <span className="muted small">Edit as</span>
+        <button
+          type="button"
+          className={editor.mode === 'form' ? 'primary small' : 'secondary small'}
+          aria-pressed={editor.mode === 'form'}
+          onClick={() => (editor.mode === 'form' ? undefined : toForm())}
         >
-          <textarea
-            id="rule-condition"
-            className="mono"
-            rows={10}
-            spellCheck={false}
-            value={condition}
-            onChange={(e) => setCondition(e.target.value)}
-          />
-        </Field>
-        <Field
-          label="Effects (JSON)"
-          htmlFor="rule-effects"
-          hint={
-            <>
-              Per destination: <code>account</code>, <code>enrollments</code> [{'{'}kind, id, activation,
-              expiry{'}'}], <code>groups</code>. Destinations:{' '}
-              {destinations.map((d) => `${d.name} = ${d.id}`).join('; ') || 'none yet'}.
-            </>
-          }
+          Form
+        </button>
+        <button
+          type="button"
+          className={editor.mode === 'json' ? 'primary small' : 'secondary small'}
+          aria-pressed={editor.mode === 'json'}
+          onClick={() => (editor.mode === 'json' ? undefined : toJson())}
         >
-          <textarea
-            id="rule-effects"
-            className="mono"
-            rows={10}
-            spellCheck={false}
-            value={effects}
-            onChange={(e) => setEffects(e.target.value)}
-          />
-        </Field>
+          JSON
+        </button>
       </div>
+      {editor.notice ? (
+        <div className="warning" role="status">
+          {editor.notice}
+        </div>
+      ) : null}
+      {editor.mode === 'form' ? (
+        <>
+          <section aria-labelledby="rule-condition-title">
+            <h3 id="rule-condition-title">Who</h3>
+            <ConditionFields
+              form={editor.condition}
+              onChange={(condition) => setEditor({ ...editor, condition })}
+              sections={sections}
+              groupNames={groupNames}
+              invalid={problems.map((problem) => problem.field)}
+            />
+          </section>
+          <section aria-labelledby="rule-effects-title">
+            <h3 id="rule-effects-title">Gets what, where</h3>
+            {destinations.length === 0 ? (
+              <div className="warning">
+                No destination yet: <Link to={`/admin/o/${org}/destinations`}>add one</Link> first.
+              </div>
+            ) : null}
+            <EffectFields
+              effects={editor.effects}
+              onChange={(effects) => setEditor({ ...editor, effects })}
+              destinations={destinations}
+            />
+          </section>
+        </>
+      ) : (
+        <div className="grid2">
+          <Field
+            label="Condition (JSON)"
+            htmlFor="rule-condition"
+            hint={
+              <>
+                <code>all</code>/<code>any</code>/<code>not</code>, <code>group</code>, <code>role</code>,{' '}
+                <code>source</code>, <code>attribute</code>, <code>always</code>.
+              </>
+            }
+          >
+            <textarea
+              id="rule-condition"
+              className="mono"
+              rows={10}
+              spellCheck={false}
+              value={editor.conditionText}
+              onChange={(e) => setEditor({ ...editor, conditionText: e.target.value })}
+            />
+          </Field>
+          <Field
+            label="Effects (JSON)"
+            htmlFor="rule-effects"
+            hint={
+              <>
+                Per destination: <code>account</code>, <code>enrollments</code> [{'{'}kind, id, activation,
+                expiry{'}'}], <code>groups</code>. Destinations:{' '}
+                {destinations.map((d) => `${d.name} = ${d.id}`).join('; ') || 'none yet'}.
+              </>
+            }
+          >
+            <textarea
+              id="rule-effects"
+              className="mono"
+              rows={10}
+              spellCheck={false}
+              value={editor.effectsText}
+              onChange={(e) => setEditor({ ...editor, effectsText: e.target.value })}
+            />
+          </Field>
+        </div>
+      )}
+      {problems.length ? (
+        <div className="error" role="alert">
+          <strong>Fix {problems.length === 1 ? 'this' : `these ${problems.length} fields`} first:</strong>
+          <ul>
+            {problems.map((problem) => (
+              <li key={problem.message}>{problem.message}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       <ErrorBox error={save.error ?? dryRun.error} />
       <div className="actions">
         <Button
