@@ -97,11 +97,15 @@ describe('SCIM and webhook destinations', { timeout: 240_000 }, () => {
     ]);
     const account = receiver.accounts.get(`app-${person?.id}`);
     expect(account?.enrollments.has('course:coaching-basics')).toBe(true);
-    const state = await s.t.api(
-      'GET',
-      `/api/v1/organizations/${s.organizationId}/users/${person?.id}/provisioning`,
-    );
-    expect(state.body.states[0].remoteId).toBe(`app-${person?.id}`);
+    // The receiver answers before the attempt's transaction commits: wait for the stored state.
+    const remoteId = await eventually(async () => {
+      const state = await s.t.api(
+        'GET',
+        `/api/v1/organizations/${s.organizationId}/users/${person?.id}/provisioning`,
+      );
+      return state.body.states[0]?.remoteId as string | null;
+    }, 'the account id stored');
+    expect(remoteId).toBe(`app-${person?.id}`);
 
     await s.t.hub.directory.setUserStatus(person?.id as string, 'suspended', TEST_ACTOR);
     await eventually(() => account?.active === false, 'account disabled');

@@ -37,10 +37,14 @@ describe('event webhooks', () => {
     expect(group.status).toBe(201);
     await t.api('POST', `/api/v1/users/${userId}/suspend`);
 
-    const got = await eventually(() => {
+    const arrived = await eventually(() => {
       const mine = receiver.verified().filter((delivery) => delivery.path === '/types');
       return mine.length >= 2 && mine;
     }, 'two user deliveries');
+    // Several deliveries are in flight at once, so arrival order may differ: log order is data.cursor.
+    const cursorOf = (delivery: (typeof arrived)[number]) =>
+      BigInt((delivery.payload as { data?: { cursor?: string } } | undefined)?.data?.cursor ?? '0');
+    const got = [...arrived].sort((a, b) => (cursorOf(a) < cursorOf(b) ? -1 : 1));
     expect(receiver.received.filter((d) => d.path === '/types' && d.error)).toEqual([]);
     expect(got.map((delivery) => delivery.payload?.type)).toEqual(['user.created', 'user.suspended']);
     const first = got[0]?.payload as { type: string; timestamp: string; data: Record<string, any> };
