@@ -56,7 +56,10 @@ export async function* storedRows(
 ): AsyncGenerator<RawRow> {
   const key = { organizationId: row.organizationId, importId: row.id };
   if (row.format === 'xlsx') {
-    yield* readXlsxRows(readStoredFile(database, key), { ...(row.sheet ? { sheet: row.sheet } : {}), info });
+    yield* readXlsxRows(() => readStoredFile(database, key), {
+      ...(row.sheet ? { sheet: row.sheet } : {}),
+      info,
+    });
     return;
   }
   const encoding = (row.encoding ?? 'utf-8') as TextEncoding;

@@ -8,8 +8,10 @@
  * (`#N/A`), is reported as a problem of that cell and the row is rejected.
  */
 import { Readable } from 'node:stream';
+import { DOMParser } from '@xmldom/xmldom';
 import { parse } from 'csv-parse';
 import ExcelJS from 'exceljs';
+import unzipper from 'unzipper';
 import { InvalidInput } from '../../platform/errors.ts';
 import { decoderLabel, type TextEncoding } from './file-format.ts';
 
@@ -191,16 +193,87 @@ export function cellText(value: CellValue): string | Omit<CellProblem, 'column'>
   return String(value);
 }
 
+/** A sheet as ExcelJS's workbook model lists it (the shape of its `WorkbookXform` model). */
+interface WorkbookSheet {
+  name: string;
+  id: number;
+  rId: string;
+  state?: string;
+}
+
+const RELATIONSHIPS_NS = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
+
 /**
- * Rows of one sheet of a workbook, the header first. `info` gets the sheet names as soon as the
- * workbook part is read. The other sheets are skipped as they stream past; reading stops at the
- * end of the chosen sheet.
+ * The workbook's sheets (names in tab order) when its ZIP stores `xl/workbook.xml` after a
+ * worksheet; `undefined` when the workbook part comes first (Excel, LibreOffice, Google Sheets),
+ * or the file cannot be read this way (the real read then says why).
+ *
+ * ExcelJS's streaming reader names a sheet from the workbook part it has read by then. When the
+ * shared strings and the workbook's relationships come before the sheets and the workbook part
+ * after them (ExcelJS's own `writeBuffer` sometimes writes that order), it parses the sheets at
+ * once and fails ("Cannot read properties of undefined (reading 'sheets')"). This pass finds the
+ * workbook part first; in the usual order it stops after the first few entries.
+ */
+async function sheetsStoredLate(source: AsyncIterable<Uint8Array>): Promise<WorkbookSheet[] | undefined> {
+  const stream = Readable.from(source);
+  const zip = unzipper.Parse({ forceStream: true });
+  stream.on('error', (error) => zip.destroy(error));
+  stream.pipe(zip);
+  let sawWorksheet = false;
+  try {
+    for await (const entry of zip as AsyncIterable<unzipper.Entry>) {
+      if (entry.path === 'xl/workbook.xml') {
+        if (!sawWorksheet) {
+          entry.autodrain();
+          return undefined;
+        }
+        return workbookSheets((await entry.buffer()).toString('utf8'));
+      }
+      if (/^xl\/worksheets\/sheet\d+\.xml$/.test(entry.path)) sawWorksheet = true;
+      entry.autodrain();
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    stream.destroy();
+    zip.destroy();
+  }
+}
+
+/** The `<sheet>` elements of `xl/workbook.xml`, in order. */
+function workbookSheets(xml: string): WorkbookSheet[] {
+  const document = new DOMParser({
+    errorHandler: { warning: () => {}, error: () => {}, fatalError: () => {} },
+  }).parseFromString(xml, 'text/xml');
+  const sheets: WorkbookSheet[] = [];
+  const elements = document.getElementsByTagNameNS('*', 'sheet');
+  for (let index = 0; index < elements.length; index++) {
+    const element = elements.item(index);
+    if (!element) continue;
+    const state = element.getAttribute('state');
+    sheets.push({
+      name: element.getAttribute('name') ?? '',
+      id: Number.parseInt(element.getAttribute('sheetId') ?? '', 10),
+      rId: element.getAttributeNS(RELATIONSHIPS_NS, 'id') ?? element.getAttribute('r:id') ?? '',
+      ...(state ? { state } : {}),
+    });
+  }
+  return sheets;
+}
+
+/**
+ * Rows of one sheet of a workbook, the header first. `open` gives the file's bytes, each call from
+ * the start: the file is read twice when its workbook part is stored after its sheets (see
+ * `sheetsStoredLate`). `info` gets the sheet names as soon as they are known. The other sheets are
+ * skipped as they stream past; reading stops at the end of the chosen sheet.
  */
 export async function* readXlsxRows(
-  source: AsyncIterable<Uint8Array>,
+  open: () => AsyncIterable<Uint8Array>,
   options: { sheet?: string; info: WorkbookInfo },
 ): AsyncGenerator<RawRow> {
-  const stream = Readable.from(source);
+  const late = await sheetsStoredLate(open());
+  const stream = Readable.from(open());
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(stream, {
     worksheets: 'emit',
     sharedStrings: 'cache',
@@ -208,6 +281,8 @@ export async function* readXlsxRows(
     styles: 'cache',
     entries: 'ignore',
   });
+  // ExcelJS replaces this with its own reading of the same part when it reaches it.
+  if (late) (reader as unknown as { model: { sheets: WorkbookSheet[] } }).model = { sheets: late };
   let found = false;
   let sawWorksheet = false;
   try {
