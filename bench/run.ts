@@ -5,9 +5,14 @@
  * Options (environment): BENCH_TARGETS=embedded,postgres to choose targets; BENCH_POSTGRES_URL
  * (or TEST_POSTGRES_URL) for the PostgreSQL server; scenario-specific sizes are documented in
  * each scenario.
+ *
+ * Each scenario runs on each target in a process of its own, so that its peak RSS is its own: a
+ * process keeps the memory an earlier run grew into (the embedded database's, say), and the peak
+ * of a later run read in the same process was the earlier run's.
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -24,7 +29,11 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const scenariosDir = join(here, 'scenarios');
 const resultsDir = join(here, 'results');
 
+/** Set in the child process that runs one scenario on one target. */
+const CHILD = process.env.BENCH_CHILD_TARGET as Target | undefined;
+
 async function main() {
+  if (CHILD) return runChild(CHILD);
   const available = readdirSync(scenariosDir)
     .filter((file) => file.endsWith('.ts'))
     .map((file) => basename(file, '.ts'))
@@ -45,11 +54,11 @@ async function main() {
   mkdirSync(resultsDir, { recursive: true });
 
   for (const name of names) {
-    const scenario = (await import(pathToFileURL(join(scenariosDir, `${name}.ts`)).href)).default as Scenario;
+    const scenario = await loadScenario(name);
     console.log(`\n# ${scenario.name}: ${scenario.description}`);
     const results: TargetResult[] = [];
     for (const target of targets) {
-      results.push(await runTarget(scenario, target, adminUrl));
+      results.push(await runInChild(name, target));
     }
     printTable(results);
     const file = join(resultsDir, `${scenario.name}.json`);
@@ -74,6 +83,39 @@ async function main() {
     );
     console.log(`wrote ${file}`);
   }
+  process.exit(0);
+}
+
+async function loadScenario(name: string): Promise<Scenario> {
+  return (await import(pathToFileURL(join(scenariosDir, `${name}.ts`)).href)).default as Scenario;
+}
+
+/** Runs one scenario on one target in a fresh process (this file, with BENCH_CHILD_TARGET set). */
+async function runInChild(name: string, target: Target): Promise<TargetResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-'));
+  const resultFile = join(dir, 'result.json');
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = fork(fileURLToPath(import.meta.url), [name], {
+        env: { ...process.env, BENCH_CHILD_TARGET: target, BENCH_RESULT_FILE: resultFile },
+        stdio: 'inherit',
+      });
+      child.once('error', reject);
+      child.once('exit', resolve);
+    });
+    if (code !== 0) throw new Error(`scenario ${name} on ${target} failed (exit code ${code})`);
+    return JSON.parse(readFileSync(resultFile, 'utf8')) as TargetResult;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runChild(target: Target): Promise<void> {
+  const [name] = process.argv.slice(2);
+  const resultFile = process.env.BENCH_RESULT_FILE;
+  if (!name || !resultFile) throw new Error('a bench child needs a scenario and BENCH_RESULT_FILE');
+  const result = await runTarget(await loadScenario(name), target, await postgresAdminUrl());
+  writeFileSync(resultFile, JSON.stringify(result));
   process.exit(0);
 }
 
