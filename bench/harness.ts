@@ -39,6 +39,10 @@ export interface TargetResult {
   target: Target;
   metrics: Record<string, Metric>;
   rssPeakMb: number;
+  /** The process's RSS before the scenario started (Node, the hub's code, the TypeScript loader). */
+  rssStartMb?: number;
+  /** The V8 heap and memory outside it when RSS peaked: what the peak was made of. */
+  atPeakMb?: { heapTotal: number; heapUsed: number; external: number };
   notes?: string[];
 }
 

@@ -3,8 +3,10 @@
  * target, prints a table and writes bench/results/<scenario>.json.
  *
  * Options (environment): BENCH_TARGETS=embedded,postgres to choose targets; BENCH_POSTGRES_URL
- * (or TEST_POSTGRES_URL) for the PostgreSQL server; scenario-specific sizes are documented in
- * each scenario.
+ * (or TEST_POSTGRES_URL) for the PostgreSQL server; BENCH_MEMORY_LOG=<seconds> to print the
+ * process's memory that often; BENCH_HEAP_MB=<n> to run the hub with V8's old generation capped
+ * at n MB (`--max-old-space-size`, as an operator would set it in NODE_OPTIONS); scenario-specific
+ * sizes are documented in each scenario.
  *
  * Each scenario runs on each target in a process of its own, so that its peak RSS is its own: a
  * process keeps the memory an earlier run grew into (the embedded database's, say), and the peak
@@ -61,7 +63,9 @@ async function main() {
       results.push(await runInChild(name, target));
     }
     printTable(results);
-    const file = join(resultsDir, `${scenario.name}.json`);
+    // A run with the heap capped is a variant: it gets its own file, next to the default run's.
+    const heapMb = Number(process.env.BENCH_HEAP_MB ?? 0);
+    const file = join(resultsDir, `${scenario.name}${heapMb > 0 ? `.heap-${heapMb}mb` : ''}.json`);
     writeFileSync(
       file,
       `${JSON.stringify(
@@ -70,6 +74,7 @@ async function main() {
           description: scenario.description,
           ranAt: new Date().toISOString(),
           node: process.version,
+          ...(heapMb > 0 ? { nodeFlags: [`--max-old-space-size=${heapMb}`] } : {}),
           machine: {
             cpus: cpus().length,
             cpuModel: cpus()[0]?.model,
@@ -96,8 +101,10 @@ async function runInChild(name: string, target: Target): Promise<TargetResult> {
   const resultFile = join(dir, 'result.json');
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
+      const heapMb = Number(process.env.BENCH_HEAP_MB ?? 0);
       const child = fork(fileURLToPath(import.meta.url), [name], {
         env: { ...process.env, BENCH_CHILD_TARGET: target, BENCH_RESULT_FILE: resultFile },
+        execArgv: [...process.execArgv, ...(heapMb > 0 ? [`--max-old-space-size=${heapMb}`] : [])],
         stdio: 'inherit',
       });
       child.once('error', reject);
@@ -111,6 +118,8 @@ async function runInChild(name: string, target: Target): Promise<TargetResult> {
 }
 
 async function runChild(target: Target): Promise<void> {
+  // The heap cap is the hub's: processes the scenario forks (its fakes) start without it.
+  process.execArgv = process.execArgv.filter((arg) => !arg.startsWith('--max-old-space-size'));
   const [name] = process.argv.slice(2);
   const resultFile = process.env.BENCH_RESULT_FILE;
   if (!name || !resultFile) throw new Error('a bench child needs a scenario and BENCH_RESULT_FILE');
@@ -126,9 +135,19 @@ async function runTarget(
 ): Promise<TargetResult> {
   const metrics: Record<string, Metric> = {};
   const notes: string[] = [];
-  let rssPeak = process.memoryUsage().rss;
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+  let peak = process.memoryUsage();
+  const start = peak.rss;
+  // BENCH_MEMORY_LOG=<seconds> prints the process's memory that often: where a peak comes from.
+  const logEvery = Number(process.env.BENCH_MEMORY_LOG ?? 0) * 10;
+  let ticks = 0;
   const sampler = setInterval(() => {
-    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    const now = process.memoryUsage();
+    if (now.rss > peak.rss) peak = now;
+    if (logEvery > 0 && ++ticks % logEvery === 0)
+      console.log(
+        `  [${target}] memory: rss ${mb(now.rss)} MB, heap ${mb(now.heapUsed)} used of ${mb(now.heapTotal)}, external ${mb(now.external)}`,
+      );
   }, 100);
   const context: BenchContext = {
     target,
@@ -148,7 +167,14 @@ async function runTarget(
   } finally {
     clearInterval(sampler);
   }
-  return { target, metrics, rssPeakMb: Math.round(rssPeak / 2 ** 20), ...(notes.length ? { notes } : {}) };
+  return {
+    target,
+    metrics,
+    rssPeakMb: mb(peak.rss),
+    rssStartMb: mb(start),
+    atPeakMb: { heapTotal: mb(peak.heapTotal), heapUsed: mb(peak.heapUsed), external: mb(peak.external) },
+    ...(notes.length ? { notes } : {}),
+  };
 }
 
 function printTable(results: TargetResult[]) {
@@ -167,7 +193,16 @@ function printTable(results: TargetResult[]) {
           .join(' '),
       ]);
     }
-    rows.push([result.target, 'peak RSS', '', '', '', '', `${result.rssPeakMb} MB`]);
+    const at = result.atPeakMb;
+    rows.push([
+      result.target,
+      'peak RSS',
+      '',
+      '',
+      '',
+      '',
+      `${result.rssPeakMb} MB (at start ${result.rssStartMb} MB${at ? `; at peak: heap ${at.heapUsed} used of ${at.heapTotal}, external ${at.external}` : ''})`,
+    ]);
   }
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
   for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  '));
