@@ -227,7 +227,8 @@ async function sheetsStoredLate(source: AsyncIterable<Uint8Array>): Promise<Work
           entry.autodrain();
           return undefined;
         }
-        return workbookSheets((await entry.buffer()).toString('utf8'));
+        const xml = await textUpTo(entry, MAX_WORKBOOK_PART_BYTES);
+        return xml === undefined ? undefined : workbookSheets(xml);
       }
       if (/^xl\/worksheets\/sheet\d+\.xml$/.test(entry.path)) sawWorksheet = true;
       entry.autodrain();
@@ -241,8 +242,25 @@ async function sheetsStoredLate(source: AsyncIterable<Uint8Array>): Promise<Work
   }
 }
 
-/** The `<sheet>` elements of `xl/workbook.xml`, in order. */
-function workbookSheets(xml: string): WorkbookSheet[] {
+/** A workbook part lists sheets and defined names: a few KB. Anything larger is not read here. */
+const MAX_WORKBOOK_PART_BYTES = 4 * 2 ** 20;
+
+/** An entry's text, or `undefined` once it inflates past `limit` bytes (a ZIP bomb, say). */
+async function textUpTo(entry: unzipper.Entry, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of entry as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The `<sheet>` elements of `xl/workbook.xml`, in order; none for a part with a DTD. */
+function workbookSheets(xml: string): WorkbookSheet[] | undefined {
+  // Entity declarations have no place in a workbook part; never expand them.
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) return undefined;
   const document = new DOMParser({
     errorHandler: { warning: () => {}, error: () => {}, fatalError: () => {} },
   }).parseFromString(xml, 'text/xml');
