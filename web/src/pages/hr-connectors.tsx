@@ -662,6 +662,15 @@ export function HrConnectorDetailPage({ session, params }: PageProps) {
     <Loader state={directory} label="Loading HR connector…">
       {(d) => {
         const connector = connectors.data?.data.find((c) => c.provider === d.provider);
+        /** A tab that needs the connector's description: waits for it, or says it is missing. */
+        const withConnector = (render: (found: NonNullable<typeof connector>) => ReactNode) =>
+          connector ? (
+            render(connector)
+          ) : (
+            <Loader state={connectors} label="Loading connector…">
+              {() => <Empty title={`No connector ${d.provider} on this hub.`} />}
+            </Loader>
+          );
         const syncing = Boolean(pending) || running;
         return (
           <>
@@ -799,39 +808,31 @@ export function HrConnectorDetailPage({ session, params }: PageProps) {
                   <Pager after={runsAfter} next={runs.data?.nextCursor ?? null} onPage={setRunsAfter} />
                 </section>
               ) : null}
-              {tab === 'mapping' ? (
-                connector ? (
-                  <MappingEditor
-                    directory={d}
-                    connector={connector}
-                    base={base}
-                    admin={admin}
-                    onSaved={directory.reload}
-                  />
-                ) : (
-                  <Loader state={connectors} label="Loading connector…">
-                    {() => <Empty title={`No connector ${d.provider} on this hub.`} />}
-                  </Loader>
-                )
-              ) : null}
+              {tab === 'mapping'
+                ? withConnector((found) => (
+                    <MappingEditor
+                      directory={d}
+                      connector={found}
+                      base={base}
+                      admin={admin}
+                      onSaved={directory.reload}
+                    />
+                  ))
+                : null}
               {tab === 'records' ? (
                 <RecordsToReview key={recordsVersion} base={base} org={org} admin={admin} />
               ) : null}
-              {tab === 'settings' ? (
-                connector ? (
-                  <HrDirectoryEditor
-                    directory={d}
-                    connector={connector}
-                    base={base}
-                    admin={admin}
-                    onSaved={directory.reload}
-                  />
-                ) : (
-                  <Loader state={connectors} label="Loading connector…">
-                    {() => <Empty title={`No connector ${d.provider} on this hub.`} />}
-                  </Loader>
-                )
-              ) : null}
+              {tab === 'settings'
+                ? withConnector((found) => (
+                    <HrDirectoryEditor
+                      directory={d}
+                      connector={found}
+                      base={base}
+                      admin={admin}
+                      onSaved={directory.reload}
+                    />
+                  ))
+                : null}
             </div>
           </>
         );
