@@ -139,6 +139,13 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // A person who opens the hub's address lands in the console (its sign-in page links to the API
+  // reference and to the end-user sign-in); a worker process serves no pages, so it says so.
+  app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+    role === 'worker'
+      ? reply.type('text/plain; charset=utf-8').send('Switchboard worker process: it serves no pages.\n')
+      : reply.redirect('/admin/', 302),
+  );
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     if (options.isDraining?.()) return reply.status(503).send({ status: 'draining' });
     const checks = {

@@ -46,6 +46,10 @@ export function SignInPage() {
         <p className="muted small">
           First time? On the hub, run <code>switchboard admin login-link</code> and open the link it prints.
         </p>
+        <nav className="muted small" aria-label="Elsewhere on this hub">
+          Not staff? People of a client organization sign in at <a href="/login">/login</a>. Integrating an
+          application? The API reference is at <a href="/docs">/docs</a>.
+        </nav>
       </div>
     </main>
   );
