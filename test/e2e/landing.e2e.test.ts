@@ -2,7 +2,8 @@
  * A newcomer's first click: the hub's own address, opened in Chromium, lands on the console's
  * sign-in page, which links to the end-user sign-in (/login) and the API reference (/docs).
  *
- * Skipped, with a message, only when /usr/bin/chromium is absent (`.ci/run` installs it).
+ * The browser part is skipped, with a message, only when /usr/bin/chromium is absent (`.ci/run`
+ * installs it).
  */
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
@@ -12,25 +13,13 @@ import { createTestHub, type TestHub } from '../support/hub.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 
-describe('the hub address', () => {
+describe('the hub address', { timeout: 90_000 }, () => {
   let t: TestHub;
+  let browser: Browser | undefined;
 
   beforeAll(async () => {
     t = await createTestHub({ listen: true });
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
-
-  it('redirects / to the console, not a JSON 404', async () => {
-    const res = await fetch(`${t.url}/`, { redirect: 'manual' });
-    expect(res.status).toBe(302);
-    expect(res.headers.get('location')).toBe('/admin/');
-  });
-
-  describe.skipIf(!hasChromium)('in Chromium', { timeout: 90_000 }, () => {
-    let browser: Browser;
-    beforeAll(async () => {
+    if (hasChromium) {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
@@ -42,12 +31,23 @@ describe('the hub address', () => {
           '--disable-background-networking',
         ],
       });
-    });
-    afterAll(async () => {
-      await browser?.close();
-    });
+    }
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
 
-    it('lands on the console sign-in, with links to /login and /docs that work', async () => {
+  it('redirects / to the console, not a JSON 404', async () => {
+    const res = await fetch(`${t.url}/`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/admin/');
+  });
+
+  it.skipIf(!hasChromium)(
+    'lands on the console sign-in, with links to /login and /docs that work',
+    async () => {
+      if (!browser) throw new Error('no browser');
       const page = await browser.newPage();
       await page.goto(`${t.url}/`);
       await page.getByRole('heading', { name: 'Switchboard console' }).waitFor();
@@ -59,6 +59,6 @@ describe('the hub address', () => {
       await page.waitForURL(/\/login/);
       expect(await page.locator('input[name="email"], input[type="email"]').count()).toBeGreaterThan(0);
       await page.close();
-    });
-  });
+    },
+  );
 });
