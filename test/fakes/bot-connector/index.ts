@@ -42,7 +42,7 @@
  * making the encoding bug visible: the message lands in the channel root, `thread: undefined`).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createLocalJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
+import { decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import {
   newChannelConversationId,
   newPersonalConversationId,
@@ -404,7 +404,7 @@ export class FakeBotConnector {
     try {
       const tid = decodeJwt(token).tid;
       if (typeof tid !== 'string' || !this.entra.tenants.has(tid)) return DENIED;
-      ({ payload: claims } = await jwtVerify(token, createLocalJWKSet(this.entra.jwks(tid)), {
+      ({ payload: claims } = await jwtVerify(token, this.entra.localKeySet(tid), {
         algorithms: ['RS256'],
         issuer: [this.entra.v1Issuer(tid), this.entra.v2Issuer(tid)],
         audience: BOT_FRAMEWORK_RESOURCE,

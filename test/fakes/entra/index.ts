@@ -159,6 +159,10 @@ export class FakeEntra {
   requests: LoggedRequest[] = [];
   #options: FakeEntraOptions;
   #close: (() => Promise<void>) | undefined;
+  readonly #keySets = new Map<
+    string,
+    { fingerprint: string; keySet: ReturnType<typeof createLocalJWKSet> }
+  >();
 
   constructor(options: FakeEntraOptions = {}) {
     this.#options = options;
@@ -273,6 +277,20 @@ export class FakeEntra {
 
   // ── Views other fakes and tests use ───────────────────────────────────────────────────────
 
+  /**
+   * A key resolver over the tenant's published keys, for jose's `jwtVerify` (cached until the
+   * tenant's keys change, so verifying every request stays cheap).
+   */
+  localKeySet(tenantId: string): ReturnType<typeof createLocalJWKSet> {
+    const tenant = this.#tenant(tenantId);
+    const fingerprint = tenant.keys.map((key) => key.kid).join(',');
+    const cached = this.#keySets.get(tenantId);
+    if (cached?.fingerprint === fingerprint) return cached.keySet;
+    const keySet = createLocalJWKSet(this.jwks(tenantId));
+    this.#keySets.set(tenantId, { fingerprint, keySet });
+    return keySet;
+  }
+
   /** The JWKS a tenant publishes (for in-process verification by the Connector and Graph fakes). */
   jwks(tenantId: string): JSONWebKeySet {
     const tenant = this.#tenant(tenantId);
@@ -300,7 +318,7 @@ export class FakeEntra {
     const unverified = decodeJwt(token);
     const tid = typeof unverified.tid === 'string' ? unverified.tid : '';
     if (!this.tenants.has(tid)) throw new Error('token names no known tenant');
-    const { payload } = await jwtVerify(token, createLocalJWKSet(this.jwks(tid)), {
+    const { payload } = await jwtVerify(token, this.localKeySet(tid), {
       algorithms: ['RS256'],
       issuer: [this.v1Issuer(tid), this.v2Issuer(tid)],
       audience,
@@ -649,7 +667,7 @@ export class FakeEntra {
 
   async #verifyAssertion(assertion: string, tenant: FakeEntraTenant, app: FakeEntraApp): Promise<JWTPayload> {
     decodeProtectedHeader(assertion);
-    const { payload } = await jwtVerify(assertion, createLocalJWKSet(this.jwks(tenant.id)), {
+    const { payload } = await jwtVerify(assertion, this.localKeySet(tenant.id), {
       algorithms: ['RS256'],
       issuer: [this.v1Issuer(tenant.id), this.v2Issuer(tenant.id)],
       audience: [app.clientId, ...app.identifierUris],
