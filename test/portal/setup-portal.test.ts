@@ -270,6 +270,10 @@ describe('setup link: SSO', () => {
     tab.cookies.push(...browser.cookies);
     const result = await continueTestLogin(tab, await tab.submit(saved, {}, '/sso/test'));
     expect(result.status).toBe(400);
+    // The tab ends on the trace of that sign-in, not on the end-user error page.
+    expect(result.html).toContain('Test sign-in: it failed');
+    expect(result.html).toMatch(/found no usable email/);
+    expect(result.html).not.toContain('Back to sign in');
     const traceId = textById(result.html, 'trace-id') as string;
     expect(traceId).toMatch(/^trc_/);
     const setup = await browser.get(created.url);
