@@ -68,7 +68,8 @@ async function attack(
   const posted = page.waitForRequest(
     (request) => request.method() === 'POST' && request.url().startsWith(`${t.url}/setup/`),
   );
-  await page.goto(`${origin}${path}`);
+  // 'commit': the page submits its form while it loads, replacing itself before its load event.
+  await page.goto(`${origin}${path}`, { waitUntil: 'commit' });
   const request = await posted;
   const response = await request.response();
   await page.waitForURL((url) => url.href.startsWith(`${t.url}/setup/`));
