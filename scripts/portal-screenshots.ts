@@ -2,86 +2,74 @@
  * Screenshots of the setup portal's pages, wide (1280 px) and narrow (390 px), into
  * docs/screenshots/portal-*.png: `node scripts/portal-screenshots.ts` (needs Debian's `chromium`).
  *
- * Runs a hub on an in-memory database, creates an organization and one setup link per intent,
- * walks each page as the IT admin would (metadata saved, SCIM endpoint created, a domain added),
- * and has headless Chromium render each page.
+ * Runs a hub on an in-memory database, creates an organization and one setup link per intent, and
+ * walks each page in Chromium (playwright-core) as the IT admin would: every form is submitted by
+ * clicking its button, so a form the portal refuses from a real browser stops the script, as does
+ * a narrow page that scrolls sideways. It pastes IdP metadata, runs a test sign-in that works and
+ * one that fails through a SAML IdP on this machine (the test suite's samlify IdP), creates a SCIM
+ * endpoint, checks a domain (against an in-process DNS table) and adds another. Nothing leaves the
+ * machine.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
+import { chromium, type Locator, type Page } from 'playwright-core';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { closeHub, createHub, startBackgroundWork } from '../src/hub.ts';
 import { createKeyAndCertificate } from '../src/modules/sso/certificates.ts';
 import { renderIdpMetadata } from '../src/modules/sso/saml/identity-provider.ts';
 import { createLogger } from '../src/platform/logging.ts';
+import { startSamlIdp } from '../test/support/idps.ts';
 
-const run = promisify(execFile);
 const out = join(import.meta.dirname, '../docs/screenshots');
-const scratch = mkdtempSync(join(tmpdir(), 'portal-shots-'));
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--hide-scrollbars',
-];
+const WIDE = { width: 1280, height: 800 };
+const NARROW = { width: 390, height: 844 };
 
-async function shoot(url: string, name: string, heights: { wide: number; narrow: number }) {
-  for (const [suffix, width, height] of [
-    ['wide', 1280, heights.wide],
-    ['narrow', 390, heights.narrow],
+/** Screenshots the page as it is, wide and narrow; refuses a narrow layout that scrolls sideways. */
+async function shoot(page: Page, name: string) {
+  for (const [suffix, viewport] of [
+    ['wide', WIDE],
+    ['narrow', NARROW],
   ] as const) {
+    await page.setViewportSize(viewport);
+    const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      innerWidth: window.innerWidth,
+    }));
+    if (scrollWidth > innerWidth) {
+      throw new Error(`${name} scrolls sideways at ${innerWidth} px (${scrollWidth} px wide)`);
+    }
     const file = join(out, `portal-${name}-${suffix}.png`);
-    await run('chromium', [
-      ...CHROMIUM_FLAGS,
-      `--user-data-dir=${join(scratch, 'profile')}`,
-      `--window-size=${width},${height}`,
-      `--screenshot=${file}`,
-      url,
-    ]);
+    await page.screenshot({ path: file, fullPage: true });
     console.log(`wrote ${file}`);
+  }
+  await page.setViewportSize(WIDE);
+}
+
+/** Clicks a submit button and waits for the answer; stops on a refusal ("Form expired", ...). */
+async function submit(page: Page, button: Locator) {
+  const committed = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame() });
+  await button.click();
+  await committed;
+  await page.waitForLoadState('domcontentloaded');
+  const heading = (await page.locator('h1').first().textContent())?.trim() ?? '';
+  if (/Form expired|Request not understood|Something went wrong/.test(heading)) {
+    const alert = (await page.locator('[role="alert"]').allTextContents()).join(' ');
+    throw new Error(`the portal refused the form on ${page.url()}: ${heading}: ${alert}`);
   }
 }
 
-/** Fetches a page with the browser's cookie; returns its HTML and CSRF tag. */
-async function page(url: string, cookie: { value?: string }) {
-  const response = await fetch(url, { headers: cookie.value ? { cookie: cookie.value } : {} });
-  const setCookie = response.headers.getSetCookie().find((line) => line.startsWith('sb_setup_csrf='));
-  if (setCookie) cookie.value = setCookie.split(';')[0];
-  const html = await response.text();
-  return { html, csrf: /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '' };
-}
-
-async function post(url: string, cookie: { value?: string }, fields: Record<string, string>, origin: string) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      cookie: cookie.value ?? '',
-      origin,
-    },
-    body: new URLSearchParams(fields).toString(),
-    redirect: 'manual',
-  });
-  return { status: response.status, html: await response.text() };
-}
-
-/** Saves HTML to a file Chromium can open (pages that exist only as the answer to a POST). */
-function htmlFile(name: string, html: string): string {
-  const file = join(scratch, `${name}.html`);
-  writeFileSync(file, html);
-  return `file://${file}`;
+/** Clicks "Start a test sign-in" and returns the tab once it shows the result (the IdP answers on its own). */
+async function testSignIn(page: Page): Promise<Page> {
+  const opened = page.context().waitForEvent('page');
+  await page.getByRole('button', { name: 'Start a test sign-in' }).click();
+  const tab = await opened;
+  await tab.locator('h1', { hasText: /^Test sign-in:/ }).waitFor();
+  return tab;
 }
 
 async function main() {
@@ -93,74 +81,131 @@ async function main() {
     SECRET_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'warn',
   });
-  const hub = await createHub(config, { logger: createLogger('warn'), pglite: await PGlite.create() });
+  // Domain checks read this table instead of DNS.
+  const txt = new Map<string, string[][]>();
+  const hub = await createHub(config, {
+    logger: createLogger('warn'),
+    pglite: await PGlite.create(),
+    txtResolver: {
+      resolveTxt: async (name) => {
+        const records = txt.get(name);
+        if (!records) throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+        return records;
+      },
+    },
+  });
   const app = await buildApp(hub);
   await startBackgroundWork(hub, 'web');
   await app.listen({ port, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
   const actor = { type: 'system' as const, name: 'screenshots' };
   try {
+    const page = await (await browser.newContext({ viewport: WIDE })).newPage();
+    page.setDefaultTimeout(30_000);
     const org = await hub.orgs.create(
       { name: 'Acme Corp', domains: ['acme.example'], environment: 'sandbox' } as never,
       actor,
     );
     const links = hub.portal.links;
 
-    // SSO: the guide before anything is saved, then after the IdP's metadata arrived.
+    // SSO: the guides before anything is saved, then the IdP's metadata pasted and saved.
     const sso = await links.create(org.id, { intent: 'sso', label: 'Jane Roe, Acme IT' }, actor);
-    await shoot(`${sso.url}?idp=entra`, 'sso-guide', { wide: 2300, narrow: 4600 });
-    await shoot(`${sso.url}?idp=entra&protocol=oidc`, 'sso-oidc-guide', { wide: 2100, narrow: 4000 });
-    const cookie: { value?: string } = {};
-    const first = await page(sso.url, cookie);
+    await page.goto(`${sso.url}?idp=entra`);
+    await shoot(page, 'sso-guide');
+    await page.goto(`${sso.url}?idp=entra&protocol=oidc`);
+    await shoot(page, 'sso-oidc-guide');
+    await page.goto(`${sso.url}?idp=okta&protocol=saml`);
     const keys = await createKeyAndCertificate({ commonName: 'login.acme.example', validDays: 365 });
-    const metadataXml = renderIdpMetadata({
-      entityId: 'https://login.acme.example/saml/metadata',
-      ssoUrl: 'https://login.acme.example/saml/sso',
-      certificatePem: keys.certificatePem,
-    });
-    const saved = await post(
-      `${sso.url}/sso/metadata`,
-      cookie,
-      { csrf: first.csrf, idp: 'okta', metadataXml },
-      base,
+    await page.getByLabel('or paste the XML').fill(
+      renderIdpMetadata({
+        entityId: 'https://login.acme.example/saml/metadata',
+        ssoUrl: 'https://login.acme.example/saml/sso',
+        certificatePem: keys.certificatePem,
+      }),
     );
-    if (saved.status !== 303)
-      throw new Error(`metadata not saved: ${saved.status} ${saved.html.slice(0, 300)}`);
-    await shoot(`${sso.url}?idp=okta&protocol=saml&done=metadata_saved`, 'sso-saved', {
-      wide: 2500,
-      narrow: 5200,
-    });
+    await submit(page, page.getByRole('button', { name: 'Save the metadata' }));
+    await page.getByRole('status').waitFor();
+    await shoot(page, 'sso-saved');
 
-    // SCIM: the endpoint just created, with its token shown once.
+    // Test sign-ins through a SAML IdP on this machine (samlify, as in the test suite): one that
+    // works, and one where the IdP sends no email; then the failed one's steps on the setup page.
+    const idp = await startSamlIdp({
+      user: {
+        nameId: 'jane.roe@acme.example',
+        attributes: { email: 'jane.roe@acme.example', firstName: 'Jane', lastName: 'Roe' },
+      },
+    });
+    try {
+      const trial = await links.create(org.id, { intent: 'sso', label: 'Jane Roe, Acme IT' }, actor);
+      await page.goto(`${trial.url}?idp=generic&protocol=saml`);
+      await page.getByLabel('or paste the XML').fill(idp.metadataXml);
+      await submit(page, page.getByRole('button', { name: 'Save the metadata' }));
+      const connectionId = trial.link.connectionId as string;
+      idp.trustServiceProvider(await (await fetch(`${base}/sso/saml/${connectionId}/metadata`)).text());
+      const worked = await testSignIn(page);
+      if ((await worked.locator('h1').textContent())?.trim() !== 'Test sign-in: it works') {
+        throw new Error(`the test sign-in did not work: ${await worked.locator('main').textContent()}`);
+      }
+      await worked.close();
+      idp.user = { nameId: 'opaque-4711', attributes: { firstName: 'Jane', lastName: 'Roe' } };
+      const failed = await testSignIn(page);
+      await shoot(failed, 'sso-test-failed');
+      await failed.close();
+      await page.getByRole('link', { name: 'Refresh' }).click();
+      await page.getByRole('row').filter({ hasText: 'Failed' }).getByRole('link', { name: /Steps/ }).click();
+      await page.getByRole('heading', { name: 'Test sign-in: it failed' }).waitFor();
+      await shoot(page, 'sso-trace');
+    } finally {
+      await idp.close();
+    }
+
+    // SCIM: the start page, then the endpoint just created, with its token shown once.
     const scim = await links.create(org.id, { intent: 'scim', label: 'Okta admin' }, actor);
-    const scimCookie: { value?: string } = {};
-    const scimPage = await page(scim.url, scimCookie);
-    await shoot(scim.url, 'scim-start', { wide: 700, narrow: 900 });
-    const created = await post(
-      `${scim.url}/scim/directory`,
-      scimCookie,
-      { csrf: scimPage.csrf, provider: 'okta' },
-      base,
-    );
-    await shoot(htmlFile('scim-created', created.html), 'scim-created', { wide: 2000, narrow: 3800 });
+    await page.goto(scim.url);
+    await shoot(page, 'scim-start');
+    await page.getByLabel('Okta').check();
+    await submit(page, page.getByRole('button', { name: 'Create the SCIM endpoint' }));
+    await page.locator('#scim-token').waitFor();
+    await shoot(page, 'scim-created');
 
-    // Domain: one verified, one waiting for its TXT record.
+    // Domain: acme.example checked once its TXT record is published, acme-corp.example added.
     const domain = await links.create(org.id, { intent: 'domain' }, actor);
-    await hub.orgs.addDomain(org.id, 'acme-corp.example', actor);
-    await hub.database.db.execute(
-      sql`update organization_domains set verified = true, verified_at = now(), verification_method = 'dns' where domain = 'acme.example'`,
-    );
-    await shoot(domain.url, 'domain', { wide: 1200, narrow: 2200 });
+    await page.goto(domain.url);
+    const record = page
+      .getByRole('listitem')
+      .filter({ has: page.getByRole('heading', { name: 'acme.example' }) });
+    const name = ((await record.locator('code[id^="txt-name-"]').textContent()) ?? '').trim();
+    const value = ((await record.locator('code[id^="txt-value-"]').textContent()) ?? '').trim();
+    txt.set(name, [[value]]);
+    await submit(page, record.getByRole('button', { name: 'Check acme.example now' }));
+    await page.getByLabel('Domain', { exact: true }).fill('acme-corp.example');
+    await submit(page, page.getByRole('button', { name: 'Add the domain' }));
+    await page.getByRole('status').waitFor();
+    await shoot(page, 'domain');
 
     // An expired link.
     await hub.database.db.execute(
       sql`update setup_links set expires_at = now() - interval '1 day' where id = ${domain.link.id}`,
     );
-    await shoot(domain.url, 'expired', { wide: 500, narrow: 700 });
+    await page.goto(domain.url);
+    await shoot(page, 'expired');
   } finally {
+    await browser.close();
     await app.close();
     await closeHub(hub, 1000);
-    rmSync(scratch, { recursive: true, force: true });
   }
 }
 

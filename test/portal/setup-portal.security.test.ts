@@ -207,7 +207,7 @@ describe('setup links cannot reach another organization', () => {
 });
 
 describe('setup forms are CSRF-protected', () => {
-  it('refuses a POST without the cookie, without or with a wrong tag, or from another origin', async () => {
+  it('refuses a POST without the cookie, without or with a wrong tag, from another origin, or that a browser says is not same-origin', async () => {
     const { browser, csrf } = await openLink(domainA);
     const other = await openLink(ssoA);
     const cases: Array<{
@@ -221,6 +221,24 @@ describe('setup forms are CSRF-protected', () => {
       { fields: { domain: 'csrf3.example.test', csrf: other.csrf } },
       { fields: { domain: 'csrf4.example.test', csrf }, cookie: false },
       { fields: { domain: 'csrf5.example.test', csrf }, headers: { origin: 'https://evil.example.test' } },
+      // Origin: null (a no-referrer or sandboxed page) with nothing from the browser vouching for it.
+      { fields: { domain: 'csrf6.example.test', csrf }, headers: { origin: 'null' } },
+      // Fetch Metadata: whatever the Origin, a browser saying the page is not ours is refused.
+      { fields: { domain: 'csrf7.example.test', csrf }, headers: { 'sec-fetch-site': 'cross-site' } },
+      {
+        fields: { domain: 'csrf8.example.test', csrf },
+        headers: { 'sec-fetch-site': 'same-site', origin: 'null' },
+      },
+      {
+        fields: { domain: 'csrf9.example.test', csrf },
+        headers: { 'sec-fetch-site': 'same-site', origin: t.url },
+      },
+      { fields: { domain: 'csrf10.example.test', csrf }, headers: { 'sec-fetch-site': 'none' } },
+      // Same-origin by Fetch Metadata does not replace the token.
+      {
+        fields: { domain: 'csrf11.example.test', csrf: 'forged' },
+        headers: { 'sec-fetch-site': 'same-origin', origin: t.url },
+      },
     ];
     for (const [index, testCase] of cases.entries()) {
       const headers: Record<string, string> = {
@@ -238,19 +256,27 @@ describe('setup forms are CSRF-protected', () => {
       expect(await response.text()).toContain('Form expired');
     }
     const domains = JSON.stringify((await t.api('GET', `/api/v1/organizations/${orgA.id}`)).body.domains);
-    expect(domains).not.toMatch(/csrf\d\.example\.test/);
-    // The same request with the cookie, the tag and our origin works.
-    const ok = await fetch(`${domainA.url}/domain/add`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        cookie: `sb_setup_csrf=${browser.cookie('sb_setup_csrf')}`,
-        origin: t.url,
-      },
-      body: new URLSearchParams({ domain: 'csrf-ok.example.test', csrf }).toString(),
-      redirect: 'manual',
-    });
-    expect(ok.status).toBe(303);
+    expect(domains).not.toMatch(/csrf\d+\.example\.test/);
+    // With the cookie and the tag: our Origin works, and so does Origin: null from a browser that
+    // says same-origin (a page of ours under no-referrer, as Chromium posts it).
+    const accepted: Array<Record<string, string>> = [
+      { origin: t.url },
+      { origin: t.url, 'sec-fetch-site': 'same-origin' },
+      { origin: 'null', 'sec-fetch-site': 'same-origin' },
+    ];
+    for (const [index, headers] of accepted.entries()) {
+      const ok = await fetch(`${domainA.url}/domain/add`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          cookie: `sb_setup_csrf=${browser.cookie('sb_setup_csrf')}`,
+          ...headers,
+        },
+        body: new URLSearchParams({ domain: `csrf-ok${index}.example.test`, csrf }).toString(),
+        redirect: 'manual',
+      });
+      expect(ok.status, JSON.stringify(headers)).toBe(303);
+    }
   });
 
   it('sets the CSRF cookie HttpOnly and SameSite=Strict, scoped to /setup/', async () => {

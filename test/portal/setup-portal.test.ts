@@ -105,7 +105,8 @@ describe('setup link: SSO', () => {
     expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
     expect(page.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
     expect(page.headers.get('x-frame-options')).toBe('DENY');
-    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+    // Our forms post with our Origin; a Referer (with the link token) only ever goes to our origin.
+    expect(page.headers.get('referrer-policy')).toBe('same-origin');
     expect(page.headers.get('cache-control')).toBe('no-store');
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(browser.cookie('sb_setup_csrf')).toBeTruthy();
@@ -269,6 +270,10 @@ describe('setup link: SSO', () => {
     tab.cookies.push(...browser.cookies);
     const result = await continueTestLogin(tab, await tab.submit(saved, {}, '/sso/test'));
     expect(result.status).toBe(400);
+    // The tab ends on the trace of that sign-in, not on the end-user error page.
+    expect(result.html).toContain('Test sign-in: it failed');
+    expect(result.html).toMatch(/found no usable email/);
+    expect(result.html).not.toContain('Back to sign in');
     const traceId = textById(result.html, 'trace-id') as string;
     expect(traceId).toMatch(/^trc_/);
     const setup = await browser.get(created.url);

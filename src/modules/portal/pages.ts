@@ -48,8 +48,9 @@ ol.steps{padding-left:1.4rem}ol.steps>li{margin:.7rem 0}
 .menu{font-weight:600;background:#eef0f4;border-radius:4px;padding:0 .25rem}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #e3e6ec;vertical-align:top}
+td.wrap{overflow-wrap:anywhere}
 th{font-weight:600;background:#f7f8fa}
-td.value,dd{word-break:break-all}
+td.value,dd{overflow-wrap:anywhere}
 .copy{margin:.7rem 0}
 .copy .label{display:block;font-weight:600;margin-bottom:.2rem}
 .row{display:flex;gap:.5rem;align-items:flex-start}
@@ -74,7 +75,7 @@ nav.choices a[aria-current=page]{border-color:#2f5bea;background:#eef2fd;font-we
 .error{border-left:4px solid #c62828;background:#fdeeee;padding:.6rem .8rem;border-radius:4px}
 .warning{border-left:4px solid #b26a00;background:#fff4e5;padding:.6rem .8rem;border-radius:4px}
 .secret{border:2px solid #b26a00;border-radius:8px;padding:.8rem;background:#fffaf0}
-.badge{display:inline-block;padding:0 .45rem;border-radius:999px;font-size:.82rem;font-weight:600}
+.badge{display:inline-block;padding:0 .45rem;border-radius:999px;font-size:.82rem;font-weight:600;white-space:nowrap}
 .badge.ok{background:#e3f3e5;color:#1b5e20}.badge.bad{background:#fde3e3;color:#8e1b1b}.badge.wait{background:#fff0d6;color:#7a4a00}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:.5rem 0}
 dt{font-weight:600}dd{margin:0}
@@ -82,7 +83,7 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;background:#eef0f4;paddin
 details summary{cursor:pointer;font-weight:600}
 fieldset{border:1px solid #d5dae3;border-radius:6px;margin:.75rem 0;padding:.5rem .8rem}legend{font-weight:600;padding:0 .3rem}
 footer{max-width:860px;margin:0 auto;padding:0 1rem 2rem;color:#5b6475;font-size:.88rem}
-@media (max-width:560px){section{padding:1rem}.row{flex-direction:column;align-items:stretch}h1{font-size:1.3rem}dl.facts{grid-template-columns:1fr}ol.steps{padding-left:1.1rem}table{font-size:.85rem}}
+@media (max-width:560px){section{padding:1rem}.row{flex-direction:column;align-items:stretch}h1{font-size:1.3rem}dl.facts{grid-template-columns:1fr}ol.steps{padding-left:1.1rem}table{font-size:.85rem}th,td{padding:.4rem .3rem}table.trace-steps{table-layout:fixed}table.trace-steps col.result{width:4.6rem}table.trace-steps col.step{width:38%}table.trace-steps td{overflow-wrap:anywhere}}
 `;
 
 /** Adds "Copy" buttons (progressive enhancement: without JavaScript the values are selectable text). */
@@ -262,7 +263,7 @@ ${facts}
     ? `<table><caption class="muted">Test sign-ins started here, newest first</caption><thead><tr><th scope="col">When</th><th scope="col">Result</th><th scope="col">Who</th><th scope="col">Details</th></tr></thead><tbody>${options.traces
         .map(
           (trace) =>
-            `<tr><td>${escapeHtml(formatTime(trace.createdAt))}</td><td>${traceBadge(trace.status)}${trace.errorCode ? ` <code>${escapeHtml(trace.errorCode)}</code>` : ''}</td><td>${escapeHtml(trace.email ?? '')}</td><td><a href="${escapeHtml(`${context.base}/sso/traces/${trace.id}`)}">Steps<span class="muted"> of ${escapeHtml(trace.id)}</span></a></td></tr>`,
+            `<tr><td>${escapeHtml(formatTime(trace.createdAt))}</td><td>${traceBadge(trace.status)}${trace.errorCode ? ` <code>${escapeHtml(trace.errorCode)}</code>` : ''}</td><td class="wrap">${escapeHtml(trace.email ?? '')}</td><td class="wrap"><a href="${escapeHtml(`${context.base}/sso/traces/${trace.id}`)}">Steps<span class="muted"> of ${escapeHtml(trace.id)}</span></a></td></tr>`,
         )
         .join('')}</tbody></table>`
     : '<p class="muted">No test sign-in yet.</p>';
@@ -355,7 +356,7 @@ export function tracePage(context: PageContext, trace: TraceView, options: { sta
   const steps = trace.steps
     .map(
       (step) =>
-        `<tr><td>${step.ok ? '<span class="badge ok">ok</span>' : '<span class="badge bad">failed</span>'}</td><td><code>${escapeHtml(step.step)}</code></td><td>${escapeHtml(step.message)}</td></tr>`,
+        `<tr><td>${step.ok ? '<span class="badge ok">ok</span>' : '<span class="badge bad">failed</span>'}</td><td><code>${escapeHtml(step.step)}</code></td><td class="wrap">${escapeHtml(step.message)}</td></tr>`,
     )
     .join('');
   return layout(
@@ -371,7 +372,7 @@ ${trace.reason ? `<dt>Why</dt><dd>${escapeHtml(trace.reason)}</dd>` : ''}
 <dt>Reference</dt><dd><code id="trace-id">${escapeHtml(trace.id)}</code></dd>
 <dt>Started</dt><dd>${escapeHtml(formatTime(trace.createdAt))}</dd>
 </dl>
-<table><caption class="muted">Each step we checked</caption><thead><tr><th scope="col">Result</th><th scope="col">Step</th><th scope="col">What happened</th></tr></thead><tbody>${steps}</tbody></table>
+<table class="trace-steps"><caption class="muted">Each step we checked</caption><colgroup><col class="result"><col class="step"><col></colgroup><thead><tr><th scope="col">Result</th><th scope="col">Step</th><th scope="col">What happened</th></tr></thead><tbody>${steps}</tbody></table>
 ${
   options.standalone
     ? '<p class="muted">You can close this tab and go back to the setup page.</p>'

@@ -1,6 +1,7 @@
 /**
  * Inbound SSO. Other modules use `SsoModule.login.registerCompletion(type, handler)` to receive
- * finished logins (the OIDC provider resumes its interaction there),
+ * finished logins (the OIDC provider resumes its interaction there), `registerFailure(type, handler)`
+ * to answer the failed ones of that type (a setup page's test sign-in ends on its trace),
  * `SsoModule.login.createLoginRequest({ continuation })` to start one,
  * `registerCompletionStep(step)` to take part in every login before it is answered, and
  * `registerDefaultCompletion(name, handler)` to answer logins nothing asked for (routing).
@@ -31,7 +32,9 @@ export type {
   CompletionStep,
   Continuation,
   DefaultCompletion,
+  FailureHandler,
   LoginCompletion,
+  LoginFailureReport,
   LoginService,
 } from './login.ts';
 export { sendPage } from './login.ts';

@@ -88,6 +88,25 @@ export type CompletionHandler = (
   completion: LoginCompletion & { continuation: Continuation },
 ) => Promise<unknown>;
 
+/** A failed login whose flow carries a continuation: recorded (trace, `login.failed`), not yet answered. */
+export interface LoginFailureReport {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  organization: Organization;
+  connection: { id: string; name: string; protocol: string; preset: string };
+  traceId: string;
+  continuation: Continuation;
+  /** The failure's machine code (`mapping_no_email`, ...) and the HTTP status it is answered with. */
+  code: string;
+  status: number;
+}
+
+/**
+ * Answers a failed login for a continuation type (e.g. a setup page's test sign-in ends on its
+ * trace). Sends the reply; a handler that throws is logged and the end-user error page answers.
+ */
+export type FailureHandler = (failure: LoginFailureReport) => Promise<unknown>;
+
 /**
  * A step every successful login passes through, in `order`, after the user decision and before
  * the reply (the continuation's handler, a default completion, or the signed-in page). For work
@@ -134,6 +153,7 @@ export interface LoginServiceDeps {
 export class LoginService {
   readonly #deps: LoginServiceDeps;
   readonly #completions = new Map<string, CompletionHandler>();
+  readonly #failures = new Map<string, FailureHandler>();
   readonly #steps: Array<Required<Pick<CompletionStep, 'order'>> & CompletionStep> = [];
   readonly #defaultCompletions: Array<{ name: string; handler: DefaultCompletion }> = [];
 
@@ -146,6 +166,15 @@ export class LoginService {
     if (this.#completions.has(type))
       throw new Error(`a completion handler for "${type}" is already registered`);
     this.#completions.set(type, handler);
+  }
+
+  /**
+   * Registers how a failed login whose flow carries a continuation of this type is answered (see
+   * FailureHandler). Without one, the person sees the end-user error page.
+   */
+  registerFailure(type: string, handler: FailureHandler): void {
+    if (this.#failures.has(type)) throw new Error(`a failure handler for "${type}" is already registered`);
+    this.#failures.set(type, handler);
   }
 
   /** Adds a step every successful login passes through before it is answered (see CompletionStep). */
@@ -282,8 +311,9 @@ export class LoginService {
       ip: request.ip,
       userAgent: request.headers['user-agent'],
     });
+    let pending: FlowRow | undefined;
     try {
-      const pending = await this.findLoginRequest(input.requestHandle);
+      pending = await this.findLoginRequest(input.requestHandle);
       trace.step(
         'request',
         true,
@@ -388,7 +418,17 @@ export class LoginService {
       if (loginHint && connection.settings.testIdp) url += `&login_hint=${encodeURIComponent(loginHint)}`;
       return reply.redirect(url, 302);
     } catch (error) {
-      return this.#fail(request, reply, trace, organization, connection, error);
+      return this.#fail(
+        request,
+        reply,
+        {
+          trace,
+          organization,
+          connection,
+          continuation: (pending?.continuation as Continuation | null | undefined) ?? null,
+        },
+        error,
+      );
     }
   }
 
@@ -509,7 +549,8 @@ export class LoginService {
         emailVerified,
       });
     } catch (error) {
-      return this.#fail(request, reply, trace, organization, connection, error);
+      const continuation = flowContinuation(stored, connection);
+      return this.#fail(request, reply, { trace, organization, connection, continuation }, error);
     }
   }
 
@@ -525,6 +566,7 @@ export class LoginService {
       );
     const { connection, organization } = found;
     let trace: LoginTrace | undefined;
+    let stored: FlowRow | undefined;
     const fallbackTrace = () =>
       LoginTrace.start({
         organizationId: organization.id,
@@ -542,7 +584,7 @@ export class LoginService {
         throw error;
       }
       // Find the flow our AuthnRequest started (InResponseTo); none means IdP-initiated.
-      const stored = envelope.inResponseTo
+      stored = envelope.inResponseTo
         ? await findFlowBySamlRequest(this.#deps.database.db, connection.id, envelope.inResponseTo)
         : undefined;
       trace = stored?.traceId ? LoginTrace.resume(stored.traceId, organization.id) : fallbackTrace();
@@ -658,7 +700,13 @@ export class LoginService {
         claims: attributes,
       });
     } catch (error) {
-      return this.#fail(request, reply, trace ?? fallbackTrace(), organization, connection, error);
+      const continuation = flowContinuation(stored, connection);
+      return this.#fail(
+        request,
+        reply,
+        { trace: trace ?? fallbackTrace(), organization, connection, continuation },
+        error,
+      );
     }
   }
 
@@ -1018,14 +1066,23 @@ export class LoginService {
     }
   }
 
+  /**
+   * Records a failed login (trace, `login.failed`) and answers it: the continuation's failure
+   * handler when the flow has one (see registerFailure), the end-user error page otherwise.
+   */
   async #fail(
     request: FastifyRequest,
     reply: FastifyReply,
-    trace: LoginTrace,
-    organization: Organization,
-    connection: Connection,
+    context: {
+      trace: LoginTrace;
+      organization: Organization;
+      connection: Connection;
+      /** The continuation of the flow this answer belongs to, when it was found on this connection. */
+      continuation: Continuation | null | undefined;
+    },
     error: unknown,
   ) {
+    const { trace, organization, connection, continuation } = context;
     const failure =
       error instanceof LoginFailure
         ? error
@@ -1071,6 +1128,32 @@ export class LoginService {
       );
     } catch (writeError) {
       this.#deps.logger.error({ err: writeError, traceId: trace.id }, 'could not record a failed login');
+    }
+    const handler = continuation ? this.#failures.get(continuation.type) : undefined;
+    if (continuation && handler) {
+      try {
+        return await handler({
+          request,
+          reply,
+          organization,
+          connection: {
+            id: connection.id,
+            name: connection.name,
+            protocol: connection.protocol,
+            preset: connection.preset,
+          },
+          traceId: trace.id,
+          continuation,
+          code: failure.code,
+          status: failure.status,
+        });
+      } catch (handlerError) {
+        this.#deps.logger.error(
+          { err: handlerError, type: continuation.type, traceId: trace.id },
+          'login failure handler failed; showing the error page',
+        );
+        if (reply.sent) return reply;
+      }
     }
     return sendPage(
       reply,
@@ -1201,6 +1284,16 @@ export function readCookie(request: FastifyRequest, name: string): string | unde
  * only accepted in the browser that started the login. Over https it is SameSite=None; Secure
  * (a SAML response arrives as a cross-site POST); over http, SameSite=Lax.
  */
+/**
+ * The continuation of the flow an IdP's answer was matched to (by state or InResponseTo), when that
+ * flow was started on this connection: what a failure of this answer is handed to. An answer that
+ * matches no flow of ours has none, so it can only ever get the end-user error page.
+ */
+function flowContinuation(stored: FlowRow | undefined, connection: Connection): Continuation | null {
+  if (!stored || stored.connectionId !== connection.id || stored.stage === 'pending') return null;
+  return (stored.continuation as Continuation | null | undefined) ?? null;
+}
+
 function browserBinding(request: FastifyRequest, reply: FastifyReply, publicUrl: string): string {
   const existing = readCookie(request, BROWSER_COOKIE);
   if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;

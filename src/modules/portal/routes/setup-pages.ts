@@ -6,7 +6,8 @@
  * Every handler resolves the token first (unknown, expired, revoked: a page saying so), checks the
  * link's intent against the route's, and acts only on the link's own organization and bound
  * resource. Mutating forms are CSRF-protected (see csrf.ts). Request logs show `/setup/[redacted]`
- * (platform/logging.ts), and pages send no Referer, so the token does not leak through either.
+ * (platform/logging.ts), and pages send a Referer only to our own origin (`Referrer-Policy:
+ * same-origin`, see sendPage), so the token does not leak through either.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -132,8 +133,12 @@ export function setupPageRoutes(
     const checkForm = (request: FastifyRequest, reply: FastifyReply, link: SetupLinkRow): boolean => {
       const form = (request.body ?? {}) as Form;
       const tag = typeof form[CSRF_FIELD] === 'string' ? (form[CSRF_FIELD] as string) : undefined;
-      if (csrf.verify(request, link.id, tag)) return true;
-      request.log.warn({ setupLinkId: link.id }, 'setup form refused: CSRF check failed');
+      const verdict = csrf.verify(request, link.id, tag);
+      if (verdict.ok) return true;
+      request.log.warn(
+        { setupLinkId: link.id, reason: verdict.reason, detail: verdict.detail },
+        'setup form refused: CSRF check failed',
+      );
       sendHtml(reply, 403, {
         title: 'Form expired',
         message:
@@ -473,7 +478,16 @@ export function setupPageRoutes(
     return sendPage(reply, status, nonce, statusPage(nonce, options));
   }
 
-  /** Sends a page with the portal's security headers (CSP with this response's nonce). */
+  /**
+   * Sends a page with the portal's security headers (CSP with this response's nonce).
+   *
+   * `Referrer-Policy: same-origin`, not the hub's default `no-referrer`: under `no-referrer` a
+   * browser posts the page's forms with `Origin: null` (Fetch, "append a request Origin header"),
+   * so our own forms would look like a sandboxed or hostile page's. Under `same-origin` they carry
+   * our Origin, while a Referer (which holds the link token) goes only to our own origin, which has
+   * the token in the request's path anyway and logs neither; an IdP, or any other site a page leads
+   * to, gets no Referer at all.
+   */
   function sendPage(reply: FastifyReply, status: number, nonce: string, html: string) {
     reply
       .status(status)
@@ -484,6 +498,7 @@ export function setupPageRoutes(
       )
       .header('cache-control', 'no-store')
       .header('x-frame-options', 'DENY')
+      .header('referrer-policy', 'same-origin')
       .header('cross-origin-opener-policy', 'same-origin')
       .header('cross-origin-resource-policy', 'same-origin')
       .header('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()')
