@@ -81,9 +81,12 @@ describe('data directory lock', () => {
     const lock = await lockDataDir(dir);
     await lock.release();
     const init = processStartTime(1);
-    expect(judgeOwner({ ...currentProcess(), pid: 1, startTime: `${init}0`, token: 'x', lockedAt: '' }, Date.now())).toBe(
-      'dead',
-    );
+    expect(
+      judgeOwner(
+        { ...currentProcess(), pid: 1, startTime: `${init}0`, token: 'x', lockedAt: '' },
+        Date.now(),
+      ),
+    ).toBe('dead');
   });
 
   it('falls back to the heartbeat for an owner it cannot see (another host or container)', () => {
