@@ -10,7 +10,12 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { databaseKind, freePort } from '../support/hub.ts';
-import { runCli as cli, startHubProcess as startServer } from '../support/processes.ts';
+import {
+  runCli as cli,
+  killHubProcess,
+  processDatabase,
+  startHubProcess as startServer,
+} from '../support/processes.ts';
 
 let dataDir: string;
 let dbEnv: Record<string, string>;
@@ -83,7 +88,6 @@ describe('switchboard process', () => {
     expect(created.code, created.stderr).toBe(0);
     const key = created.stdout.trim().split('\n').at(-1) as string;
     expect(key).toMatch(/^sbk_/);
-    adminKey = key;
     const bootstrap = `boot-${randomBytes(24).toString('hex')}`;
 
     const server = await startServer({ ...dbEnv, SWITCHBOARD_BOOTSTRAP_ADMIN_KEY: bootstrap });
@@ -146,17 +150,6 @@ describe('switchboard process', () => {
     }
   });
 });
-
-/** Admin key of the hub under test: the one the CLI created above (made here if that test was skipped). */
-let adminKey: string | undefined;
-async function theAdminKey(): Promise<string> {
-  if (!adminKey) {
-    const created = await cli(['admin-keys', 'create', '--name', 'drain'], dbEnv);
-    expect(created.code, created.stderr).toBe(0);
-    adminKey = created.stdout.trim().split('\n').at(-1) as string;
-  }
-  return adminKey;
-}
 
 /** A receiver that records the bodies of the webhooks it gets (no signature check needed here). */
 async function startBodyReceiver() {
@@ -228,9 +221,15 @@ describe('shutdown and restart', () => {
   it('on SIGTERM takes no more work, answers /readyz 503 while draining, cuts a stalled request at SHUTDOWN_TIMEOUT_MS, releases the lock and exits 0', {
     timeout: 180_000,
   }, async () => {
-    const key = await theAdminKey();
+    const database = await processDatabase();
+    const key = `boot-${randomBytes(24).toString('hex')}`;
     const receiver = await startBodyReceiver();
-    const env = { ...dbEnv, SHUTDOWN_TIMEOUT_MS: '5000', WEBHOOKS_ADDRESSES: 'loopback' };
+    const env = {
+      ...database.env,
+      SWITCHBOARD_BOOTSTRAP_ADMIN_KEY: key,
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      WEBHOOKS_ADDRESSES: 'loopback',
+    };
     let server = await startServer(env);
     try {
       const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
@@ -308,7 +307,7 @@ describe('shutdown and restart', () => {
         // once all the same (the owner it names no longer runs).
         server.child.kill('SIGKILL');
         await server.exited;
-        const next = await cli(['admin-keys', 'list'], dbEnv);
+        const next = await cli(['admin-keys', 'list'], database.env);
         expect(next.code, next.stderr).toBe(0);
         expect(next.stdout).toContain('active');
       } else {
@@ -316,8 +315,9 @@ describe('shutdown and restart', () => {
         expect(await server.exited).toBe(0);
       }
     } finally {
-      server.child.kill('SIGKILL');
+      await killHubProcess(server);
       await receiver.close();
+      await database.drop();
     }
   });
 });

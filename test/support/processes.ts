@@ -25,7 +25,7 @@ export function baseEnv(): Record<string, string> {
 }
 
 /** Runs a CLI command to its end. */
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliRun> {
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], {
       env: { ...baseEnv(), ...env },
