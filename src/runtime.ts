@@ -7,6 +7,7 @@
  * worker, the database closes, and the process exits 0.
  */
 
+import type { Socket } from 'node:net';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { closeHub, createHub, type Role, startBackgroundWork, stopBackgroundWork } from './hub.ts';
@@ -60,7 +61,7 @@ export async function runHub(config: Config, role: Role): Promise<RunningHub> {
       draining = true;
       logger.info({ signal }, 'draining: finishing in-flight requests and jobs');
       // Keep-alive sockets with no request go now; busy ones are told `Connection: close` (app.ts).
-      app.server.closeIdleConnections();
+      requests.closeIdleKeepAlive();
       const drained = await untilDeadline(
         Promise.all([requests.finished(), jobsFinished, tasksStopped]),
         deadline,
@@ -84,14 +85,27 @@ export async function runHub(config: Config, role: Role): Promise<RunningHub> {
   return { app, shutdown };
 }
 
-/** Counts the HTTP requests in flight (received, response not yet finished or abandoned). */
-function trackRequests(app: App): { count(): number; finished(): Promise<void> } {
+/**
+ * Counts the HTTP requests in flight (received, response not yet finished or abandoned), and knows
+ * which connections sit idle between keep-alive requests.
+ */
+function trackRequests(app: App): {
+  count(): number;
+  finished(): Promise<void>;
+  closeIdleKeepAlive(): void;
+} {
   let inFlight = 0;
   const waiters: Array<() => void> = [];
-  app.server.on('request', (_request, response) => {
+  /** Connections that served a request, with the number they have in flight. */
+  const keptAlive = new Map<Socket, number>();
+  app.server.on('request', (request, response) => {
+    const socket = request.socket;
     inFlight++;
+    if (!keptAlive.has(socket)) socket.once('close', () => keptAlive.delete(socket));
+    keptAlive.set(socket, (keptAlive.get(socket) ?? 0) + 1);
     response.once('close', () => {
       inFlight--;
+      if (keptAlive.has(socket)) keptAlive.set(socket, (keptAlive.get(socket) ?? 1) - 1);
       if (inFlight === 0) {
         for (const resolve of waiters.splice(0)) resolve();
       }
@@ -101,6 +115,11 @@ function trackRequests(app: App): { count(): number; finished(): Promise<void> }
     count: () => inFlight,
     finished: () =>
       inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve)),
+    // Not Node's closeIdleConnections(): it also closes a connection just accepted whose request
+    // has not arrived yet, which a readiness probe would see as a reset instead of a 503.
+    closeIdleKeepAlive() {
+      for (const [socket, open] of keptAlive) if (open === 0) socket.end();
+    },
   };
 }
 

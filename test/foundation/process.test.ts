@@ -209,6 +209,24 @@ async function partialRequest(url: string, path: string, key: string, body: stri
   };
 }
 
+/** A GET on a connection of its own (no keep-alive pool). */
+function freshGet(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false, headers }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 async function until(probe: () => boolean | Promise<boolean>, what: string, limitMs = 60_000) {
   const deadline = Date.now() + limitMs;
   while (!(await probe())) {
@@ -271,18 +289,19 @@ describe('shutdown and restart', () => {
 
       server.child.kill('SIGTERM');
       // Draining: the port still answers, and says so (not a refused connection, which means dead).
-      let ready: Response | undefined;
+      // (Each probe on a new connection, as a load balancer's health check.)
+      let ready: { status: number; body: string } | undefined;
       await until(async () => {
-        ready = await fetch(`${server.url}/readyz`);
+        ready = await freshGet(`${server.url}/readyz`);
         return ready.status !== 200;
       }, '/readyz to change');
       expect(ready?.status).toBe(503);
-      expect(await ready?.json()).toEqual({ status: 'draining' });
-      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect(JSON.parse(ready?.body ?? '')).toEqual({ status: 'draining' });
+      expect((await freshGet(`${server.url}/healthz`)).status).toBe(200);
       // New work is turned away; the idle keep-alive socket is closed.
-      const refused = await fetch(`${server.url}/api/v1/organizations`, { headers });
+      const refused = await freshGet(`${server.url}/api/v1/organizations`, headers);
       expect(refused.status).toBe(503);
-      expect((await refused.json()).code).toBe('shutting_down');
+      expect(JSON.parse(refused.body).code).toBe('shutting_down');
       await idleClosed;
 
       // The request in flight finishes: its organization exists, and its event is left for the
