@@ -54,6 +54,8 @@ export interface BuildAppOptions {
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Answered while the process drains (the rest get 503). */
+const HEALTH_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise<App> {
   const role = options.role ?? 'all';
@@ -83,7 +85,25 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
   });
-  // While draining, tell keep-alive clients to go away so the server can finish closing.
+  // While draining the process still listens, so probes see 503 on /readyz rather than a dead port;
+  // requests other than the health endpoints are turned away (another process answers them), and
+  // every response tells a keep-alive client to go, so the server can finish closing.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!options.isDraining?.() || HEALTH_PATHS.has(request.url.split('?')[0] ?? '')) return;
+    return reply
+      .status(503)
+      .header('retry-after', '1')
+      .type(PROBLEM_CONTENT_TYPE)
+      .send({
+        type: problemType('shutting_down'),
+        title: 'Service unavailable',
+        status: 503,
+        detail: 'This hub process is shutting down.',
+        code: 'shutting_down',
+        fix: 'Send the request again: another hub process answers it.',
+        requestId: String(request.id),
+      });
+  });
   app.addHook('onSend', async (_request, reply) => {
     if (options.isDraining?.()) reply.header('connection', 'close');
   });

@@ -128,7 +128,7 @@ export const configOptions = [
     name: 'WEBHOOKS_TIMEOUT_MS',
     default: '10000',
     description:
-      'How long one webhook delivery attempt may take (connect, send, response) before it counts as failed.',
+      'How long one webhook delivery attempt may take (connect, send, response) before it counts as failed. An attempt whose worker process died is attempted again within twice this plus 6 s.',
   },
   {
     name: 'WEBHOOKS_MAX_ATTEMPTS',

@@ -207,6 +207,9 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
   }
 }
 
+/** Stops of the background tasks a process started, by hub (see `stopBackgroundWork`). */
+const runningTasks = new WeakMap<Hub, Promise<void> | Array<{ name: string; stop: () => Promise<void> }>>();
+
 /**
  * Starts the job queue. Processes with a worker role (`worker`, `all`) also run job handlers and
  * the modules' background tasks; `web` processes only enqueue.
@@ -214,13 +217,32 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
 export async function startBackgroundWork(hub: Hub, role: Role): Promise<void> {
   await hub.jobs.start({ runWorkers: role !== 'web' });
   if (role === 'web') return;
-  for (const task of hub.backgroundTasks) {
-    const stop = await task.start();
-    hub.stopHooks.push(async () => {
-      await stop();
-      hub.logger.debug({ task: task.name }, 'background task stopped');
-    });
-  }
+  const started: Array<{ name: string; stop: () => Promise<void> }> = [];
+  runningTasks.set(hub, started);
+  hub.stopHooks.push(() => stopBackgroundWork(hub));
+  for (const task of hub.backgroundTasks) started.push({ name: task.name, stop: await task.start() });
+}
+
+/**
+ * Takes no more work, at once: job workers stop fetching (`hub.jobs.stopFetching()` resolves when
+ * the jobs running now have finished) and every background task (event consumers, schedulers)
+ * stops, all together; resolves when the tasks have stopped. The database and the queue stay open
+ * for what is still in flight. Idempotent.
+ */
+export function stopBackgroundWork(hub: Hub): Promise<void> {
+  void hub.jobs.stopFetching();
+  const running = runningTasks.get(hub);
+  if (running instanceof Promise) return running;
+  const stopping = (async () => {
+    await Promise.all(
+      (running ?? []).map(async (task) => {
+        await task.stop().catch((error) => hub.logger.warn({ err: error, task: task.name }, 'stop failed'));
+        hub.logger.debug({ task: task.name }, 'background task stopped');
+      }),
+    );
+  })();
+  runningTasks.set(hub, stopping);
+  return stopping;
 }
 
 /** Stops background work and closes the database. */

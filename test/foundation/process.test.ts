@@ -1,94 +1,21 @@
 /**
  * The hub as a real process: `node src/main.ts ...` exactly as `npm start` and the CLI run it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { Agent, createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { databaseKind, freePort } from '../support/hub.ts';
-
-const MAIN = join(import.meta.dirname, '../../src/main.ts');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      env: { ...baseEnv(), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`switchboard ${args.join(' ')} did not finish: ${stdout}${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function baseEnv(): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info' };
-}
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [MAIN, 'start'], {
-    env: {
-      ...baseEnv(),
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited early: ${output}`);
-    try {
-      const response = await fetch(`${url}/readyz`);
-      if (response.status === 200) return { child, url, output: () => output, exited };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`server did not become ready: ${output}`);
-}
+import {
+  runCli as cli,
+  killHubProcess,
+  processDatabase,
+  startHubProcess as startServer,
+} from '../support/processes.ts';
 
 let dataDir: string;
 let dbEnv: Record<string, string>;
@@ -220,6 +147,196 @@ describe('switchboard process', () => {
       const again = await cli(['admin-keys', 'list'], dbEnv);
       expect(again.code, again.stderr).toBe(0);
       expect(again.stdout).toContain('ops');
+    }
+  });
+});
+
+/** A receiver that records the bodies of the webhooks it gets (no signature check needed here). */
+async function startBodyReceiver() {
+  const bodies: string[] = [];
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      bodies.push(body);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    bodies,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Sends a request's headers (with `Expect: 100-continue`) and the first `sent` bytes of its body.
+ * Resolves once the server answered `100 Continue`: the request is in its hands.
+ */
+async function partialRequest(url: string, path: string, key: string, body: string, sent: number) {
+  const { port } = new URL(url);
+  const socket = connect(Number(port), '127.0.0.1');
+  let received = '';
+  socket.on('data', (chunk) => {
+    received += chunk;
+  });
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  socket.write(
+    [
+      `POST ${path} HTTP/1.1`,
+      `Host: 127.0.0.1:${port}`,
+      `Authorization: Bearer ${key}`,
+      'Content-Type: application/json',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Expect: 100-continue',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+  await until(() => received.includes('100 Continue'), 'the server to take the request');
+  socket.write(body.slice(0, sent));
+  return {
+    socket,
+    closed,
+    received: () => received,
+    finish: () => socket.write(body.slice(sent)),
+  };
+}
+
+/** A GET on a connection of its own (no keep-alive pool). */
+function freshGet(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false, headers }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function until(probe: () => boolean | Promise<boolean>, what: string, limitMs = 60_000) {
+  const deadline = Date.now() + limitMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('shutdown and restart', () => {
+  it('on SIGTERM takes no more work, answers /readyz 503 while draining, cuts a stalled request at SHUTDOWN_TIMEOUT_MS, releases the lock and exits 0', {
+    timeout: 180_000,
+  }, async () => {
+    const database = await processDatabase();
+    const key = `boot-${randomBytes(24).toString('hex')}`;
+    const receiver = await startBodyReceiver();
+    const env = {
+      ...database.env,
+      SWITCHBOARD_BOOTSTRAP_ADMIN_KEY: key,
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      WEBHOOKS_ADDRESSES: 'loopback',
+    };
+    let server = await startServer(env);
+    try {
+      const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+      const api = (path: string, body: unknown) =>
+        fetch(`${server.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+      expect(
+        (await api('/api/v1/webhooks', { url: receiver.url, eventTypes: ['organization.created'] })).status,
+      ).toBe(201);
+      // The worker delivers while the process runs...
+      expect((await api('/api/v1/organizations', { name: 'Before SIGTERM' })).status).toBe(201);
+      await until(() => receiver.bodies.some((body) => body.includes('Before SIGTERM')), 'a delivery');
+
+      // An idle keep-alive connection, a client that stalls after 10 of 100 body bytes, and a
+      // request whose body is still on its way when the signal comes.
+      const agent = new Agent({ keepAlive: true });
+      const idle = await new Promise<Socket>((resolve, reject) => {
+        const req = httpRequest(`${server.url}/healthz`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(req.socket as Socket));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      const idleClosed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+      const stalled = await partialRequest(
+        server.url,
+        '/api/v1/organizations',
+        key,
+        JSON.stringify({ name: 'Stalled', description: 'x'.repeat(60) }).padEnd(100, ' '),
+        10,
+      );
+      const late = await partialRequest(
+        server.url,
+        '/api/v1/organizations',
+        key,
+        JSON.stringify({ name: 'After SIGTERM' }),
+        5,
+      );
+
+      server.child.kill('SIGTERM');
+      // Draining: the port still answers, and says so (not a refused connection, which means dead).
+      // (Each probe on a new connection, as a load balancer's health check.)
+      let ready: { status: number; body: string } | undefined;
+      await until(async () => {
+        ready = await freshGet(`${server.url}/readyz`);
+        return ready.status !== 200;
+      }, '/readyz to change');
+      expect(ready?.status).toBe(503);
+      expect(JSON.parse(ready?.body ?? '')).toEqual({ status: 'draining' });
+      expect((await freshGet(`${server.url}/healthz`)).status).toBe(200);
+      // New work is turned away; the idle keep-alive socket is closed.
+      const refused = await freshGet(`${server.url}/api/v1/organizations`, headers);
+      expect(refused.status).toBe(503);
+      expect(JSON.parse(refused.body).code).toBe('shutting_down');
+      await idleClosed;
+
+      // The request in flight finishes: its organization exists, and its event is left for the
+      // next process (a draining process fetches no work).
+      late.finish();
+      await until(() => /^HTTP\/1\.1 201/m.test(late.received()), 'the late request to be answered');
+      // The stalled one holds the drain until SHUTDOWN_TIMEOUT_MS; then it is cut and the process
+      // exits 0 (not 1 from the watchdog).
+      expect(await server.exited).toBe(0);
+      await stalled.closed;
+      expect(stalled.received()).not.toMatch(/^HTTP\/1\.1 [2-5]\d\d/m);
+      expect(server.output()).toContain('SHUTDOWN_TIMEOUT_MS reached');
+      expect(server.output()).toContain('"msg":"stopped"');
+      expect(receiver.bodies.some((body) => body.includes('After SIGTERM'))).toBe(false);
+      agent.destroy();
+
+      // The next process delivers it.
+      server = await startServer(env);
+      await until(() => receiver.bodies.some((body) => body.includes('After SIGTERM')), 'the late delivery');
+      if (databaseKind() === 'embedded') {
+        // Killed outright, it leaves its lock behind: the next process on the directory starts at
+        // once all the same (the owner it names no longer runs).
+        server.child.kill('SIGKILL');
+        await server.exited;
+        const next = await cli(['admin-keys', 'list'], database.env);
+        expect(next.code, next.stderr).toBe(0);
+        expect(next.stdout).toContain('active');
+      } else {
+        server.child.kill('SIGTERM');
+        expect(await server.exited).toBe(0);
+      }
+    } finally {
+      await killHubProcess(server);
+      await receiver.close();
+      await database.drop();
     }
   });
 });

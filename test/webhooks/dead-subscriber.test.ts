@@ -125,9 +125,10 @@ describe('a dead subscriber', () => {
     const stuck = await deliveriesOf(t, hangingHook.id);
     expect(stuck.filter((row) => row.status === 'sending')).toHaveLength(1);
     expect(stuck.filter((row) => row.attempts > 0)).toHaveLength(0);
-    // The rest wait: one more with a job (the window is twice the concurrency), the others as rows.
-    expect(stuck.filter((row) => row.status === 'pending')).toHaveLength(1);
-    expect(stuck.filter((row) => row.status === 'queued')).toHaveLength(13);
+    // The rest wait as rows, without a job (one job per slot): the next gets its job when the
+    // attempt in flight ends.
+    expect(stuck.filter((row) => row.status === 'pending')).toHaveLength(0);
+    expect(stuck.filter((row) => row.status === 'queued')).toHaveLength(14);
 
     // The refusing receiver: failed attempts in a row disable it, with an event saying why.
     const disabled = await eventually(async () => {

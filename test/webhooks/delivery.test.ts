@@ -174,6 +174,11 @@ describe('event webhooks', () => {
       return mine.length >= 1 && mine;
     }, 'the live delivery');
     expect(live.map((delivery) => delivery.payload?.data.subject.id)).toEqual([late]);
+    // Recorded, not still `sending` (a replay leaves an attempt in flight alone).
+    await eventually(async () => {
+      const rows = await deliveriesOf(t, hook.id);
+      return rows.length === 1 && rows[0].status === 'succeeded';
+    }, 'the live delivery to be recorded');
 
     const replay = await t.api('POST', `/api/v1/webhooks/${hook.id}/replay`, { body: { from: cursor } });
     expect(replay.status, replay.text).toBe(202);

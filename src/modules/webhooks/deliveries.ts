@@ -67,6 +67,13 @@ export const DELIVERY_QUEUE = 'webhooks.deliver';
 export const FANOUT_CONSUMER = 'webhooks.fanout';
 
 const SNIPPET_BYTES = 1024;
+/**
+ * A claim lasts the attempt's timeout plus this margin: for the address check before the request
+ * and for recording the outcome after it. The request itself always ends before the claim lapses.
+ */
+const CLAIM_MARGIN_MS = 5000;
+/** Of the margin, what recording the outcome may take after the request ends. */
+const RECORD_MARGIN_MS = 2000;
 const WEBHOOKS_ACTOR: Actor = { type: 'system', name: 'webhooks' };
 
 export interface DeliverySettings {
@@ -75,6 +82,11 @@ export interface DeliverySettings {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /**
+   * Attempts to one subscription in flight at once, across all worker processes: an attempt claims
+   * a slot atomically (see `claimDelivery`) or waits.
+   */
+  concurrency: number;
   /**
    * Deliveries of one subscription that may hold a job at once (queued or in flight); the rest wait
    * as `queued` rows and get a job as slots free up. A slow receiver's backlog is rows, not jobs.
@@ -126,9 +138,22 @@ export class WebhookDeliveryService {
     this.#attemptDuration = deps.attemptDuration;
   }
 
-  /** How long one attempt may hold a delivery before another worker may take it over. */
-  get claimSeconds(): number {
-    return Math.ceil(this.#settings.timeoutMs / 1000) + 30;
+  /**
+   * How long one attempt holds its delivery and its subscription slot (the claim): the attempt
+   * timeout plus a margin. A worker that dies mid-attempt (SIGKILL) holds them no longer; then
+   * `resumeLapsed` queues the delivery again.
+   */
+  get leaseMs(): number {
+    return this.#settings.timeoutMs + CLAIM_MARGIN_MS;
+  }
+
+  /**
+   * How often workers look for lapsed claims: every attempt timeout (1 s to 1 min). A delivery whose
+   * worker died is attempted again at most lease + this interval (plus the job's pick-up) after its
+   * claim: within 2 × WEBHOOKS_TIMEOUT_MS + 6 s.
+   */
+  get sweepIntervalMs(): number {
+    return Math.min(60_000, Math.max(1000, this.#settings.timeoutMs));
   }
 
   /**
@@ -193,9 +218,22 @@ export class WebhookDeliveryService {
   }
 
   /** One attempt of a delivery (the job handler). */
-  async attempt(deliveryId: string): Promise<DeliveryRow['status'] | 'not_claimed'> {
-    const claimed = await claimDelivery(this.#database.db, deliveryId, this.claimSeconds);
+  async attempt(deliveryId: string): Promise<DeliveryRow['status'] | 'not_claimed' | 'busy'> {
+    const claimed = await this.#database.transaction(async (tx) => {
+      const claim = await claimDelivery(tx, deliveryId, {
+        leaseMs: this.leaseMs,
+        limit: this.#settings.concurrency,
+      });
+      if (claim && 'busy' in claim) {
+        // Every slot is taken (a retry fell due, or another worker won the race): try again shortly.
+        await this.#enqueue(tx, deliveryId, claim.subscriptionId, new Date(Date.now() + this.#busyDelayMs()));
+        return 'busy' as const;
+      }
+      return claim;
+    });
+    if (claimed === 'busy') return 'busy';
     if (!claimed) return 'not_claimed';
+    const claimedAt = performance.now();
     const subscription = await findSubscription(this.#database.db, claimed.subscriptionId);
     if (!subscription) return 'not_claimed'; // deleted meanwhile: its deliveries went with it
     if (!subscription.enabled) {
@@ -215,7 +253,7 @@ export class WebhookDeliveryService {
       }
     }
     const startedAt = new Date();
-    const outcome = await this.#send(subscription, claimed, startedAt);
+    const outcome = await this.#send(subscription, claimed, startedAt, claimedAt);
     this.#attemptDuration?.observe({ outcome: outcomeLabel(outcome) }, outcome.latencyMs / 1000);
     try {
       return await this.#recordAttempt(subscription, claimed, startedAt, outcome);
@@ -343,6 +381,12 @@ export class WebhookDeliveryService {
       return;
     }
     await this.#enqueue(tx, next.id, subscription.id, at);
+  }
+
+  /** How long an attempt that found every slot taken waits before trying again: up to 1 s, jittered. */
+  #busyDelayMs(): number {
+    const base = Math.min(1000, this.#settings.timeoutMs);
+    return Math.round(base / 2 + Math.random() * (base / 2));
   }
 
   /** How long a down receiver rests before the next probe: the retry schedule, by failures past the threshold. */
@@ -487,16 +531,21 @@ export class WebhookDeliveryService {
     });
   }
 
+  /** Queues again the deliveries whose worker died mid-attempt (their claim lapsed). */
+  async resumeLapsed(): Promise<number> {
+    return this.#database.transaction(async (tx) => {
+      const lapsed = await resumeLapsedClaims(tx, 500);
+      await this.#enqueueMany(tx, lapsed);
+      return lapsed.length;
+    });
+  }
+
   /**
    * Housekeeping: queues again the deliveries whose worker died mid-attempt (claim lapsed), and
    * deletes deliveries past retention.
    */
   async maintain(now = new Date()): Promise<{ resumed: number; deleted: number }> {
-    const resumed = await this.#database.transaction(async (tx) => {
-      const lapsed = await resumeLapsedClaims(tx, 500);
-      await this.#enqueueMany(tx, lapsed);
-      return lapsed.length;
-    });
+    const resumed = await this.resumeLapsed();
     // Waiting deliveries (held, or queued without a slot) whose receiver is no longer down, or that
     // lost their probe or their window's jobs (a worker died): release them, or give them a probe.
     const waiting = new Set([
@@ -546,7 +595,12 @@ export class WebhookDeliveryService {
   }
 
   /** The HTTP attempt: address check, signature, POST. Never throws for the receiver's failures. */
-  async #send(subscription: SubscriptionRow, delivery: DeliveryRow, at: Date): Promise<AttemptOutcome> {
+  async #send(
+    subscription: SubscriptionRow,
+    delivery: DeliveryRow,
+    at: Date,
+    claimedAt: number,
+  ): Promise<AttemptOutcome> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     try {
@@ -569,7 +623,15 @@ export class WebhookDeliveryService {
         url: subscription.url,
         headers: { ...headers, 'content-type': 'application/json' },
         body,
-        timeoutMs: this.#settings.timeoutMs,
+        // Ends before the claim lapses, even after a slow address check: a request never outlives
+        // its slot (the subscription's concurrency limit counts live claims).
+        timeoutMs: Math.max(
+          1,
+          Math.min(
+            this.#settings.timeoutMs,
+            this.leaseMs - RECORD_MARGIN_MS - (performance.now() - claimedAt),
+          ),
+        ),
         retries: 0,
       });
       const succeeded = response.status >= 200 && response.status < 300;

@@ -77,34 +77,43 @@ export class WebhooksModule {
         maxAttempts: config.WEBHOOKS_MAX_ATTEMPTS,
         retryBaseMs: config.WEBHOOKS_RETRY_BASE_MS,
         retryMaxMs: config.WEBHOOKS_RETRY_MAX_MS,
-        window: 2 * config.WEBHOOKS_SUBSCRIPTION_CONCURRENCY,
+        concurrency: config.WEBHOOKS_SUBSCRIPTION_CONCURRENCY,
+        // As many jobs as slots: the next queued delivery gets its job when an attempt ends.
+        window: config.WEBHOOKS_SUBSCRIPTION_CONCURRENCY,
         holdAfterFailures: config.WEBHOOKS_HOLD_AFTER_FAILURES,
         disableAfterFailures: config.WEBHOOKS_DISABLE_AFTER_FAILURES,
         retentionDays: config.WEBHOOKS_RETENTION_DAYS,
       },
     });
     // Retries of a delivery are our own jobs (scheduled with backoff by `attempt`); pg-boss's retry
-    // only covers a handler that crashed or a worker that died (the claim then lapses and resumes).
+    // only covers a handler that crashed. A worker that dies mid-attempt leaves a claim that lapses
+    // after `leaseMs`; the sweep below then queues the delivery again. pg-boss's own expiry (and its
+    // supervision every 15 s) would take far longer, so it is only a backstop here.
     jobs.defineQueue({
       name: DELIVERY_QUEUE,
       retryLimit: 3,
       retryDelay: 5,
       retryBackoff: true,
-      expireInSeconds: this.deliveries.claimSeconds,
+      expireInSeconds: Math.ceil(this.deliveries.leaseMs / 1000) + 30,
       deleteAfterSeconds: 24 * 3600,
     });
     jobs.work<{ deliveryId: string }>(DELIVERY_QUEUE, {
       concurrency: config.WEBHOOKS_CONCURRENCY,
-      // Batches of two, run concurrently, fetched back to back while the queue has a backlog; a
-      // hanging receiver holds at most its group's share of workers.
+      // Batches of two, run concurrently, fetched back to back while the queue has a backlog. The
+      // per-subscription limit is not pg-boss's groupConcurrency: its count of active jobs races
+      // between concurrent fetches (3-4 in flight with a limit of 2), and a killed worker's jobs stay
+      // active, holding the group, until pg-boss expires them. An attempt claims a slot atomically
+      // instead (`claimDelivery`), so a hanging receiver holds at most its slots' workers.
       batchSize: 2,
-      groupConcurrency: config.WEBHOOKS_SUBSCRIPTION_CONCURRENCY,
       pollingIntervalSeconds: 1,
       handler: async (job) => this.deliveries.attempt(job.data.deliveryId),
     });
   }
 
-  /** Worker loop: the fan-out consumer, and housekeeping every minute. */
+  /**
+   * Worker loop: the fan-out consumer; lapsed claims resumed every `sweepIntervalMs`; the rest of
+   * the housekeeping every minute.
+   */
   backgroundTask(): BackgroundTask {
     return {
       name: 'webhooks',
@@ -112,16 +121,33 @@ export class WebhooksModule {
         const stopConsumer = await this.#events.startConsumer(FANOUT_CONSUMER, this.deliveries.fanOut, {
           batchSize: 500,
         });
-        const run = () =>
-          this.deliveries
-            .maintain()
-            .then((counts) => this.#logger.debug(counts, 'webhook maintenance'))
-            .catch((error) => this.#logger.warn({ err: error }, 'webhook maintenance failed'));
-        const timer = setInterval(run, 60 * 1000);
+        const sweepMs = this.deliveries.sweepIntervalMs;
+        let sinceMaintenance = 0;
+        let running: Promise<void> | undefined;
+        const sweep = async () => {
+          sinceMaintenance += sweepMs;
+          try {
+            if (sinceMaintenance >= 60_000) {
+              sinceMaintenance = 0;
+              this.#logger.debug(await this.deliveries.maintain(), 'webhook maintenance');
+            } else {
+              const resumed = await this.deliveries.resumeLapsed();
+              if (resumed)
+                this.#logger.info({ resumed }, 'webhook attempts resumed after their worker stopped');
+            }
+          } catch (error) {
+            this.#logger.warn({ err: error }, 'webhook maintenance failed');
+          }
+        };
+        const timer = setInterval(() => {
+          running ??= sweep().finally(() => {
+            running = undefined;
+          });
+        }, sweepMs);
         timer.unref();
         return async () => {
           clearInterval(timer);
-          await stopConsumer();
+          await Promise.all([stopConsumer(), running]);
         };
       },
     };

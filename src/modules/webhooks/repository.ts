@@ -237,31 +237,66 @@ export async function requeueDelivery(
 }
 
 /**
- * Claims a delivery for one attempt: only when it is waiting (pending, retrying) or its previous
- * claim lapsed (the worker died mid-attempt). Two workers never attempt the same delivery at once,
- * and no transaction stays open during the HTTP call.
+ * Claims a delivery for one attempt, holding one of its subscription's `limit` slots for `leaseMs`:
+ * only when it is waiting (pending, retrying) or its previous claim lapsed (the worker died
+ * mid-attempt), and only while fewer than `limit` other claims of the subscription are live. Two
+ * workers never attempt the same delivery at once, and no transaction stays open during the HTTP
+ * call.
+ *
+ * The count and the claim must be one atomic step across processes: two workers counting at once
+ * would both see a free slot. Locking the subscription row (`for no key update`, which the fan-out's
+ * `for key share` does not wait for) serializes the claims of one subscription; claims of different
+ * subscriptions do not wait for each other. A slot is a lease, not a counter: a worker that dies
+ * (SIGKILL) holds its slots only until their claims lapse.
+ *
+ * Run it in a transaction. Returns `busy` when every slot is taken (and the delivery is waiting).
  */
 export async function claimDelivery(
-  executor: Executor,
+  tx: Executor,
   id: string,
-  claimSeconds: number,
-): Promise<DeliveryRow | undefined> {
-  const [row] = await executor
+  options: { leaseMs: number; limit: number },
+): Promise<DeliveryRow | { busy: true; subscriptionId: string } | undefined> {
+  const [target] = await tx
+    .select({ subscriptionId: webhookDeliveries.subscriptionId })
+    .from(webhookDeliveries)
+    .where(eq(webhookDeliveries.id, id))
+    .limit(1);
+  if (!target) return undefined;
+  await tx
+    .select({ id: webhookSubscriptions.id })
+    .from(webhookSubscriptions)
+    .where(eq(webhookSubscriptions.id, target.subscriptionId))
+    .for('no key update');
+  const [live] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(webhookDeliveries)
+    .where(
+      and(
+        eq(webhookDeliveries.subscriptionId, target.subscriptionId),
+        eq(webhookDeliveries.status, 'sending'),
+        sql`${webhookDeliveries.claimedUntil} >= now()`,
+        sql`${webhookDeliveries.id} <> ${id}`,
+      ),
+    );
+  const claimable = or(
+    sql`${webhookDeliveries.status} in ('pending', 'retrying')`,
+    and(eq(webhookDeliveries.status, 'sending'), lt(webhookDeliveries.claimedUntil, sql`now()`)),
+  );
+  if (Number(live?.n ?? 0) >= options.limit) {
+    const [waiting] = await tx
+      .select({ id: webhookDeliveries.id })
+      .from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.id, id), claimable));
+    return waiting ? { busy: true, subscriptionId: target.subscriptionId } : undefined;
+  }
+  const [row] = await tx
     .update(webhookDeliveries)
     .set({
       status: 'sending',
-      claimedUntil: sql`now() + make_interval(secs => ${claimSeconds})`,
+      claimedUntil: sql`now() + make_interval(secs => ${options.leaseMs / 1000})`,
       updatedAt: sql`now()`,
     })
-    .where(
-      and(
-        eq(webhookDeliveries.id, id),
-        or(
-          sql`${webhookDeliveries.status} in ('pending', 'retrying')`,
-          and(eq(webhookDeliveries.status, 'sending'), lt(webhookDeliveries.claimedUntil, sql`now()`)),
-        ),
-      ),
-    )
+    .where(and(eq(webhookDeliveries.id, id), claimable))
     .returning();
   return row;
 }

@@ -96,6 +96,7 @@ export class JobQueue {
   readonly #workers = new Map<string, WorkerDefinition<never>>();
   #started = false;
   #runWorkers = false;
+  #stopping: Promise<void> | undefined;
 
   constructor(database: Database, logger: Logger) {
     this.#database = database;
@@ -215,10 +216,31 @@ export class JobQueue {
     await this.boss.getQueues();
   }
 
+  /**
+   * Stops fetching jobs at once, on every queue, and resolves when the handlers running now have
+   * finished. The queue still accepts jobs (`send`, `insert`): requests still being answered may
+   * queue work for other processes. Shutdown calls it first thing on SIGTERM.
+   */
+  stopFetching(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#runWorkers = false;
+      if (!this.#started) return;
+      await Promise.allSettled(
+        [...this.#workers.keys()].map((queue) => this.boss.offWork(queue, { wait: true })),
+      );
+    })();
+    return this.#stopping;
+  }
+
+  /**
+   * Stops the queue: waits up to `timeoutMs` for running handlers, then releases (fails, for retry
+   * by another worker at once) the jobs still running, and closes pg-boss's connections.
+   */
   async stop(timeoutMs: number): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
-    await this.boss.stop({ graceful: true, timeout: Math.max(timeoutMs, 1000), close: true });
+    if (timeoutMs <= 0) await this.boss.stop({ graceful: false, close: true });
+    else await this.boss.stop({ graceful: true, timeout: Math.max(timeoutMs, 1000), close: true });
   }
 
   async #createQueue(definition: QueueDefinition): Promise<void> {
