@@ -40,16 +40,10 @@
  *   reference does not say.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { HrFakeEmployee } from '../../connectors/hris-contract.ts';
 import { FakeClock } from '../fake-clock.ts';
+import { type Forward, type FrontAnswer, type FrontRequest, startFrontServer } from '../front-server.ts';
 import { SlidingWindowLimiter } from '../sliding-window.ts';
 import type { PersonioFake } from './index.ts';
 
@@ -133,11 +127,7 @@ const READ_FAKE_ATTRIBUTE: PersonioCustomAttribute = {
   type: 'standard',
 };
 
-interface Answer {
-  status: number;
-  headers?: Record<string, string>;
-  body?: unknown;
-}
+type Answer = FrontAnswer;
 
 export async function attachPersonioWrites(
   fake: PersonioFake,
@@ -217,8 +207,8 @@ export async function attachPersonioWrites(
     body: { success: false, error: { message: 'The given data was invalid.', code: 0, error_data: errors } },
   });
 
-  function v1Auth(incoming: IncomingMessage): Answer | undefined {
-    const header = String(incoming.headers.authorization ?? '');
+  function v1Auth(headers: IncomingHttpHeaders): Answer | undefined {
+    const header = String(headers.authorization ?? '');
     if (!header) return v1Error(401, 'Missing authorization header.');
     const token = /^Bearer (.+)$/i.exec(header)?.[1];
     const expiresAt = token ? v1Tokens.get(token) : undefined;
@@ -227,8 +217,8 @@ export async function attachPersonioWrites(
     return undefined;
   }
 
-  function v2Auth(incoming: IncomingMessage, scope: string): Answer | undefined {
-    const token = /^Bearer (.+)$/i.exec(String(incoming.headers.authorization ?? ''))?.[1];
+  function v2Auth(headers: IncomingHttpHeaders, scope: string): Answer | undefined {
+    const token = /^Bearer (.+)$/i.exec(String(headers.authorization ?? ''))?.[1];
     const entry = token ? v2Tokens.get(token) : undefined;
     if (!entry || entry.expiresAt <= clock.now()) {
       return v2Error(401, 'Unauthorized', 'The access token is missing, invalid or expired.', 'unauthorized');
@@ -243,12 +233,12 @@ export async function attachPersonioWrites(
   // v1 PATCH employee
   // ---------------------------------------------------------------------------------------------
 
-  function patchEmployee(id: string, incoming: IncomingMessage, raw: Buffer): Answer {
-    const refused = v1Auth(incoming);
+  function patchEmployee(id: string, request: FrontRequest): Answer {
+    const refused = v1Auth(request.headers);
     if (refused) return refused;
     const person = people.get(id);
     if (!person) return v1Error(404, `Employee with ID ${id} not found.`);
-    const employee = readEmployeeBody(String(incoming.headers['content-type'] ?? ''), raw);
+    const employee = readEmployeeBody(String(request.headers['content-type'] ?? ''), request.raw);
     if (!employee) return v1Error(422, 'The employee field is required and must be an object.');
 
     const changes: Partial<HrFakeEmployee> = {};
@@ -355,17 +345,17 @@ export async function attachPersonioWrites(
   // v1 documents
   // ---------------------------------------------------------------------------------------------
 
-  function uploadDocument(incoming: IncomingMessage, raw: Buffer): Answer {
-    const refused = v1Auth(incoming);
+  function uploadDocument(request: FrontRequest): Answer {
+    const refused = v1Auth(request.headers);
     if (refused) return refused;
     if (limiter.take('documents', clock.now())) {
       documentThrottles += 1;
       return v1Error(429, 'Too Many Requests');
     }
-    const type = String(incoming.headers['content-type'] ?? '');
+    const type = String(request.headers['content-type'] ?? '');
     const boundary = /^multipart\/form-data;.*boundary="?([^";]+)"?/i.exec(type)?.[1];
     if (!boundary) return invalidData({ file: ['The request must be multipart/form-data.'] });
-    const parts = parseMultipart(raw, boundary);
+    const parts = parseMultipart(request.raw, boundary);
     const field = (name: string) =>
       parts.find((part) => part.name === name && part.fileName === undefined)?.content.toString('utf8');
     const file = parts.find((part) => part.name === 'file' && part.fileName !== undefined);
@@ -458,14 +448,14 @@ export async function attachPersonioWrites(
   // v2
   // ---------------------------------------------------------------------------------------------
 
-  function patchPerson(id: string, incoming: IncomingMessage, raw: Buffer): Answer {
-    const refused = v2Auth(incoming, 'personio:persons:write');
+  function patchPerson(id: string, request: FrontRequest): Answer {
+    const refused = v2Auth(request.headers, 'personio:persons:write');
     if (refused) return refused;
     const person = people.get(id);
     if (!person) return v2Error(404, 'Not Found', `Person ${id} was not found.`, 'not_found');
     let body: Record<string, unknown>;
     try {
-      body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+      body = JSON.parse(request.raw.toString('utf8')) as Record<string, unknown>;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
     } catch {
       return v2Error(400, 'Bad Request', 'The body must be a JSON object.', 'validation_error');
@@ -511,15 +501,15 @@ export async function attachPersonioWrites(
   }
 
   /** `POST /v2/auth/token`: checks the scopes, has the read fake issue the token, records its scopes. */
-  async function v2Token(incoming: IncomingMessage, raw: Buffer): Promise<Answer> {
-    const form = new URLSearchParams(raw.toString('utf8'));
+  async function v2Token(request: FrontRequest, forward: Forward): Promise<Answer> {
+    const form = new URLSearchParams(request.raw.toString('utf8'));
     const requested = form.get('scope')?.split(' ').filter(Boolean);
     if (requested) {
       const unknown = requested.find((scope) => !V2_SCOPES.includes(scope) || !grantedScopes.includes(scope));
       if (unknown) return v2Error(400, 'Bad Request', `Scope ${unknown} is not granted.`, 'invalid_scope');
       form.delete('scope');
     }
-    const answer = await forward(incoming, Buffer.from(form.toString()));
+    const answer = await forward(request, { raw: Buffer.from(form.toString()) });
     if (answer.status === 200) {
       const issued = JSON.parse(answer.body.toString('utf8')) as { access_token: string; expires_in: number };
       v2Tokens.set(issued.access_token, {
@@ -534,50 +524,43 @@ export async function attachPersonioWrites(
   // The front server
   // ---------------------------------------------------------------------------------------------
 
-  async function forward(
-    incoming: IncomingMessage,
-    raw: Buffer,
-    path = incoming.url ?? '/',
-    method = incoming.method ?? 'GET',
-  ): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(incoming.headers)) {
-      if (value === undefined || name === 'host' || name === 'connection') continue;
-      headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  /** `POST /v1/auth` goes to the read fake; the token it issues is recorded for the write routes. */
+  async function v1Token(request: FrontRequest, forward: Forward): Promise<Answer> {
+    const answer = await forward(request);
+    if (answer.status === 200) {
+      const issued = JSON.parse(answer.body.toString('utf8')) as {
+        data?: { token?: string; expires_in?: number };
+      };
+      if (issued.data?.token)
+        v1Tokens.set(issued.data.token, clock.now() + (issued.data.expires_in ?? 86_400) * 1000);
     }
-    headers['content-length'] = String(raw.length);
-    return new Promise((resolve, reject) => {
-      const outgoing = httpRequest(`${backOrigin}${path}`, { method, headers }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const out: Record<string, string> = {};
-          for (const [name, value] of Object.entries(response.headers)) {
-            if (
-              value !== undefined &&
-              !['connection', 'keep-alive', 'transfer-encoding', 'content-length'].includes(name)
-            ) {
-              out[name] = Array.isArray(value) ? value.join(', ') : value;
-            }
-          }
-          resolve({ status: response.statusCode ?? 502, headers: out, body: Buffer.concat(chunks) });
-        });
-      });
-      outgoing.on('error', reject);
-      outgoing.end(raw);
-    });
+    return answer;
   }
 
-  async function route(incoming: IncomingMessage, raw: Buffer): Promise<Answer | undefined> {
-    const url = new URL(incoming.url ?? '/', 'http://front.invalid');
-    const method = incoming.method ?? 'GET';
+  async function getEmployee(id: string, request: FrontRequest, forward: Forward): Promise<Answer> {
+    const person = people.get(id);
+    const query = person ? `?email=${encodeURIComponent(person.email)}` : '?limit=1&offset=0';
+    const answer = await forward(request, {
+      method: 'GET',
+      path: `/v1/company/employees${query}`,
+      raw: Buffer.alloc(0),
+    });
+    if (answer.status !== 200) return answer;
+    if (!person) return v1Error(404, `Employee with ID ${id} not found.`);
+    const list = JSON.parse(answer.body.toString('utf8')) as { data: unknown[] };
+    return { status: 200, body: { success: true, data: list.data[0] } };
+  }
+
+  const front = await startFrontServer(backOrigin, (request, forward) => {
+    const { method, url } = request;
     const employee = /^\/v1\/company\/employees\/(\d+)$/.exec(url.pathname);
-    if (employee && method === 'PATCH') return patchEmployee(employee[1] as string, incoming, raw);
-    if (employee && method === 'GET') return getEmployee(employee[1] as string, incoming);
-    if (url.pathname === '/v1/company/documents' && method === 'POST') return uploadDocument(incoming, raw);
+    if (employee && method === 'PATCH') return patchEmployee(employee[1] as string, request);
+    if (employee && method === 'GET') return getEmployee(employee[1] as string, request, forward);
+    if (url.pathname === '/v1/auth' && method === 'POST') return v1Token(request, forward);
+    if (url.pathname === '/v1/company/documents' && method === 'POST') return uploadDocument(request);
     if (url.pathname === '/v1/company/document-categories' && method === 'GET') {
       return (
-        v1Auth(incoming) ?? {
+        v1Auth(request.headers) ?? {
           status: 200,
           body: {
             success: true,
@@ -591,68 +574,17 @@ export async function attachPersonioWrites(
       );
     }
     const person = /^\/v2\/persons\/([^/]+)$/.exec(url.pathname);
-    if (person && method === 'PATCH')
-      return patchPerson(decodeURIComponent(person[1] as string), incoming, raw);
-    if (url.pathname === '/v2/auth/token' && method === 'POST') return v2Token(incoming, raw);
+    if (person && method === 'PATCH') return patchPerson(decodeURIComponent(person[1] as string), request);
+    if (url.pathname === '/v2/auth/token' && method === 'POST') return v2Token(request, forward);
     if (url.pathname.startsWith('/v2/persons') && method === 'GET') {
-      const token = /^Bearer (.+)$/i.exec(String(incoming.headers.authorization ?? ''))?.[1];
+      const token = /^Bearer (.+)$/i.exec(String(request.headers.authorization ?? ''))?.[1];
       // Tokens issued through the front carry scopes; reading persons needs the read scope.
-      if (token && v2Tokens.has(token)) return v2Auth(incoming, 'personio:persons:read');
+      if (token && v2Tokens.has(token)) return v2Auth(request.headers, 'personio:persons:read');
     }
     return undefined;
-  }
-
-  async function getEmployee(id: string, incoming: IncomingMessage): Promise<Answer> {
-    const person = people.get(id);
-    const query = person ? `?email=${encodeURIComponent(person.email)}` : '?limit=1&offset=0';
-    const answer = await forward(incoming, Buffer.alloc(0), `/v1/company/employees${query}`, 'GET');
-    if (answer.status !== 200) return { status: answer.status, headers: answer.headers, body: answer.body };
-    if (!person) return v1Error(404, `Employee with ID ${id} not found.`);
-    const list = JSON.parse(answer.body.toString('utf8')) as { data: unknown[] };
-    return { status: 200, body: { success: true, data: list.data[0] } };
-  }
-
-  const server: Server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
-    void (async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of incoming) chunks.push(chunk as Buffer);
-      const raw = Buffer.concat(chunks);
-      try {
-        const own = await route(incoming, raw);
-        const answer = own ?? (await forward(incoming, raw));
-        const body = answer.body;
-        const payload =
-          body === undefined
-            ? ''
-            : Buffer.isBuffer(body)
-              ? body
-              : typeof body === 'string'
-                ? body
-                : JSON.stringify(body);
-        const headers = { ...answer.headers };
-        if (body !== undefined && !Buffer.isBuffer(body) && typeof body !== 'string') {
-          headers['content-type'] = 'application/json; charset=utf-8';
-        }
-        // Pass-through answers from `/v1/auth` carry the token the write side must accept.
-        if (!own && incoming.url?.startsWith('/v1/auth') && answer.status === 200 && Buffer.isBuffer(body)) {
-          const issued = JSON.parse(body.toString('utf8')) as {
-            data?: { token?: string; expires_in?: number };
-          };
-          if (issued.data?.token)
-            v1Tokens.set(issued.data.token, clock.now() + (issued.data.expires_in ?? 86_400) * 1000);
-        }
-        outgoing.writeHead(answer.status, headers);
-        outgoing.end(payload);
-      } catch (error) {
-        outgoing.writeHead(500, { 'content-type': 'text/plain' });
-        outgoing.end(
-          `personio writes fake failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
-    })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const frontOrigin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const frontOrigin = front.origin;
   const close = fake.close;
 
   return {
@@ -672,8 +604,7 @@ export async function attachPersonioWrites(
       return person ? structuredClone(person) : undefined;
     },
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await front.close();
       await close();
     },
   };
