@@ -149,7 +149,8 @@ describe('Personio writes fake', () => {
   ): Promise<Response> {
     const form = new FormData();
     for (const [name, value] of Object.entries(fields)) form.append(name, value);
-    if (file) form.append('file', new Blob([file.bytes], { type: 'application/pdf' }), file.name);
+    if (file)
+      form.append('file', new Blob([new Uint8Array(file.bytes)], { type: 'application/pdf' }), file.name);
     return fetch(`${fake.url}/company/documents`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}` },
