@@ -251,10 +251,15 @@ export class FakeSftpServer {
     this.#sockets.add(socket);
     // Without it every request/response pair waits on Nagle + delayed ACK (~90 ms on loopback).
     socket.setNoDelay(true);
-    socket.on('close', () => this.#sockets.delete(socket));
+    const port = socket.remotePort;
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      // A connection refused before ssh2 reported it (host key, handshake) leaves its entry here.
+      if (port !== undefined && this.#pendingSockets.get(port) === socket) this.#pendingSockets.delete(port);
+    });
     // A dropped or refused connection surfaces as a socket error on this side: expected here.
     socket.on('error', () => {});
-    if (socket.remotePort !== undefined) this.#pendingSockets.set(socket.remotePort, socket);
+    if (port !== undefined) this.#pendingSockets.set(port, socket);
     this.#ssh?.injectSocket(socket);
   }
 
