@@ -202,6 +202,40 @@ describe('Personio writes fake', () => {
     ).toHaveProperty('title');
   });
 
+  it('refuses a file over the size limit with 422 (30 MB by default; 1 KB here)', async () => {
+    const small = await attachPersonioWrites(await startPersonioFake(), { maxDocumentBytes: 1024 });
+    try {
+      small.seed(people);
+      const { clientId, clientSecret } = small.credentials as { clientId: string; clientSecret: string };
+      const auth = await fetch(`${small.url}/auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_id: clientId, client_secret: clientSecret }),
+      });
+      const bearer = ((await auth.json()) as { data: { token: string } }).data.token;
+      const upload = (bytes: number) => {
+        const form = new FormData();
+        for (const [name, value] of Object.entries({ title: 't', employee_id: '1', category_id: '3' })) {
+          form.append(name, value);
+        }
+        form.append('file', new Blob([new Uint8Array(bytes)], { type: 'application/pdf' }), 'c.pdf');
+        return fetch(`${small.url}/company/documents`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${bearer}` },
+          body: form,
+        });
+      };
+      const tooBig = await upload(1025);
+      expect(tooBig.status).toBe(422);
+      expect(await tooBig.json()).toMatchObject({
+        error: { error_data: { file: ['The file may not be greater than 1 kilobytes.'] } },
+      });
+      expect((await upload(1024)).status).toBe(201);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('limits documents to 60 requests a minute (429), counted on the clock', async () => {
     clock.advance(120_000);
     const pdf = { name: 'c.pdf', bytes: Buffer.from('%PDF') };
