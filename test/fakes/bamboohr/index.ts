@@ -12,10 +12,13 @@
  *   empty dates come back as `0000-00-00`;
  * - `GET /employees/directory` → active employees only; 404 when empty;
  * - `GET /meta/fields`;
- * - throttling: 503 + Retry-After before 16 Sep 2026, 429 + Retry-After from then (`throttleMode`).
+ * - throttling: 503 + Retry-After before 16 Sep 2026, 429 + Retry-After from then (`throttleMode`);
+ * - training records and types under `/training/*` (HR write-back), answered by `./training.ts`
+ *   after the checks above: `fake.training` holds them and the key owner's permissions.
  */
 import type { HrFake, HrFakeEmployee } from '../../connectors/hris-contract.ts';
 import { type FakeRequest, type FakeResponse, startFakeServer } from '../fake-server.ts';
+import { BamboohrTraining, type BamboohrTrainingOptions } from './training.ts';
 
 export interface BamboohrFakeOptions {
   company?: string;
@@ -24,6 +27,8 @@ export interface BamboohrFakeOptions {
   throttleStatus?: 429 | 503;
   /** Seconds in Retry-After when throttling. */
   retryAfterSeconds?: number;
+  /** Training types that exist from the start. */
+  training?: BamboohrTrainingOptions;
 }
 
 interface Stored extends HrFakeEmployee {
@@ -39,6 +44,8 @@ export interface BamboohrFake extends HrFake {
     body: string;
     contentType: string;
   }>;
+  /** Training records, types and the key owner's training permissions. */
+  readonly training: BamboohrTraining;
 }
 
 const CUSTOM_FIELD = 'customShirtSize';
@@ -72,6 +79,7 @@ export async function startBamboohrFake(options: BamboohrFakeOptions = {}): Prom
   const employees = new Map<string, Stored>();
   const tombstones = new Map<string, number>();
   const requests: BamboohrFake['requests'] = [];
+  const training = new BamboohrTraining(options.training);
   const stats = { dataRequests: 0, throttled: 0, tokensIssued: 0 };
   let clockOffset = 0;
   let throttleBudget = 0;
@@ -137,7 +145,10 @@ export async function startBamboohrFake(options: BamboohrFakeOptions = {}): Prom
           })),
         };
       default:
-        return fail(404, 'Not found');
+        return (
+          training.handle(request.method, path.slice('/api/v1'.length), request, (id) => employees.has(id)) ??
+          fail(404, 'Not found')
+        );
     }
   });
 
@@ -258,6 +269,7 @@ export async function startBamboohrFake(options: BamboohrFakeOptions = {}): Prom
     customFieldKey: CUSTOM_FIELD,
     stats,
     requests,
+    training,
     seed(people) {
       // Seeded people were last changed a day ago: before any read a test makes.
       const t = now() - 86_400_000;
