@@ -53,6 +53,7 @@ import {
   checkIssuer,
   checkStatus,
   checkSubjectConfirmation,
+  describeVerifiedSignature,
   readAssertionClaims,
   readSamlResponse,
   refuseComments,
@@ -595,15 +596,16 @@ export class LoginService {
           reason: 'This connection requires encrypted assertions; the IdP sent a plain one.',
         });
       }
-      trace.step(
-        'signature_check',
-        true,
-        `Signature verified (${verified.signedBy} signed) against the configured certificate(s)`,
-        {
-          signedBy: verified.signedBy,
-          encrypted: envelope.encrypted,
-        },
-      );
+      trace.step('signature_check', true, describeVerifiedSignature(envelope, verified), {
+        // Which signature was relied on, and which elements carried one (keys avoid the redacted
+        // words "assertion" and "signature").
+        verified: verified.signedBy,
+        signed: [
+          ...(envelope.responseSigned ? ['response'] : []),
+          ...(verified.assertionSigned ? ['assertion'] : []),
+        ],
+        encrypted: envelope.encrypted,
+      });
       const now = new Date();
       checkIssuer(sp, envelope, verified);
       checkDestination(sp, envelope, verified);
@@ -680,13 +682,30 @@ export class LoginService {
     }
     const flow = await consumeFlow(this.#deps.database.db, stored.id, new Date());
     if (!flow) {
-      const expired = stored.expiresAt.getTime() < Date.now();
+      // Consumed before (a replay or double submit), or just now by another request (a lost race):
+      // either way this answer is not the login's outcome, so it is traced as an attempt of its
+      // own and the login's trace (perhaps succeeded) stays as it is. A flow that merely ran out
+      // of time was never answered: that login failed, on its own trace.
+      const used =
+        stored.consumedAt !== null ||
+        stored.stage !== 'redirected' ||
+        stored.expiresAt.getTime() >= Date.now();
+      const expired = !used;
+      if (used) {
+        trace.detach({
+          connectionId: connection.id,
+          protocol: connection.protocol,
+          ip: request.ip,
+          userAgent: request.headers['user-agent'],
+        });
+      }
       throw new LoginFailure({
         code: expired ? 'flow_expired' : 'flow_already_used',
         step: 'flow_check',
         reason: expired
           ? `The login started at ${stored.createdAt.toISOString()} expired at ${stored.expiresAt.toISOString()}.`
-          : 'This answer was already used to sign in (a replayed or double-submitted response).',
+          : `This answer was already used${stored.traceId ? ` by login trace ${stored.traceId}` : ''} (a replayed or double-submitted response).`,
+        ...(!expired && stored.traceId ? { data: { answeredLogin: stored.traceId } } : {}),
         userMessage: expired
           ? 'The sign-in took too long. Please start again.'
           : 'This sign-in attempt was already used. Please start again.',
