@@ -172,6 +172,8 @@ export class LoginService {
   async createLoginRequest(input: {
     continuation: Continuation;
     loginHint?: string;
+    /** A domain to run home-realm discovery on when there is no login hint (`domain_hint`). */
+    domainHint?: string;
     organizationId?: string;
     connectionId?: string;
   }): Promise<{ url: string; expiresAt: Date }> {
@@ -190,6 +192,7 @@ export class LoginService {
     if (input.loginHint) params.set('login_hint', input.loginHint);
     if (input.connectionId) params.set('connection', input.connectionId);
     else if (input.organizationId) params.set('organization', input.organizationId);
+    else if (input.domainHint && !input.loginHint) params.set('domain_hint', input.domainHint);
     return { url: `${this.#deps.config.PUBLIC_URL}/login?${params}`, expiresAt };
   }
 
@@ -207,7 +210,14 @@ export class LoginService {
   ): Promise<{ organization: Organization; connections: Connection[] } | undefined> {
     const domain = email.trim().toLowerCase().split('@')[1];
     if (!domain) return undefined;
-    const organization = await this.#deps.orgs.findByVerifiedDomain(domain);
+    return this.discoverDomain(domain);
+  }
+
+  /** Home-realm discovery on a domain alone (`domain_hint`). */
+  async discoverDomain(
+    domain: string,
+  ): Promise<{ organization: Organization; connections: Connection[] } | undefined> {
+    const organization = await this.#deps.orgs.findByVerifiedDomain(domain.trim().toLowerCase());
     if (!organization) return undefined;
     return { organization, connections: await this.usableConnections(organization) };
   }
