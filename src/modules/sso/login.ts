@@ -943,6 +943,7 @@ export class LoginService {
             status: 403,
           });
         }
+        await this.#checkJitEmailDomain(tx, organization, email);
         user = await directory.createUser(organization.id, userInput(profile), ctx);
         kind = 'created';
       }
@@ -1012,6 +1013,27 @@ export class LoginService {
           ? `Linked to existing user ${user.id} by email (policy ${organization.policies.accountLinking})`
           : `Known identity of user ${user.id}; attributes updated`;
     return { user, kind, summary, groups };
+  }
+
+  /**
+   * The `jitEmailDomains` policy: with `verified_domains`, JIT creates users only for emails on
+   * one of the organization's verified domains (an IdP can assert any address; a guest account or
+   * a misconfigured claim would otherwise become a user of this organization).
+   */
+  async #checkJitEmailDomain(tx: Tx, organization: Organization, email: string) {
+    if (organization.policies.jitEmailDomains !== 'verified_domains') return;
+    const domain = email.split('@')[1] ?? '';
+    const domains = await this.#deps.orgs.verifiedDomains(organization.id, tx);
+    if (domains.includes(domain)) return;
+    throw new LoginFailure({
+      code: 'jit_domain_not_verified',
+      step: 'user_decision',
+      reason: `No user ${email} exists in ${organization.slug}, and just-in-time provisioning only creates users on the organization's verified domains (policy jitEmailDomains "verified_domains"): ${domain} is not one of them (${domains.length ? `verified: ${domains.join(', ')}` : 'none is verified'}). To let this IdP create users on ${domain}, add and verify ${domain} for ${organization.slug}, or set the policy to "any"; or create the user another way (SCIM, import, API).`,
+      data: { domain, verifiedDomains: domains },
+      userMessage:
+        'You do not have an account here yet, and your email address is not on one of your organization’s domains. Ask your IT administrator for access.',
+      status: 403,
+    });
   }
 
   async #checkLinkingAllowed(
