@@ -145,6 +145,48 @@ describe.skipIf(!hasChromium)('admin console in Chromium', { timeout: 90_000 }, 
     await shot('organization');
   });
 
+  it('shows other organizations’ claims of a domain, refuses one verified elsewhere, and sets the JIT domain policy', async () => {
+    const globex = await t.api('POST', '/api/v1/organizations', {
+      body: { name: 'Globex Claims', domains: ['globex-owned.test', 'contested.test'] },
+    });
+    await t.api('POST', `/api/v1/organizations/${globex.body.id}/domains/globex-owned.test/verify`, {
+      body: { method: 'manual' },
+    });
+    // A domain another organization also claims (unverified there): the console says so.
+    await page.getByLabel('New domain').fill('contested.test');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    const contested = page.locator('.domain', { hasText: 'contested.test' });
+    await contested.getByTestId('other-claims').getByRole('link', { name: 'Globex Claims' }).waitFor();
+    await expect(contested.getByTestId('other-claims').textContent()).resolves.toContain(
+      'whichever organization verifies it first',
+    );
+    // A domain another organization verified is refused, naming it (staff may know).
+    await page.getByLabel('New domain').fill('globex-owned.test');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'already verified by organization "globex-claims"' })
+      .waitFor();
+    await expect(page.locator('.domain', { hasText: 'globex-owned.test' }).count()).resolves.toBe(0);
+    page.once('dialog', (dialog) => dialog.accept());
+    await contested.getByRole('button', { name: 'Remove' }).click();
+    await contested.waitFor({ state: 'detached' });
+
+    // JIT only on verified domains, then back to any email.
+    for (const value of ['verified_domains', 'any'] as const) {
+      await page.getByLabel('JIT email domains').selectOption(value);
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await page.getByText('Saved.').waitFor();
+      await expect
+        .poll(async () => (await t.api('GET', '/api/v1/organizations/acme-sandbox')).body.policies, {
+          timeout: 30_000,
+        })
+        .toMatchObject({ jitEmailDomains: value, accountLinking: 'verified_domain' });
+    }
+    // The steps after this one know one organization.
+    expect((await t.api('DELETE', `/api/v1/organizations/${globex.body.id}`)).status).toBe(204);
+  });
+
   it('grants a console role to a person', async () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Console people' }).click();
     await page.getByLabel('Email', { exact: true }).fill(STAFF);

@@ -98,6 +98,25 @@ describe('organization lifecycle', () => {
       policies: { jitProvisioning: false, accountLinking: 'verified_domain', scimDelete: 'deprovision' },
       instances: { coaching: 'https://lifecycle.example.com' },
     });
+    // A policy left out of the update keeps its value (not its default).
+    const merged = await t.api('PATCH', `/api/v1/organizations/${org.id}`, {
+      body: { policies: { scimDelete: 'remove' } },
+    });
+    expect(merged.body.policies).toMatchObject({ jitProvisioning: false, scimDelete: 'remove' });
+    const jit = await t.api('PATCH', `/api/v1/organizations/${org.id}`, {
+      body: { policies: { jitEmailDomains: 'verified_domains' } },
+    });
+    expect(jit.body.policies).toEqual({
+      jitProvisioning: false,
+      jitEmailDomains: 'verified_domains',
+      accountLinking: 'verified_domain',
+      scimDelete: 'remove',
+    });
+    const badPolicy = await t.api('PATCH', `/api/v1/organizations/${org.id}`, {
+      body: { policies: { jitEmailDomains: 'some' } },
+    });
+    expect(badPolicy.status).toBe(400);
+    expect(badPolicy.body.field).toBe('policies.jitEmailDomains');
     const bad = await t.api('PATCH', `/api/v1/organizations/${org.id}`, {
       body: { instances: { coaching: 'not a url' } },
     });
@@ -214,5 +233,58 @@ describe('domains', () => {
         })
       ).status,
     ).toBe(403);
+  });
+
+  it('refuses claiming a domain another organization verified, and shows pending claims of the same domain', async () => {
+    const owner = (
+      await t.api('POST', '/api/v1/organizations', {
+        body: { name: 'Verified owner', domains: ['taken.example.net'] },
+      })
+    ).body;
+    const early = (
+      await t.api('POST', '/api/v1/organizations', {
+        body: { name: 'Early claimant', domains: ['taken.example.net'] },
+      })
+    ).body;
+    // Before anyone verifies it, each holder sees the other's pending claim.
+    const pending = await t.api('GET', `/api/v1/organizations/${owner.id}`);
+    expect(pending.body.domains[0].otherClaims).toEqual([
+      { organizationId: early.id, slug: early.slug, name: 'Early claimant', verified: false },
+    ]);
+    await t.api('POST', `/api/v1/organizations/${owner.id}/domains/taken.example.net/verify`, {
+      body: { method: 'manual' },
+    });
+    // Once verified, nobody else may add it: not on an existing organization, not at creation.
+    const late = (await t.api('POST', '/api/v1/organizations', { body: { name: 'Late claimant' } })).body;
+    const added = await t.api('POST', `/api/v1/organizations/${late.id}/domains`, {
+      body: { domain: 'Taken.Example.net' },
+    });
+    expect(added.status).toBe(409);
+    expect(added.body).toMatchObject({
+      code: 'domain_owned_elsewhere',
+      field: 'domain',
+      owner: owner.slug,
+    });
+    expect(added.body.detail).toContain(`"${owner.slug}"`);
+    const created = await t.api('POST', '/api/v1/organizations', {
+      body: { name: 'Another late claimant', domains: ['other.example.net', 'taken.example.net'] },
+    });
+    expect(created.status).toBe(409);
+    expect(created.body).toMatchObject({ code: 'domain_owned_elsewhere', field: 'domains[1]' });
+    const search = await t.api('GET', '/api/v1/organizations?q=another-late');
+    expect(search.body.data).toEqual([]);
+    expect((await t.api('GET', `/api/v1/organizations/${late.id}`)).body.domains).toEqual([]);
+    // The early claimant's pending claim stays, and it sees who verified the domain.
+    const early2 = await t.api('GET', `/api/v1/organizations/${early.id}`);
+    expect(early2.body.domains[0]).toMatchObject({
+      domain: 'taken.example.net',
+      verified: false,
+      otherClaims: [{ organizationId: owner.id, slug: owner.slug, verified: true }],
+    });
+    // The owner itself may add it again only as the same organization (already there): 409 domain_exists.
+    const own = await t.api('POST', `/api/v1/organizations/${owner.id}/domains`, {
+      body: { domain: 'taken.example.net' },
+    });
+    expect(own.body.code).toBe('domain_exists');
   });
 });

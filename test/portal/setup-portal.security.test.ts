@@ -19,7 +19,7 @@ import { type CreatedLink, createLink, csrfOf } from './helpers.ts';
 
 let t: TestHub;
 let orgA: { id: string; domain: string };
-let orgB: { id: string; domain: string };
+let orgB: { id: string; slug: string; domain: string };
 let idp: SamlIdp;
 let ssoA: CreatedLink;
 let scimA: CreatedLink;
@@ -194,9 +194,11 @@ describe('setup links cannot reach another organization', () => {
     const view = await browser.get(domainA.url);
     expect(view.html).not.toContain('b-only.example.test');
     expect(view.html).not.toContain(orgB.domain);
-    // B's verified domain can be added to A but never verified there.
+    // B's verified domain can be neither added to A (taken, without naming B) nor verified there.
     const added = await browser.post(`${domainA.url}/domain/add`, { csrf, domain: orgB.domain });
-    expect(added.status).toBe(200);
+    expect(added.status).toBe(409);
+    expect(added.html).toContain('is already taken');
+    expect(added.html).not.toContain(orgB.slug);
     const stolen = await browser.post(`${domainA.url}/domain/verify`, { csrf, domain: orgB.domain });
     expect(stolen.status).toBeGreaterThanOrEqual(400);
     const orgBView = await t.api('GET', `/api/v1/organizations/${orgB.id}`);

@@ -443,6 +443,20 @@ describe('setup link: domain', () => {
       expect.arrayContaining(['organization.domain_added', 'organization.domain_verified']),
     );
   });
+
+  it('says a domain another organization verified is taken, without naming that organization', async () => {
+    const owner = await createOrganization(t, { domain: `taken-${process.pid}.example.test` });
+    const created = await createLink(t, org.id, { intent: 'domain' });
+    const browser = new Browser();
+    const page = await browser.get(created.url);
+    const refused = await browser.submit(page, { domain: owner.domain }, '/domain/add');
+    expect(refused.status).toBe(409);
+    expect(messagesOf(refused)).toContain(`${owner.domain} is already taken`);
+    expect(refused.html).not.toContain(owner.slug);
+    expect(refused.html).not.toContain(owner.id);
+    const orgView = await t.api('GET', `/api/v1/organizations/${org.id}`);
+    expect(JSON.stringify(orgView.body.domains)).not.toContain(owner.domain);
+  });
 });
 
 describe('setup link: expiry and revocation', () => {

@@ -395,6 +395,51 @@ describe('SSO connections API', () => {
     expect(xss.html).not.toContain('<script>alert(1)</script>');
   });
 
+  it('/login refuses a connection that does not belong to the organization the link names', async () => {
+    const acme = await createOrganization(t);
+    const other = await createOrganization(t);
+    await createConnection(t, acme.id, { name: 'Acme IdP', protocol: 'saml', testIdp: true });
+    const theirs = await createConnection(t, other.id, {
+      name: 'Other IdP',
+      protocol: 'saml',
+      testIdp: true,
+    });
+    const before = await t.api('GET', `/api/v1/organizations/${other.id}/login-traces`);
+    for (const organization of [acme.slug, acme.id, 'no-such-org']) {
+      const page = await new Browser().get(
+        `${t.url}/login?organization=${organization}&connection=${theirs.id}`,
+      );
+      expect(page.status, organization).toBe(400);
+      expect(page.html).toContain('does not belong to the organization it names');
+      expect(page.html).not.toContain('Test identity provider');
+    }
+    // Nothing started on the other organization's connection.
+    const after = await t.api('GET', `/api/v1/organizations/${other.id}/login-traces`);
+    expect(after.body.data.length).toBe(before.body.data.length);
+    // The connection with its own organization, by slug or id, goes to its IdP.
+    for (const organization of [other.slug, other.id]) {
+      const page = await new Browser().get(
+        `${t.url}/login?organization=${organization}&connection=${theirs.id}`,
+      );
+      expect(page.html).toContain('Test identity provider');
+    }
+  });
+
+  it('/login?domain_hint= runs discovery on the domain; an unknown domain shows the email form', async () => {
+    const org = await createOrganization(t);
+    await createConnection(t, org.id, { name: 'Hinted IdP', protocol: 'saml', testIdp: true });
+    const hinted = await new Browser().get(`${t.url}/login?domain_hint=${org.domain.toUpperCase()}`);
+    expect(hinted.html).toContain('Test identity provider');
+    const unknown = await new Browser().get(`${t.url}/login?domain_hint=no-such-company.example`);
+    expect(unknown.status).toBe(200);
+    expect(unknown.html).toContain('Work email');
+    // A login hint wins over the domain hint.
+    const both = await new Browser().get(
+      `${t.url}/login?domain_hint=${org.domain}&login_hint=someone@no-such-company.example`,
+    );
+    expect(both.html).not.toContain('Test identity provider');
+  });
+
   it('/login with several connections shows a picker', async () => {
     const multi = await createOrganization(t);
     await createConnection(t, multi.id, { name: 'Staff (Entra)', protocol: 'saml', testIdp: true });

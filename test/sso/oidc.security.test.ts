@@ -213,7 +213,13 @@ describe('OIDC callback refuses forged or misdirected answers', () => {
     browser.stopAt = [];
     const first = await browser.get(callback.url);
     expect(first.html).toContain('Signed in');
-    await expectRefused(await browser.get(callback.url), 'flow_already_used');
+    const firstTraceId = textById(first.html, 'trace-id') as string;
+    const replay = await expectRefused(await browser.get(callback.url), 'flow_already_used');
+    // The replay gets a trace of its own; the first login's stays as it was.
+    expect(replay.steps.map((step) => step.step)).toEqual(['response_received', 'flow_check', 'outcome']);
+    const original = await traceOf(t, org.id, firstTraceId);
+    expect(original.status).toBe('succeeded');
+    expect(original.steps.filter((step) => !step.ok)).toEqual([]);
   });
 
   it('JWKS rotation: a new kid refetches the JWKS, at most once a minute', async () => {

@@ -41,6 +41,38 @@ describe('JIT provisioning and account linking', () => {
     expect(trace.errorCode).toBe('jit_disabled');
   });
 
+  it('JIT "verified_domains": creates users on a verified domain only; the trace names the refused domain and the fix', async () => {
+    const { org, connection } = await setup({ jitEmailDomains: 'verified_domains' });
+    const page = await loginAs(connection.id, { email: 'guest@partner.example' });
+    expect(page.status).toBe(403);
+    expect(page.html).toContain('not on one of your organization’s domains');
+    const trace = await traceOf(t, org.id, textById(page.html, 'trace-id') as string);
+    expect(trace.errorCode).toBe('jit_domain_not_verified');
+    expect(trace.reason).toContain('partner.example is not one of them');
+    expect(trace.reason).toContain(`verified: ${org.domain}`);
+    expect(trace.reason).toMatch(/add and verify partner\.example .* or set the policy to "any"/);
+    const users = await t.api('GET', `/api/v1/organizations/${org.id}/users?q=guest`);
+    expect(users.body.data).toEqual([]);
+    // On the verified domain, JIT works as before.
+    const member = await loginAs(connection.id, { email: `vera@${org.domain}` });
+    expect(member.html).toContain('Signed in');
+    // An existing user of another domain is not created, so the policy does not stop them.
+    await t.api('POST', `/api/v1/organizations/${org.id}/users`, {
+      body: { email: 'known@partner.example' },
+    });
+    await t.api('PATCH', `/api/v1/organizations/${org.id}`, {
+      body: { policies: { accountLinking: 'any_email' } },
+    });
+    const known = await loginAs(connection.id, { email: 'known@partner.example' });
+    expect(known.html).toContain('Signed in');
+    // Turned back to "any" (the default), the guest is created.
+    const off = await t.api('PATCH', `/api/v1/organizations/${org.id}`, {
+      body: { policies: { jitEmailDomains: 'any' } },
+    });
+    expect(off.body.policies).toMatchObject({ jitEmailDomains: 'any', accountLinking: 'any_email' });
+    expect((await loginAs(connection.id, { email: 'guest@partner.example' })).html).toContain('Signed in');
+  });
+
   it('linking "verified_domain": links an existing user on a verified domain, refuses another domain', async () => {
     const { org, connection } = await setup({ accountLinking: 'verified_domain' });
     const existing = await t.api('POST', `/api/v1/organizations/${org.id}/users`, {

@@ -107,6 +107,54 @@ describe('SAML ACS refuses forged responses', () => {
     expect(page.html).toContain('Signed in');
   });
 
+  it('the trace names the signature that was verified: assertion, response, or response over a signed assertion', async () => {
+    const signatureStep = async (xml: string) => {
+      const page = await post(xml);
+      expect(page.html).toContain('Signed in');
+      const trace = await traceOf(t, org.id, textById(page.html, 'trace-id') as string);
+      return trace.steps.find((step) => step.step === 'signature_check') as {
+        message: string;
+        data?: Record<string, unknown>;
+      };
+    };
+    const assertionOnly = await signatureStep(signedByIdp({ email: `label1@${org.domain}` }));
+    expect(assertionOnly.message).toMatch(/^Assertion signature verified/);
+    expect(assertionOnly.message).not.toMatch(/response signed/i);
+    expect(assertionOnly.data).toMatchObject({ verified: 'assertion', signed: ['assertion'] });
+
+    const unsignedAssertion = samlResponseXml({
+      issuer: idp.entityId,
+      acsUrl,
+      audience,
+      user: { nameId: `label2@${org.domain}`, attributes: { email: `label2@${org.domain}` } },
+    }).xml;
+    const keys = { privateKeyPem: idp.privateKeyPem, certificatePem: idp.certificatePem };
+    const responseOnly = await signatureStep(signSamlXml(unsignedAssertion, { target: 'response', ...keys }));
+    expect(responseOnly.message).toMatch(/^Response signature verified/);
+    expect(responseOnly.data).toMatchObject({ verified: 'response', signed: ['response'] });
+
+    const both = await signatureStep(
+      signSamlXml(signedByIdp({ email: `label3@${org.domain}` }), { target: 'response', ...keys }),
+    );
+    expect(both.message).toMatch(/^Response signature verified/);
+    expect(both.data).toMatchObject({ verified: 'response', signed: ['response', 'assertion'] });
+  });
+
+  it('a response signature that does not verify is refused, even when the assertion’s does', async () => {
+    const keys = { privateKeyPem: idp.privateKeyPem, certificatePem: idp.certificatePem };
+    const both = signSamlXml(signedByIdp({ email: `tampered@${org.domain}` }), {
+      target: 'response',
+      ...keys,
+    });
+    // Alter the response outside the assertion: only the response's own signature covers this.
+    const tampered = both.replace(/(<samlp:Response[^>]*IssueInstant=")[^"]+"/, '$12001-01-01T00:00:00Z"');
+    expect(tampered).not.toBe(both);
+    const trace = await expectRefused(await post(tampered), 'saml_signature_invalid');
+    expect(trace.reason).toMatch(/response's signature/i);
+    const users = await t.api('GET', `/api/v1/organizations/${org.id}/users?q=tampered`);
+    expect(users.body.data).toEqual([]);
+  });
+
   it('XSW1: an unsigned evil assertion placed before the signed one', async () => {
     const genuine = signedByIdp({ email: `attacker@${org.domain}` });
     const evil = samlResponseXml({
@@ -129,7 +177,8 @@ describe('SAML ACS refuses forged responses', () => {
     const forged = genuine
       .replace(signedAssertion, evilAssertion)
       .replace('</saml:Issuer>', `</saml:Issuer><samlp:Extensions>${signedAssertion}</samlp:Extensions>`);
-    await expectRefused(await post(forged), /saml_signature_invalid|saml_response_invalid/);
+    // Two assertions in the message: refused before any signature is looked at.
+    await expectRefused(await post(forged), 'saml_multiple_assertions');
   });
 
   it('XSW3: an evil assertion with the signed assertion’s ID, the original wrapped inside it', async () => {
@@ -144,10 +193,63 @@ describe('SAML ACS refuses forged responses', () => {
       `</saml:Subject><saml:Advice>${signedAssertion}</saml:Advice>`,
     );
     expect(wrapped).toContain(`ID="${id}"`);
-    await expectRefused(
-      await post(genuine.replace(signedAssertion, wrapped)),
-      /saml_signature_invalid|saml_response_invalid/,
+    // The signed assertion nested in the evil one's Advice still counts: two assertions.
+    await expectRefused(await post(genuine.replace(signedAssertion, wrapped)), 'saml_multiple_assertions');
+  });
+
+  it('XSW7: an unsigned assertion inside samlp:Extensions, the signed one after it', async () => {
+    const genuine = signedByIdp({ email: `attacker@${org.domain}` });
+    const evil = samlResponseXml({
+      issuer: idp.entityId,
+      acsUrl,
+      audience,
+      user: { nameId: victim(), attributes: { email: victim() } },
+    }).xml;
+    const evilAssertion = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(evil)?.[0] as string;
+    const forged = genuine.replace(
+      '</saml:Issuer>',
+      `</saml:Issuer><samlp:Extensions>${evilAssertion}</samlp:Extensions>`,
     );
+    const page = await post(forged);
+    const trace = await expectRefused(page, 'saml_multiple_assertions');
+    expect(trace.reason).toContain('Response/Extensions/Assertion');
+    const attacker = await t.api('GET', `/api/v1/organizations/${org.id}/users?q=attacker`);
+    expect(attacker.body.data).toEqual([]);
+  });
+
+  it('an EncryptedAssertion counts as an assertion wherever it sits', async () => {
+    // A real encrypted assertion (samlify, to our SP's encryption certificate).
+    const encrypting = await startSamlIdp({ encryptAssertions: true });
+    try {
+      encrypting.trustServiceProvider(await (await fetch(connection.saml?.spMetadataUrl as string)).text());
+      const encryptedXml = Buffer.from(await encrypting.createResponse(), 'base64').toString('utf8');
+      const encrypted = /<(\w+):EncryptedAssertion[\s\S]*<\/\1:EncryptedAssertion>/.exec(encryptedXml)?.[0];
+      expect(encrypted).toBeTruthy();
+      // Beside a signed plain assertion, hidden in Extensions.
+      const genuine = signedByIdp({ email: `attacker@${org.domain}` });
+      const hidden = genuine.replace(
+        '</saml:Issuer>',
+        `</saml:Issuer><samlp:Extensions>${encrypted}</samlp:Extensions>`,
+      );
+      const first = await expectRefused(await post(hidden), 'saml_multiple_assertions');
+      expect(first.reason).toContain('Response/Extensions/EncryptedAssertion');
+      // An unsigned plain assertion hidden beside the encrypted one.
+      const evil = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(
+        samlResponseXml({
+          issuer: idp.entityId,
+          acsUrl,
+          audience,
+          user: { nameId: victim(), attributes: { email: victim() } },
+        }).xml,
+      )?.[0] as string;
+      const beside = encryptedXml.replace(
+        /(<\/\w+:Issuer>)/,
+        `$1<samlp:Extensions xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">${evil}</samlp:Extensions>`,
+      );
+      await expectRefused(await post(beside), 'saml_multiple_assertions');
+    } finally {
+      await encrypting.close();
+    }
   });
 
   it('XSW4: content changed after signing (digest no longer matches)', async () => {
@@ -255,6 +357,7 @@ describe('SAML ACS refuses forged responses', () => {
     browser.stopAt = [acsUrl];
     idp.user = { nameId: `replay@${org.domain}`, attributes: { email: `replay@${org.domain}` } };
     browser.autoSubmit = true;
+    let firstTraceId = '';
     // Stop before the IdP's auto-posted form reaches the ACS, keep the form, post it twice.
     const atIdp = await new Browser().get(`${t.url}/login?connection=${connection.id}`);
     expect(atIdp.html).toContain('Signed in');
@@ -264,12 +367,22 @@ describe('SAML ACS refuses forged responses', () => {
       const page = await b.get(`${t.url}/login?connection=${connection.id}`);
       const first = await b.submit(page);
       expect(first.html).toContain('Signed in');
+      firstTraceId = textById(first.html, 'trace-id') as string;
       const second = await b.submit(page);
       return second;
     })();
     expect(html).not.toContain('Signed in');
-    const trace = await traceOf(t, org.id, textById(html, 'trace-id') as string);
-    expect(trace.errorCode).toMatch(/flow_already_used|saml_assertion_replayed/);
+    // The replay is an attempt of its own: its own trace, and the first login's stays succeeded.
+    const replayTraceId = textById(html, 'trace-id') as string;
+    expect(replayTraceId).not.toBe(firstTraceId);
+    const trace = await traceOf(t, org.id, replayTraceId);
+    expect(trace.status).toBe('failed');
+    expect(trace.errorCode).toBe('flow_already_used');
+    expect(trace.steps.map((step) => step.step)).toEqual(['response_received', 'flow_check', 'outcome']);
+    const original = await traceOf(t, org.id, firstTraceId);
+    expect(original.status).toBe('succeeded');
+    expect(original.errorCode).toBeNull();
+    expect(original.steps.filter((step) => !step.ok)).toEqual([]);
   });
 
   it('IdP-initiated response replayed to a second hub process on the same database', async () => {

@@ -4,28 +4,44 @@ import { z } from 'zod';
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** Each organization policy, without its default (see organizationPoliciesSchema). */
+const policyFields = {
+  jitProvisioning: z
+    .boolean()
+    .describe('Create a user on their first successful SSO login when no user matches.'),
+  jitEmailDomains: z
+    .enum(['any', 'verified_domains'])
+    .describe(
+      "Which emails just-in-time provisioning may create users for: any address the IdP sends (`any`), or only addresses on one of this organization's verified domains (`verified_domains`; the login of anyone else is refused, with a trace saying which domain).",
+    ),
+  accountLinking: z
+    .enum(['never', 'verified_domain', 'any_email'])
+    .describe(
+      "When an SSO identity arrives with the email of an existing user: link only if the email domain is one of this organization's verified domains (`verified_domain`), always (`any_email`), or never (`never`, the login is refused).",
+    ),
+  scimDelete: z
+    .enum(['deprovision', 'remove'])
+    .describe('What a SCIM DELETE does: keep the user as `deprovisioned`, or remove them entirely.'),
+};
+
 /**
  * Organization policies. Each has a safe default; an update merges the keys it names.
  */
 export const organizationPoliciesSchema = z
   .object({
-    jitProvisioning: z
-      .boolean()
-      .default(true)
-      .describe('Create a user on their first successful SSO login when no user matches.'),
-    accountLinking: z
-      .enum(['never', 'verified_domain', 'any_email'])
-      .default('verified_domain')
-      .describe(
-        "When an SSO identity arrives with the email of an existing user: link only if the email domain is one of this organization's verified domains (`verified_domain`), always (`any_email`), or never (`never`, the login is refused).",
-      ),
-    scimDelete: z
-      .enum(['deprovision', 'remove'])
-      .default('deprovision')
-      .describe('What a SCIM DELETE does: keep the user as `deprovisioned`, or remove them entirely.'),
+    jitProvisioning: policyFields.jitProvisioning.default(true),
+    jitEmailDomains: policyFields.jitEmailDomains.default('any'),
+    accountLinking: policyFields.accountLinking.default('verified_domain'),
+    scimDelete: policyFields.scimDelete.default('deprovision'),
   })
   .strict()
   .meta({ id: 'OrganizationPolicies' });
+
+/**
+ * The policies an update names. No defaults here: Zod 4 applies a default even to an optional
+ * key, so `organizationPoliciesSchema.partial()` would reset every policy the update leaves out.
+ */
+const organizationPolicyChanges = z.object(policyFields).partial().strict();
 
 export type OrganizationPolicies = z.output<typeof organizationPoliciesSchema>;
 
@@ -115,7 +131,7 @@ export const updateOrganizationBody = z
       .regex(/^[a-z0-9-]{1,32}$/)
       .optional(),
     environment: z.enum(ORGANIZATION_ENVIRONMENTS).optional(),
-    policies: organizationPoliciesSchema.partial().optional(),
+    policies: organizationPolicyChanges.optional(),
     instances: instancesSchema.optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
   })
@@ -141,6 +157,19 @@ export const domainSchema = z
       .describe('The DNS record that proves ownership.'),
     lastCheckedAt: z.string().nullable(),
     lastCheckError: z.string().nullable(),
+    otherClaims: z
+      .array(
+        z.object({
+          organizationId: z.string(),
+          slug: z.string(),
+          name: z.string(),
+          verified: z.boolean(),
+        }),
+      )
+      .optional()
+      .describe(
+        'Other organizations that hold the same domain (on GET of one organization): pending claims, which only one organization can ever verify, and the organization that verified it.',
+      ),
   })
   .meta({ id: 'OrganizationDomain' });
 

@@ -134,6 +134,26 @@ export async function findVerifiedDomainOwner(
   return row;
 }
 
+/** Every organization holding one of these domains (verified or not), with its slug and name. */
+export async function listDomainHolders(
+  executor: Executor,
+  domains: readonly string[],
+): Promise<Array<{ domain: string; organizationId: string; slug: string; name: string; verified: boolean }>> {
+  if (domains.length === 0) return [];
+  return executor
+    .select({
+      domain: organizationDomains.domain,
+      organizationId: organizationDomains.organizationId,
+      slug: organizations.slug,
+      name: organizations.name,
+      verified: organizationDomains.verified,
+    })
+    .from(organizationDomains)
+    .innerJoin(organizations, eq(organizations.id, organizationDomains.organizationId))
+    .where(sql`${organizationDomains.domain} = any(${textArray(domains)})`)
+    .orderBy(asc(organizationDomains.domain), asc(organizationDomains.createdAt));
+}
+
 export async function updateDomainRow(
   executor: Executor,
   organizationId: string,

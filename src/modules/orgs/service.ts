@@ -30,6 +30,7 @@ import {
   findVerifiedDomainOwner,
   insertDomain,
   insertOrganization,
+  listDomainHolders,
   listDomains,
   listOrganizations,
   lockOrganization,
@@ -117,7 +118,10 @@ export class OrganizationService {
           metadata: input.metadata ?? {},
         });
         const domainRows: DomainRow[] = [];
-        for (const domain of domains) domainRows.push(await addDomainRow(tx, row.id, domain));
+        for (const [index, domain] of domains.entries()) {
+          await refuseDomainVerifiedElsewhere(tx, row.id, domain, `domains[${index}]`);
+          domainRows.push(await addDomainRow(tx, row.id, domain));
+        }
         const view = toOrganizationView(row, domainRows);
         await this.#events.append(tx, {
           organizationId: row.id,
@@ -177,10 +181,28 @@ export class OrganizationService {
     return toOrganization(row);
   }
 
-  async get(idOrSlug: string): Promise<OrganizationView> {
+  /**
+   * One organization. `otherClaims` adds, to each domain, the other organizations holding it (for
+   * staff: the admin API and console; never for a client's own pages).
+   */
+  async get(idOrSlug: string, options: { otherClaims?: boolean } = {}): Promise<OrganizationView> {
     const row = await findOrganization(this.#database.db, idOrSlug);
     if (!row) throw organizationNotFound(idOrSlug);
-    return toOrganizationView(row, await listDomains(this.#database.db, [row.id]));
+    const view = toOrganizationView(row, await listDomains(this.#database.db, [row.id]));
+    if (!options.otherClaims) return view;
+    const holders = await listDomainHolders(
+      this.#database.db,
+      view.domains.map((domain) => domain.domain),
+    );
+    return {
+      ...view,
+      domains: view.domains.map((domain) => ({
+        ...domain,
+        otherClaims: holders
+          .filter((holder) => holder.domain === domain.domain && holder.organizationId !== row.id)
+          .map(({ organizationId, slug, name, verified }) => ({ organizationId, slug, name, verified })),
+      })),
+    };
   }
 
   async update(idOrSlug: string, input: UpdateOrganizationInput, actor: Actor): Promise<OrganizationView> {
@@ -280,6 +302,7 @@ export class OrganizationService {
           fix: 'Verify the existing domain instead of adding it again.',
         });
       }
+      await refuseDomainVerifiedElsewhere(tx, org.id, domain, 'domain');
       const row = await addDomainRow(tx, org.id, domain);
       const view = toDomainView(row);
       await this.#events.append(tx, {
@@ -421,6 +444,30 @@ async function freeSlug(executor: Executor, base: string): Promise<string> {
     if (!(await slugExists(executor, candidate))) return candidate;
   }
   return `${base}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * A domain another organization has verified cannot be claimed: it already routes that
+ * organization's logins, and only one organization may ever verify it. The problem names the
+ * owner (`owner`, its slug) for staff; the setup portal words it without the name.
+ */
+async function refuseDomainVerifiedElsewhere(
+  executor: Executor,
+  organizationId: string,
+  domain: string,
+  field: string,
+): Promise<void> {
+  const owner = await findVerifiedDomainOwner(executor, domain);
+  if (!owner || owner.organizationId === organizationId) return;
+  const ownerRow = await findOrganization(executor, owner.organizationId);
+  const slug = ownerRow?.slug ?? owner.organizationId;
+  throw new Conflict({
+    code: 'domain_owned_elsewhere',
+    detail: `${domain} is already verified by organization "${slug}".`,
+    field,
+    fix: `A verified domain routes logins to one organization. If this organization owns ${domain}, remove it from "${slug}" first; otherwise leave it out.`,
+    extra: { domain, owner: slug },
+  });
 }
 
 async function addDomainRow(executor: Executor, organizationId: string, domain: string): Promise<DomainRow> {

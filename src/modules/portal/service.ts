@@ -437,7 +437,16 @@ export class SetupLinkService {
 
   async addDomain(link: SetupLinkRow, domain: string, actor: Actor): Promise<DomainView> {
     requireBound(link, 'domain', 'any');
-    return this.#orgs.addDomain(link.organizationId, domain, actor);
+    return this.#orgs.addDomain(link.organizationId, domain, actor).catch((error: unknown) => {
+      // Staff see which organization verified it; a client is only told that it is taken.
+      if (!(error instanceof Conflict) || error.code !== 'domain_owned_elsewhere') throw error;
+      throw new Conflict({
+        code: 'domain_owned_elsewhere',
+        detail: `${String(error.extra?.domain ?? domain)} is already taken: another organization has verified it.`,
+        field: 'domain',
+        fix: 'Check the spelling. If your company owns this domain, contact the team that sent you this setup link.',
+      });
+    });
   }
 
   /** Checks the domain's DNS TXT record (never a manual verification: that is for staff). */

@@ -25,6 +25,7 @@ import { LmsSiteService } from './lms-sites.ts';
 import { RouteService } from './post-login-routing.ts';
 import { ProviderHost } from './provider-host.ts';
 import { deleteExpiredPayloads, deletePayloadsOfAccount, listPayloadsOfAccount } from './repository.ts';
+import { SignInSelector } from './sign-in-selection.ts';
 import { SigningKeyService } from './signing-keys.ts';
 
 export * from './contracts.ts';
@@ -83,6 +84,7 @@ export class ProviderModule {
       orgs,
       allows: (policy, organizationId) => this.applications.allowsOrganization(policy, organizationId),
     });
+    const selector = new SignInSelector({ orgs, login: sso.login, applications: this.applications });
     this.host = new ProviderHost({
       config,
       database,
@@ -91,6 +93,7 @@ export class ProviderModule {
       keys: this.keys,
       applications: this.applications,
       accounts: this.accounts,
+      selector,
     });
     this.applications.setMetadataCheck(async (metadata) => {
       const provider = await this.host.current();
@@ -110,7 +113,7 @@ export class ProviderModule {
       host: this.host,
       login: sso.login,
       applications: this.applications,
-      orgs,
+      selector,
       events,
       database,
       logger,

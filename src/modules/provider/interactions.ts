@@ -18,13 +18,13 @@ import type { Database } from '../../platform/db/client.ts';
 import type { Logger } from '../../platform/logging.ts';
 import { hashToken } from '../../platform/secret-box.ts';
 import type { EventLog } from '../events/service.ts';
-import type { OrganizationService } from '../orgs/index.ts';
 import { type CompletionHandler, errorPage, type LoginService, sendPage } from '../sso/index.ts';
 import type { SwitchboardAccount } from './accounts.ts';
 import { PayloadAdapter } from './adapter.ts';
 import type { ApplicationService } from './applications.ts';
 import { accessRefusedPage, consentPage } from './pages.ts';
 import type { ProviderHost } from './provider-host.ts';
+import { readDomainHint, SelectionRefused, type SignInSelector } from './sign-in-selection.ts';
 
 export const OIDC_INTERACTION = 'oidc_interaction';
 
@@ -48,7 +48,7 @@ export class InteractionService {
   readonly #host: ProviderHost;
   readonly #login: LoginService;
   readonly #applications: ApplicationService;
-  readonly #orgs: OrganizationService;
+  readonly #selector: SignInSelector;
   readonly #events: EventLog;
   readonly #database: Database;
   readonly #logger: Logger;
@@ -59,7 +59,7 @@ export class InteractionService {
     host: ProviderHost;
     login: LoginService;
     applications: ApplicationService;
-    orgs: OrganizationService;
+    selector: SignInSelector;
     events: EventLog;
     database: Database;
     logger: Logger;
@@ -70,7 +70,7 @@ export class InteractionService {
     this.#host = deps.host;
     this.#login = deps.login;
     this.#applications = deps.applications;
-    this.#orgs = deps.orgs;
+    this.#selector = deps.selector;
     this.#events = deps.events;
     this.#database = deps.database;
     this.#logger = deps.logger;
@@ -280,21 +280,37 @@ export class InteractionService {
   async #startLogin(reply: FastifyReply, details: Interaction) {
     const clientId = String(details.params.client_id ?? '');
     const application = await this.#applications.find(clientId);
-    let organizationId = application?.organizationId ?? undefined;
+    // The application may select the IdP (`connection=`) or the organization (`organization=`),
+    // e.g. the instance of the coaching app that serves one client, or a "Sign in with Acme SSO"
+    // button; the authorization endpoint checked both (sign-in-selection.ts). Checked again here:
+    // the connection may have been deleted since.
+    let selection: Awaited<ReturnType<SignInSelector['resolve']>>;
+    let domainHint: string | undefined;
+    try {
+      selection = await this.#selector.resolve(application ?? undefined, details.params);
+      domainHint = readDomainHint(details.params.domain_hint);
+    } catch (error) {
+      if (!(error instanceof SelectionRefused)) throw error;
+      return sendPage(
+        reply,
+        400,
+        errorPage({
+          title: 'Sign-in not available',
+          message: `${application?.name ?? 'The application'} asked for a sign-in method that is not available. Go back to the application and try again.`,
+        }),
+      );
+    }
+    let organizationId = selection?.organization.id ?? application?.organizationId ?? undefined;
     if (!organizationId && application?.allowedOrganizationIds?.length === 1) {
       organizationId = application.allowedOrganizationIds[0];
-    }
-    // An application may name the organization (`organization=acme`) to skip discovery, e.g. the
-    // instance of the coaching app that only serves one client.
-    const named = typeof details.params.organization === 'string' ? details.params.organization : undefined;
-    if (named && !organizationId) {
-      organizationId = (await this.#orgs.require(named).catch(() => undefined))?.id;
     }
     const loginHint = typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined;
     const { url } = await this.#login.createLoginRequest({
       continuation: { type: OIDC_INTERACTION, uid: details.uid },
       ...(loginHint ? { loginHint } : {}),
+      ...(domainHint ? { domainHint } : {}),
       ...(organizationId ? { organizationId } : {}),
+      ...(selection?.connectionId ? { connectionId: selection.connectionId } : {}),
     });
     return reply.redirect(url, 303);
   }

@@ -13,6 +13,7 @@ import type { JWK } from 'jose';
 import Provider, {
   type Client,
   type Configuration,
+  errors,
   type Grant,
   interactionPolicy,
   type KoaContextWithOIDC,
@@ -31,6 +32,7 @@ import {
 } from './applications.ts';
 import { DEFAULT_TOKEN_LIFETIMES, SCOPE_CLAIMS, SCOPES } from './contracts.ts';
 import { logoutPage, PAGE_CSP, protocolErrorPage, signedOutPage } from './pages.ts';
+import { readDomainHint, SelectionRefused, type SignInSelector } from './sign-in-selection.ts';
 import { SIGNING_KEYS_CHANGED, type SigningKeyService } from './signing-keys.ts';
 
 /** Where oidc-provider's endpoints live (discovery stays at /.well-known/openid-configuration). */
@@ -66,6 +68,8 @@ export interface ProviderHostDeps {
   keys: SigningKeyService;
   applications: ApplicationService;
   accounts: AccountService;
+  /** Resolves and checks `organization` / `connection` of an authorization request. */
+  selector: SignInSelector;
 }
 
 interface Built {
@@ -272,7 +276,20 @@ export class ProviderHost {
         if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
         return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
       },
-      extraParams: ['organization'],
+      // Sign-in selection (sign-in-selection.ts): `organization` and `connection` are checked
+      // together by one validator (oidc-provider calls each validator, present or not), after the
+      // redirect URI, so a refusal goes back to the application as invalid_request.
+      extraParams: {
+        organization: (ctx, _value, client) => checkSignInSelection(this.#deps.selector, ctx, client),
+        connection: null,
+        domain_hint: (_ctx, value) => {
+          try {
+            readDomainHint(value);
+          } catch (error) {
+            throw new errors.InvalidRequest((error as Error).message);
+          }
+        },
+      },
       extraClientMetadata: { properties: [POLICY_METADATA], validator: () => undefined },
       features: {
         devInteractions: { enabled: false },
@@ -330,7 +347,7 @@ export class ProviderHost {
       issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
       loadExistingGrant,
       interactions: {
-        policy: buildInteractionPolicy(applications),
+        policy: buildInteractionPolicy(applications, this.#deps.selector),
         url: (_ctx, interaction) => `${publicUrl}/interaction/${interaction.uid}`,
       },
       findAccount: (ctx, sub, token) => accounts.findAccount(ctx, sub, token, policyOf),
@@ -362,13 +379,32 @@ export function policyOf(client: unknown): ApplicationPolicy | undefined {
  * with a refusal page, or `access_denied` for `prompt=none`), then `consent` (skipped for
  * first-party applications by loadExistingGrant).
  */
-function buildInteractionPolicy(applications: ApplicationService) {
+function buildInteractionPolicy(applications: ApplicationService, selector: SignInSelector) {
   const { Check, Prompt, base } = interactionPolicy;
   const policy = base();
   const login = policy.get('login');
   login?.checks.add(
     new Check('account_inactive', 'the signed-in account is no longer active', (ctx) =>
       ctx.oidc.session?.accountId && !ctx.oidc.account ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT,
+    ),
+  );
+  // A session of a person of another organization than the one the application selected
+  // (`organization`, or the organization of `connection`) does not answer the request: the person
+  // signs in with the selected IdP. Not right after that login (it went through the selection).
+  login?.checks.add(
+    new Check(
+      'other_organization',
+      'the signed-in person is not of the organization the application selected',
+      async (ctx) => {
+        const account = ctx.oidc.account as SwitchboardAccount | undefined;
+        if (!account || ctx.oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
+        const selection = await selector
+          .resolve(policyOf(ctx.oidc.client), ctx.oidc.params ?? {})
+          .catch(() => undefined);
+        return selection && selection.organization.id !== account.organization.id
+          ? Check.REQUEST_PROMPT
+          : Check.NO_NEED_TO_PROMPT;
+      },
     ),
   );
   policy.add(
@@ -391,6 +427,16 @@ function buildInteractionPolicy(applications: ApplicationService) {
     1,
   );
   return policy;
+}
+
+/** The `organization` / `connection` validator: a refusal is invalid_request with its reason. */
+async function checkSignInSelection(selector: SignInSelector, ctx: KoaContextWithOIDC, client: Client) {
+  try {
+    await selector.resolve(policyOf(client), ctx.oidc.params ?? {});
+  } catch (error) {
+    if (error instanceof SelectionRefused) throw new errors.InvalidRequest(error.message);
+    throw error;
+  }
 }
 
 /**

@@ -53,6 +53,7 @@ import {
   checkIssuer,
   checkStatus,
   checkSubjectConfirmation,
+  describeVerifiedSignature,
   readAssertionClaims,
   readSamlResponse,
   refuseComments,
@@ -200,6 +201,8 @@ export class LoginService {
   async createLoginRequest(input: {
     continuation: Continuation;
     loginHint?: string;
+    /** A domain to run home-realm discovery on when there is no login hint (`domain_hint`). */
+    domainHint?: string;
     organizationId?: string;
     connectionId?: string;
   }): Promise<{ url: string; expiresAt: Date }> {
@@ -218,6 +221,7 @@ export class LoginService {
     if (input.loginHint) params.set('login_hint', input.loginHint);
     if (input.connectionId) params.set('connection', input.connectionId);
     else if (input.organizationId) params.set('organization', input.organizationId);
+    else if (input.domainHint && !input.loginHint) params.set('domain_hint', input.domainHint);
     return { url: `${this.#deps.config.PUBLIC_URL}/login?${params}`, expiresAt };
   }
 
@@ -235,7 +239,14 @@ export class LoginService {
   ): Promise<{ organization: Organization; connections: Connection[] } | undefined> {
     const domain = email.trim().toLowerCase().split('@')[1];
     if (!domain) return undefined;
-    const organization = await this.#deps.orgs.findByVerifiedDomain(domain);
+    return this.discoverDomain(domain);
+  }
+
+  /** Home-realm discovery on a domain alone (`domain_hint`). */
+  async discoverDomain(
+    domain: string,
+  ): Promise<{ organization: Organization; connections: Connection[] } | undefined> {
+    const organization = await this.#deps.orgs.findByVerifiedDomain(domain.trim().toLowerCase());
     if (!organization) return undefined;
     return { organization, connections: await this.usableConnections(organization) };
   }
@@ -637,15 +648,16 @@ export class LoginService {
           reason: 'This connection requires encrypted assertions; the IdP sent a plain one.',
         });
       }
-      trace.step(
-        'signature_check',
-        true,
-        `Signature verified (${verified.signedBy} signed) against the configured certificate(s)`,
-        {
-          signedBy: verified.signedBy,
-          encrypted: envelope.encrypted,
-        },
-      );
+      trace.step('signature_check', true, describeVerifiedSignature(envelope, verified), {
+        // Which signature was relied on, and which elements carried one (keys avoid the redacted
+        // words "assertion" and "signature").
+        verified: verified.signedBy,
+        signed: [
+          ...(envelope.responseSigned ? ['response'] : []),
+          ...(verified.assertionSigned ? ['assertion'] : []),
+        ],
+        encrypted: envelope.encrypted,
+      });
       const now = new Date();
       checkIssuer(sp, envelope, verified);
       checkDestination(sp, envelope, verified);
@@ -728,13 +740,30 @@ export class LoginService {
     }
     const flow = await consumeFlow(this.#deps.database.db, stored.id, new Date());
     if (!flow) {
-      const expired = stored.expiresAt.getTime() < Date.now();
+      // Consumed before (a replay or double submit), or just now by another request (a lost race):
+      // either way this answer is not the login's outcome, so it is traced as an attempt of its
+      // own and the login's trace (perhaps succeeded) stays as it is. A flow that merely ran out
+      // of time was never answered: that login failed, on its own trace.
+      const used =
+        stored.consumedAt !== null ||
+        stored.stage !== 'redirected' ||
+        stored.expiresAt.getTime() >= Date.now();
+      const expired = !used;
+      if (used) {
+        trace.detach({
+          connectionId: connection.id,
+          protocol: connection.protocol,
+          ip: request.ip,
+          userAgent: request.headers['user-agent'],
+        });
+      }
       throw new LoginFailure({
         code: expired ? 'flow_expired' : 'flow_already_used',
         step: 'flow_check',
         reason: expired
           ? `The login started at ${stored.createdAt.toISOString()} expired at ${stored.expiresAt.toISOString()}.`
-          : 'This answer was already used to sign in (a replayed or double-submitted response).',
+          : `This answer was already used${stored.traceId ? ` by login trace ${stored.traceId}` : ''} (a replayed or double-submitted response).`,
+        ...(!expired && stored.traceId ? { data: { answeredLogin: stored.traceId } } : {}),
         userMessage: expired
           ? 'The sign-in took too long. Please start again.'
           : 'This sign-in attempt was already used. Please start again.',
@@ -962,6 +991,7 @@ export class LoginService {
             status: 403,
           });
         }
+        await this.#checkJitEmailDomain(tx, organization, email);
         user = await directory.createUser(organization.id, userInput(profile), ctx);
         kind = 'created';
       }
@@ -1031,6 +1061,27 @@ export class LoginService {
           ? `Linked to existing user ${user.id} by email (policy ${organization.policies.accountLinking})`
           : `Known identity of user ${user.id}; attributes updated`;
     return { user, kind, summary, groups };
+  }
+
+  /**
+   * The `jitEmailDomains` policy: with `verified_domains`, JIT creates users only for emails on
+   * one of the organization's verified domains (an IdP can assert any address; a guest account or
+   * a misconfigured claim would otherwise become a user of this organization).
+   */
+  async #checkJitEmailDomain(tx: Tx, organization: Organization, email: string) {
+    if (organization.policies.jitEmailDomains !== 'verified_domains') return;
+    const domain = email.split('@')[1] ?? '';
+    const domains = await this.#deps.orgs.verifiedDomains(organization.id, tx);
+    if (domains.includes(domain)) return;
+    throw new LoginFailure({
+      code: 'jit_domain_not_verified',
+      step: 'user_decision',
+      reason: `No user ${email} exists in ${organization.slug}, and just-in-time provisioning only creates users on the organization's verified domains (policy jitEmailDomains "verified_domains"): ${domain} is not one of them (${domains.length ? `verified: ${domains.join(', ')}` : 'none is verified'}). To let this IdP create users on ${domain}, add and verify ${domain} for ${organization.slug}, or set the policy to "any"; or create the user another way (SCIM, import, API).`,
+      data: { domain, verifiedDomains: domains },
+      userMessage:
+        'You do not have an account here yet, and your email address is not on one of your organization’s domains. Ask your IT administrator for access.',
+      status: 403,
+    });
   }
 
   async #checkLinkingAllowed(

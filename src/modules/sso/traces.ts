@@ -85,24 +85,30 @@ export function redact(value: unknown, depth = 0): unknown {
   return value;
 }
 
+interface TraceBase {
+  connectionId: string | null;
+  protocol: string;
+  ip: string | null;
+  userAgent: string | null;
+}
+
 export class LoginTrace {
-  readonly id: string;
   readonly organizationId: string;
+  #id: string;
   #pending: TraceStep[] = [];
   #changes: Record<string, unknown> = {};
   #isNew: boolean;
-  #base: { connectionId: string | null; protocol: string; ip: string | null; userAgent: string | null };
+  #base: TraceBase;
 
-  private constructor(
-    id: string,
-    organizationId: string,
-    isNew: boolean,
-    base: { connectionId: string | null; protocol: string; ip: string | null; userAgent: string | null },
-  ) {
-    this.id = id;
+  private constructor(id: string, organizationId: string, isNew: boolean, base: TraceBase) {
+    this.#id = id;
     this.organizationId = organizationId;
     this.#isNew = isNew;
     this.#base = base;
+  }
+
+  get id(): string {
+    return this.#id;
   }
 
   static start(input: {
@@ -128,6 +134,29 @@ export class LoginTrace {
       ip: null,
       userAgent: null,
     });
+  }
+
+  /**
+   * Turns a resumed trace into a new one, keeping the steps this request added so far: for an IdP
+   * answer that turned out not to be the answer of the login it names (a replay, a double submit,
+   * a second process losing the race to consume the flow). The login it names keeps its own trace
+   * untouched, and the attempt gets an id of its own for its error page. Call before `flush`.
+   */
+  detach(input: {
+    connectionId: string;
+    protocol: string;
+    ip?: string | undefined;
+    userAgent?: string | undefined;
+  }): void {
+    if (this.#isNew) return;
+    this.#id = newId('trace');
+    this.#isNew = true;
+    this.#base = {
+      connectionId: input.connectionId,
+      protocol: input.protocol,
+      ip: input.ip ?? null,
+      userAgent: input.userAgent?.slice(0, 300) ?? null,
+    };
   }
 
   step(step: TraceStepName, ok: boolean, message: string, data?: Record<string, unknown>): void {

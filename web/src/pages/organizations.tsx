@@ -23,6 +23,8 @@ export interface Domain {
   verification: { type: 'TXT'; name: string; value: string };
   lastCheckedAt: string | null;
   lastCheckError: string | null;
+  /** Other organizations holding the same domain (GET of one organization only). */
+  otherClaims?: Array<{ organizationId: string; slug: string; name: string; verified: boolean }>;
 }
 
 export interface Organization {
@@ -32,7 +34,7 @@ export interface Organization {
   status: 'active' | 'suspended';
   region: string;
   environment: 'production' | 'sandbox';
-  policies: { jitProvisioning: boolean; accountLinking: string; scimDelete: string };
+  policies: { jitProvisioning: boolean; jitEmailDomains: string; accountLinking: string; scimDelete: string };
   instances: Record<string, string>;
   domains: Domain[];
   createdAt: string;
@@ -276,6 +278,7 @@ function Domains({ org, reload, canEdit }: { org: Organization; reload: () => vo
               {d.lastCheckedAt ? <span className="muted small">checked {when(d.lastCheckedAt)}</span> : null}
             </div>
             {d.lastCheckError && !d.verified ? <div className="warn-text">{d.lastCheckError}</div> : null}
+            <OtherClaims domain={d} />
             {!d.verified ? (
               <div className="grid2">
                 <CopyField label="TXT record name" value={d.verification.name} />
@@ -346,6 +349,44 @@ function Domains({ org, reload, canEdit }: { org: Organization; reload: () => vo
   );
 }
 
+/**
+ * Other organizations holding the same domain: the one that verified it (then this organization
+ * can never verify it), or pending claims (the first to verify wins, the others stay unverified).
+ */
+function OtherClaims({ domain }: { domain: Domain }) {
+  const claims = domain.otherClaims ?? [];
+  if (claims.length === 0) return null;
+  const owner = claims.find((claim) => claim.verified);
+  const pending = claims.filter((claim) => !claim.verified);
+  const link = (claim: (typeof claims)[number]) => (
+    <Link key={claim.organizationId} to={`/admin/o/${claim.slug}/settings`}>
+      {claim.name}
+    </Link>
+  );
+  return (
+    <div className="other-claims" data-testid="other-claims">
+      {owner ? (
+        <div className="warn-text">
+          Verified by {link(owner)}: logins on {domain.domain} go there, and this organization cannot verify
+          it.
+        </div>
+      ) : null}
+      {pending.length ? (
+        <div className={domain.verified ? 'muted small' : 'warn-text'}>
+          Also claimed, not verified, by{' '}
+          {pending.map((claim, index) => (
+            <span key={claim.organizationId}>
+              {index ? ', ' : ''}
+              {link(claim)}
+            </span>
+          ))}
+          {domain.verified ? '.' : ': whichever organization verifies it first gets it.'}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
 function Policies({ org, reload, canEdit }: { org: Organization; reload: () => void; canEdit: boolean }) {
   const [policies, setPolicies] = useState(org.policies);
   const [environment, setEnvironment] = useState(org.environment);
@@ -394,6 +435,20 @@ function Policies({ org, reload, canEdit }: { org: Organization; reload: () => v
             >
               <option value="on">On</option>
               <option value="off">Off</option>
+            </select>
+          </Field>
+          <Field
+            label="JIT email domains"
+            htmlFor="pol-jit-domains"
+            hint="Which emails just-in-time provisioning may create users for."
+          >
+            <select
+              id="pol-jit-domains"
+              value={policies.jitEmailDomains}
+              onChange={(e) => setPolicies({ ...policies, jitEmailDomains: e.target.value })}
+            >
+              <option value="any">Any email the IdP sends</option>
+              <option value="verified_domains">Only on verified domains</option>
             </select>
           </Field>
           <Field

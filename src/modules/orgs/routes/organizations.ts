@@ -63,11 +63,13 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
     schema: {
       tags,
       summary: 'Get an organization',
+      description:
+        'Each domain carries `otherClaims`: the other organizations holding the same domain (pending claims, or the one that verified it).',
       params: orgParams,
       response: { 200: organizationSchema, ...errors },
     },
     onRequest: requireScope('read'),
-    handler: async (request) => orgs.get(request.params.org),
+    handler: async (request) => orgs.get(request.params.org, { otherClaims: true }),
   });
 
   app.route({
@@ -112,7 +114,8 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
     schema: {
       tags,
       summary: 'Add a domain',
-      description: 'Adds an unverified email domain and returns the DNS TXT record that verifies it.',
+      description:
+        'Adds an unverified email domain and returns the DNS TXT record that verifies it. A domain another organization has verified is refused (409 `domain_owned_elsewhere`, naming the owner).',
       params: orgParams,
       body: z.object({ domain: z.string().min(1).max(253) }).strict(),
       response: { 201: domainSchema, ...errors },

@@ -21,9 +21,14 @@ const loginQuery = z
     email: z.string().max(320).optional(),
     organization: z.string().max(100).optional(),
     connection: z.string().max(100).optional(),
+    domain_hint: z.string().max(253).optional(),
     request: z.string().max(100).optional(),
   })
   .passthrough();
+
+/** The person-facing answer to a link whose organization and connection do not go together. */
+const MISMATCHED_LINK =
+  'This sign-in link is not valid: the sign-in method it names does not belong to the organization it names. Go back to the application and try again, or ask your IT administrator for the right link.';
 
 export function loginRoutes(
   app: App,
@@ -64,6 +69,7 @@ export function loginRoutes(
         email?: string | undefined;
         organization?: string | undefined;
         connection?: string | undefined;
+        domainHint?: string | undefined;
         request?: string | undefined;
       },
       request: Parameters<LoginService['start']>[0],
@@ -79,9 +85,21 @@ export function loginRoutes(
           }),
         );
       }
-      const connectionId = input.connection ?? pending?.connectionId ?? undefined;
-      const organizationKey = input.organization ?? pending?.organizationId ?? undefined;
       const hint = input.email ?? pending?.loginHint ?? undefined;
+      // The link and the application's request (pending) may each name a connection and an
+      // organization: whatever is named must agree, or someone of one organization could be
+      // signed in through another organization's IdP by a crafted link.
+      const connectionIds = [...new Set([input.connection, pending?.connectionId].filter(isSet))];
+      const organizationKeys = [input.organization, pending?.organizationId].filter(isSet);
+      const mismatch = (details: Record<string, unknown>) => {
+        request.log.info({ ...details, connectionIds, organizationKeys }, 'sign-in link refused');
+        return sendPage(reply, 400, errorPage({ title: 'Sign-in link not valid', message: MISMATCHED_LINK }));
+      };
+      if (connectionIds.length > 1) return mismatch({ reason: 'two connections named' });
+      const organizations = await Promise.all(
+        organizationKeys.map((key) => deps.orgs.require(key).catch(() => undefined)),
+      );
+      const [connectionId] = connectionIds;
       if (connectionId) {
         const found = await login.findConnection(connectionId);
         if (!found)
@@ -90,22 +108,37 @@ export function loginRoutes(
             404,
             errorPage({ title: 'Sign-in', message: 'This sign-in link is not valid.' }),
           );
+        if (organizations.some((organization) => organization?.id !== found.organization.id)) {
+          return mismatch({ reason: 'connection of another organization', connection: found.connection.id });
+        }
         return login.start(request, reply, { ...found, requestHandle: input.request, loginHint: hint });
       }
-      if (organizationKey) {
-        const organization = await deps.orgs.require(organizationKey).catch(() => undefined);
+      if (organizationKeys.length) {
+        const [organization] = organizations;
         // An unknown organization gets the same page as one without SSO: no enumeration by slug.
-        if (!organization) {
+        if (!organization || !organizations.every(isSet)) {
           return sendPage(
             reply,
             200,
             loginPage({ email: hint, request: input.request, message: NOT_ROUTABLE }),
           );
         }
+        if (organizations.some((other) => other?.id !== organization.id)) {
+          return mismatch({ reason: 'two organizations named' });
+        }
         return login.sendToOrganization(request, reply, organization, {
           requestHandle: input.request,
           loginHint: hint,
         });
+      }
+      if (!hint && input.domainHint) {
+        // `domain_hint`: discovery on the domain; when it leads nowhere, the person types their email.
+        const found = await login.discoverDomain(input.domainHint);
+        if (found && found.connections.length > 0) {
+          return login.sendToOrganization(request, reply, found.organization, {
+            requestHandle: input.request,
+          });
+        }
       }
       if (!hint) return sendPage(reply, 200, loginPage({ request: input.request }));
       if (!EMAIL_PATTERN.test(hint.trim())) {
@@ -141,6 +174,7 @@ export function loginRoutes(
           email: query.login_hint ?? query.email,
           organization: query.organization,
           connection: query.connection,
+          domainHint: query.domain_hint,
           request: query.request,
         },
         request,
@@ -224,4 +258,8 @@ export function loginRoutes(
       async (request, reply) => deps.testIdp.metadata(reply, (request.params as { id: string }).id),
     );
   });
+}
+
+function isSet<T>(value: T | null | undefined): value is T {
+  return value !== undefined && value !== null && value !== '';
 }

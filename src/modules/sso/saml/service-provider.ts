@@ -11,6 +11,9 @@
  * Response; Profiles (saml-profiles-2.0-os) §4.1.4.3 "Message Processing Rules" of Web Browser SSO.
  */
 import { SAML, type SamlConfig, ValidateInResponseTo } from '@node-saml/node-saml';
+// The very check node-saml runs on the response's own signature, so we can tell which signature it
+// relied on (it returns the verified XML of one or the other, not which).
+import { getVerifiedXml } from '@node-saml/node-saml/lib/xml.js';
 import { LoginFailure } from '../traces.ts';
 import { child, children, containsComment, descendants, NS, parseXml, text, XmlRefused } from './xml.ts';
 
@@ -168,35 +171,65 @@ export interface VerifiedAssertion {
   /** The assertion element as covered by a valid signature (decrypted first when it was encrypted). */
   assertion: Element;
   assertionXml: string;
+  /**
+   * The signature the assertion was accepted on: the response's (it covers the assertion), or,
+   * when the response is unsigned, the assertion's own.
+   */
   signedBy: 'response' | 'assertion';
+  /** The assertion carries a signature of its own (checked only when `signedBy` is `assertion`). */
+  assertionSigned: boolean;
+}
+
+/** Where an element sits, by local names from the root: `Response/Extensions/Assertion`. */
+function elementPath(element: Element): string {
+  const names: string[] = [];
+  for (let node: Node | null = element; node && node.nodeType === 1; node = node.parentNode) {
+    names.unshift((node as Element).localName);
+  }
+  return names.join('/');
+}
+
+/**
+ * Step: exactly one assertion in the whole message. Every saml:Assertion and saml:EncryptedAssertion
+ * counts, wherever it sits (samlp:Extensions, saml:Advice, inside another assertion): a second one
+ * anywhere is how signature wrapping (XSW) smuggles an unsigned identity next to a signed one, and
+ * no IdP sends more than one.
+ */
+export function checkSingleAssertion(envelope: ResponseEnvelope): void {
+  const found = [
+    ...descendants(envelope.document, NS.assertion, 'Assertion'),
+    ...descendants(envelope.document, NS.assertion, 'EncryptedAssertion'),
+  ];
+  if (found.length === 1) return;
+  const where = found.map(elementPath);
+  throw new LoginFailure({
+    code: found.length === 0 ? 'saml_no_assertion' : 'saml_multiple_assertions',
+    step: 'signature_check',
+    reason:
+      found.length === 0
+        ? 'The response carries no assertion.'
+        : `The response carries ${found.length} assertions (${where.join(', ')}); exactly one is accepted anywhere in the message (a second one is a signature-wrapping attack).`,
+    data: { assertions: where },
+  });
 }
 
 /**
  * Step: verifies the signature of the response or the assertion against the configured certificates
  * only (a certificate inside the message is never trusted), decrypts an encrypted assertion, and
- * returns only what the signature covers. More than one assertion is refused.
+ * returns only what the signature covers. More than one assertion anywhere is refused; so is a
+ * response signature that does not verify (node-saml would fall back to the assertion's, leaving
+ * the response's Destination and InResponseTo unprotected although the IdP signed them).
  */
 export async function verifySignature(
   options: ServiceProviderOptions,
   envelope: ResponseEnvelope,
   samlResponse: string,
 ): Promise<VerifiedAssertion> {
-  const assertions =
-    children(envelope.response, NS.assertion, 'Assertion').length +
-    children(envelope.response, NS.assertion, 'EncryptedAssertion').length;
-  if (assertions !== 1) {
-    throw new LoginFailure({
-      code: assertions === 0 ? 'saml_no_assertion' : 'saml_multiple_assertions',
-      step: 'signature_check',
-      reason:
-        assertions === 0
-          ? 'The response carries no assertion.'
-          : `The response carries ${assertions} assertions; exactly one is accepted (a second, unsigned one is a signature-wrapping attack).`,
-    });
-  }
+  checkSingleAssertion(envelope);
+  const saml = nodeSaml(options);
   let assertionXml: string;
   try {
-    const result = await nodeSaml(options).validatePostResponseAsync({ SAMLResponse: samlResponse });
+    const result = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse });
     const profile = result.profile as { getAssertionXml?: () => string } | null;
     if (!profile?.getAssertionXml) throw new Error('Missing SAML assertion');
     assertionXml = profile.getAssertionXml();
@@ -211,8 +244,40 @@ export async function verifySignature(
       reason: 'The signed content is not a saml:Assertion.',
     });
   }
-  const signedBy = children(assertion, NS.dsig, 'Signature').length > 0 ? 'assertion' : 'response';
-  return { assertion, assertionXml, signedBy };
+  // node-saml relies on the response's signature when it verifies, else on the assertion's; it has
+  // cached the configured certificates as PEM (`pemFiles`) while validating.
+  let responseVerified = false;
+  if (envelope.responseSigned) {
+    try {
+      responseVerified = getVerifiedXml(envelope.xml, envelope.response, saml.pemFiles) !== null;
+    } catch {
+      responseVerified = false;
+    }
+    if (!responseVerified) {
+      throw new LoginFailure({
+        code: 'saml_signature_invalid',
+        step: 'signature_check',
+        reason:
+          "The response's signature does not verify against the configured certificate(s) (the response was changed after signing, or signed with another key); the assertion's own signature is not accepted in its place.",
+      });
+    }
+  }
+  const received = child(envelope.response, NS.assertion, 'Assertion');
+  const assertionSigned =
+    children(assertion, NS.dsig, 'Signature').length > 0 ||
+    (received !== undefined && children(received, NS.dsig, 'Signature').length > 0) ||
+    !responseVerified;
+  return { assertion, assertionXml, signedBy: responseVerified ? 'response' : 'assertion', assertionSigned };
+}
+
+/** The trace's words for what `verifySignature` verified. */
+export function describeVerifiedSignature(envelope: ResponseEnvelope, verified: VerifiedAssertion): string {
+  const decrypted = envelope.encrypted ? ' (assertion decrypted)' : '';
+  if (verified.signedBy === 'assertion')
+    return `Assertion signature verified against the configured certificate(s); the response itself is unsigned${decrypted}`;
+  return verified.assertionSigned
+    ? `Response signature verified against the configured certificate(s); it covers the assertion, whose own signature was not needed${decrypted}`
+    : `Response signature verified against the configured certificate(s); it covers the unsigned assertion${decrypted}`;
 }
 
 /** Maps node-saml's error messages to our codes, keeping its message for the admin. */
