@@ -242,6 +242,7 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
         apiKey: (token) => hub.apiKeys.authenticate(token),
         application: (token) => provider.clientCredentialsPrincipal(token),
       },
+      limits: limits.adminApiLimits(),
     });
   }
 

@@ -11,7 +11,8 @@ import { authFailures } from './schema.ts';
 
 export interface BlockedKey {
   key: string;
-  retryAfterSeconds: number;
+  /** How long the block still lasts, in milliseconds (by the database's clock). */
+  remainingMs: number;
 }
 
 export interface FailurePolicy {
@@ -24,7 +25,7 @@ export interface FailurePolicy {
 
 const FIND_BLOCKS = preparedSql(
   'rate_limits_find_blocks',
-  `select key, ceil(extract(epoch from (blocked_until - now())))::int as "retryAfterSeconds"
+  `select key, (extract(epoch from (blocked_until - now())) * 1000)::float8 as "remainingMs"
      from auth_failures
     where key = any($1::text[]) and blocked_until > now()`,
 );

@@ -77,6 +77,22 @@ export function setRetryAfter(reply: FastifyReply, error: RateLimited): void {
   reply.header('retry-after', String(error.retryAfterSeconds));
 }
 
+/**
+ * How long this process reuses the database's "not blocked" answer for a key. A pause started by
+ * another process takes effect here within this time; one started here, at once (the process's
+ * own failures clear its answers), so a single process is exact. It spares the protocol surfaces a
+ * database round trip per request: a busy IdP or application checks its keys once a second.
+ */
+const NOT_BLOCKED_REUSE_MS = 1000;
+/** Keys whose answer is remembered; past it the oldest are forgotten. */
+const REMEMBERED_KEYS = 10_000;
+
+interface KnownState {
+  /** Until when this answer holds (ms since the epoch, this process's clock). */
+  until: number;
+  blocked: boolean;
+}
+
 interface SurfaceLimits {
   ip: RequestLimiter;
   credential: RequestLimiter;
@@ -89,6 +105,7 @@ export class RateLimits {
   readonly #refused: Counter<string>;
   readonly #failures: Counter<string>;
   readonly #policy: FailurePolicy;
+  readonly #known = new Map<string, KnownState>();
   #limits: Record<Surface, SurfaceLimits> | undefined;
 
   constructor(deps: { config: Config; database: Database; metrics: Metrics; logger: Logger }) {
@@ -159,15 +176,31 @@ export class RateLimits {
     credential?: string,
     reply?: FastifyReply,
   ): Promise<void> {
-    const keys = this.#failureKeys(surface, ip, credential);
-    const blocked = await findBlockedKeys(
-      this.#database,
-      keys.map((entry) => entry.key),
-    );
-    if (blocked.length === 0) return;
-    const longest = blocked.reduce((a, b) => (b.retryAfterSeconds > a.retryAfterSeconds ? b : a));
-    const reason = longest.key === keys[0]?.key ? 'failed_auth_ip' : 'failed_auth_credential';
-    this.#refuse(surface, reason, Math.max(1, longest.retryAfterSeconds), reply);
+    const keys = this.#failureKeys(surface, ip, credential).map((entry) => entry.key);
+    const now = Date.now();
+    const blocked = new Map<string, number>();
+    const unknown: string[] = [];
+    for (const key of keys) {
+      const known = this.#known.get(key);
+      if (!known || known.until <= now) unknown.push(key);
+      else if (known.blocked) blocked.set(key, known.until);
+    }
+    if (unknown.length > 0) {
+      const found = await findBlockedKeys(this.#database, unknown);
+      const answered = Date.now();
+      for (const key of unknown) {
+        const row = found.find((candidate) => candidate.key === key);
+        const state = row
+          ? { until: answered + row.remainingMs, blocked: true }
+          : { until: answered + NOT_BLOCKED_REUSE_MS, blocked: false };
+        this.#remember(key, state);
+        if (state.blocked) blocked.set(key, state.until);
+      }
+    }
+    if (blocked.size === 0) return;
+    const [key, until] = [...blocked].reduce((a, b) => (b[1] > a[1] ? b : a));
+    const reason = key === keys[0] ? 'failed_auth_ip' : 'failed_auth_credential';
+    this.#refuse(surface, reason, Math.max(1, Math.ceil((until - Date.now()) / 1000)), reply);
   }
 
   /** Counts a failed authentication from `ip` (and of `credential` from `ip`), for every process. */
@@ -175,6 +208,7 @@ export class RateLimits {
     this.#failures.inc({ surface });
     const keys = this.#failureKeys(surface, ip, credential);
     const counted = await recordFailures(this.#database, keys, this.#policy);
+    for (const entry of keys) this.#known.delete(entry.key);
     for (const row of counted) {
       const entry = keys.find((candidate) => candidate.key === row.key);
       if (entry && row.failures === entry.blockAfter) {
@@ -228,6 +262,15 @@ export class RateLimits {
   #surface(surface: Surface): SurfaceLimits {
     if (!this.#limits) throw new Error('rate limits are used before RateLimits.register(app)');
     return this.#limits[surface];
+  }
+
+  #remember(key: string, state: KnownState): void {
+    this.#known.delete(key);
+    this.#known.set(key, state);
+    if (this.#known.size > REMEMBERED_KEYS) {
+      const oldest = this.#known.keys().next();
+      if (!oldest.done) this.#known.delete(oldest.value);
+    }
   }
 
   /** The IP's key first, then the credential-from-IP key. */
