@@ -229,7 +229,9 @@ export class ProviderHost {
     const { logger } = this.#deps;
     const provider = new Provider(this.issuer, this.#configuration(keys));
     provider.proxy = true;
-    // Client secrets are stored hashed (see applications.ts): compare hashes.
+    const limitAuthenticatedClient = this.#limitClientAuthentication(provider);
+    // Client secrets are stored hashed (see applications.ts): compare hashes. A match then counts
+    // toward the application's request rate.
     provider.Client.prototype.compareClientSecret = async function compareHashedSecret(
       this: Client,
       presented: string,
@@ -238,7 +240,6 @@ export class ProviderHost {
       if (matches) await limitAuthenticatedClient(this.clientId);
       return matches;
     };
-    const limitAuthenticatedClient = this.#limitClientAuthentication(provider);
     provider.use(async (ctx, next) => {
       await next();
       if (ctx.oidc?.route === 'jwks') ctx.set('cache-control', 'public, max-age=300');
