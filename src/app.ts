@@ -181,12 +181,18 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
 
   if (role !== 'worker') {
     const consoleModule = hub.console;
-    const requireScope = createScopeGuard((token) => hub.apiKeys.authenticate(token), {
-      cookie: consoleModule.cookies.session,
-      authenticate: async (token) => (await consoleModule.service.authenticate(token))?.principal,
-      csrfMatches: (principal, given) =>
-        principal.csrfToken !== undefined && csrfTokenMatches(principal.csrfToken, given),
-    });
+    const limits = hub.rateLimits;
+    await limits.register(app);
+    const requireScope = createScopeGuard(
+      (token) => hub.apiKeys.authenticate(token),
+      {
+        cookie: consoleModule.cookies.session,
+        authenticate: async (token) => (await consoleModule.service.authenticate(token))?.principal,
+        csrfMatches: (principal, given) =>
+          principal.csrfToken !== undefined && csrfTokenMatches(principal.csrfToken, given),
+      },
+      limits.adminApiLimits(),
+    );
     consoleMemberRoutes(app, { console: consoleModule.service, requireScope });
     // The console exchanges its authorization codes with our own provider in process.
     consoleModule.signIn.setFetchOwn((url, init) => injectFetch(app, hub.config.PUBLIC_URL, url, init));
@@ -212,6 +218,7 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
       csrf: hub.portal.csrf,
       publicUrl: hub.config.PUBLIC_URL,
       bodyLimit: hub.config.BODY_LIMIT_BYTES,
+      limits,
     });
     apiKeyRoutes(app, { apiKeys: hub.apiKeys, requireScope });
     connectionRoutes(app, { connections: hub.sso.connections, traces: hub.sso.traces, requireScope });
@@ -221,6 +228,7 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
       orgs: hub.orgs,
       testIdp: hub.sso.testIdp,
       publicUrl: hub.config.PUBLIC_URL,
+      limits,
     });
     directoryRoutes(app, { directories: hub.directories, requireScope });
     await app.register(importRoutes, {
@@ -232,6 +240,7 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
       prefix: '/scim/v2/:directoryId',
       scim: hub.scim,
       directories: hub.directories,
+      limits,
       bodyLimit: hub.config.BODY_LIMIT_BYTES,
     });
     const { provider } = hub;
@@ -253,6 +262,7 @@ export async function buildApp(hub: Hub, options: BuildAppOptions = {}): Promise
         apiKey: (token) => hub.apiKeys.authenticate(token),
         application: (token) => provider.clientCredentialsPrincipal(token),
       },
+      limits: limits.adminApiLimits(),
     });
   }
 

@@ -242,6 +242,88 @@ export const configOptions = [
       'How long a one-time link printed by `switchboard admin login-link` stays usable (first-run bootstrap of the console).',
   },
   {
+    name: 'RATE_LIMIT_ADMIN_API_PER_KEY',
+    default: '30000',
+    description:
+      'Admin API requests (/api/v1) one API key or console session may make per minute, in each hub process; past it, 429 with Retry-After. 0: no limit.',
+  },
+  {
+    name: 'RATE_LIMIT_ADMIN_API_PER_IP',
+    default: '60000',
+    description: 'Admin API requests one client IP may make per minute, in each hub process. 0: no limit.',
+  },
+  {
+    name: 'RATE_LIMIT_SCIM_PER_TOKEN',
+    default: '30000',
+    description:
+      "SCIM requests (/scim/v2) one directory's bearer token may make per minute, in each hub process. 0: no limit.",
+  },
+  {
+    name: 'RATE_LIMIT_SCIM_PER_IP',
+    default: '60000',
+    description:
+      'SCIM requests one client IP may make per minute, in each hub process (IdPs provision many tenants from shared addresses: keep it well above the per-token limit). 0: no limit.',
+  },
+  {
+    name: 'RATE_LIMIT_OAUTH_PER_CLIENT',
+    default: '12000',
+    description:
+      'Requests one OAuth client (application) may make per minute to the client-authenticated provider endpoints (/oidc/token, /oidc/introspect, /oidc/revoke, /oidc/par), in each hub process. 0: no limit.',
+  },
+  {
+    name: 'RATE_LIMIT_OAUTH_PER_IP',
+    default: '30000',
+    description:
+      'Requests one client IP may make per minute to the client-authenticated provider endpoints, in each hub process. 0: no limit.',
+  },
+  {
+    name: 'RATE_LIMIT_LOGIN_PER_IP',
+    default: '6000',
+    description:
+      'Requests one client IP may make per minute to the sign-in pages (/login, the SSO callbacks and ACS, the test IdP), in each hub process (a whole office behind one NAT signs in through one address). 0: no limit.',
+  },
+  {
+    name: 'RATE_LIMIT_SETUP_PER_LINK',
+    default: '600',
+    description:
+      'Requests to the setup portal (/setup) through one setup link per minute, in each hub process. 0: no limit.',
+  },
+  {
+    name: 'RATE_LIMIT_SETUP_PER_IP',
+    default: '1200',
+    description:
+      'Requests to the setup portal one client IP may make per minute, in each hub process. 0: no limit.',
+  },
+  {
+    name: 'AUTH_FAILURES_PER_CREDENTIAL',
+    default: '10',
+    description:
+      'Failed authentications of one credential (an OAuth client, a SCIM directory) from one client IP, counted across all hub processes, after which further attempts from that IP are refused (429 with Retry-After) for AUTH_FAILURES_BLOCK_SECONDS, doubling with each further failure. The credential keeps working from other addresses.',
+  },
+  {
+    name: 'AUTH_FAILURES_PER_IP',
+    default: '100',
+    description:
+      'Failed authentications from one client IP on one surface (admin API, SCIM, token endpoint, setup portal), whatever the credential, counted across all hub processes, after which that IP is slowed down the same way.',
+  },
+  {
+    name: 'AUTH_FAILURES_WINDOW_SECONDS',
+    default: '900',
+    description:
+      'Failed authentications are counted until this long passes without one; then the count starts again.',
+  },
+  {
+    name: 'AUTH_FAILURES_BLOCK_SECONDS',
+    default: '1',
+    description:
+      'How long attempts are refused when a threshold is reached; each further failure doubles it, up to AUTH_FAILURES_MAX_BLOCK_SECONDS.',
+  },
+  {
+    name: 'AUTH_FAILURES_MAX_BLOCK_SECONDS',
+    default: '900',
+    description: 'Longest refusal after repeated failed authentications.',
+  },
+  {
     name: 'SETUP_LINK_TTL_DAYS',
     default: '7',
     description:
@@ -256,6 +338,9 @@ const secretKeySchema = z.string().refine((value) => decodeKeyMaterial(value) !=
 });
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
+
+/** A request count per minute; 0 turns the limit off. */
+const perMinute = (fallback: number) => z.coerce.number().int().min(0).max(100_000_000).default(fallback);
 
 const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value);
 
@@ -375,6 +460,20 @@ const schema = z.object({
     .max(7 * 86_400)
     .default(28_800),
   CONSOLE_LOGIN_LINK_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+  RATE_LIMIT_ADMIN_API_PER_KEY: perMinute(30_000),
+  RATE_LIMIT_ADMIN_API_PER_IP: perMinute(60_000),
+  RATE_LIMIT_SCIM_PER_TOKEN: perMinute(30_000),
+  RATE_LIMIT_SCIM_PER_IP: perMinute(60_000),
+  RATE_LIMIT_OAUTH_PER_CLIENT: perMinute(12_000),
+  RATE_LIMIT_OAUTH_PER_IP: perMinute(30_000),
+  RATE_LIMIT_LOGIN_PER_IP: perMinute(6000),
+  RATE_LIMIT_SETUP_PER_LINK: perMinute(600),
+  RATE_LIMIT_SETUP_PER_IP: perMinute(1200),
+  AUTH_FAILURES_PER_CREDENTIAL: z.coerce.number().int().min(1).max(1_000_000).default(10),
+  AUTH_FAILURES_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  AUTH_FAILURES_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  AUTH_FAILURES_BLOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(1),
+  AUTH_FAILURES_MAX_BLOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
 });
 
 export type Config = z.output<typeof schema> & {

@@ -16,6 +16,7 @@ import { OverviewService } from './modules/overview/index.ts';
 import { PortalModule } from './modules/portal/index.ts';
 import { ProviderModule } from './modules/provider/index.ts';
 import { ProvisioningModule } from './modules/provisioning/index.ts';
+import { RateLimits } from './modules/rate-limits/index.ts';
 import { ScimService } from './modules/scim/index.ts';
 import { SsoModule } from './modules/sso/index.ts';
 import { WebhooksModule } from './modules/webhooks/index.ts';
@@ -63,6 +64,8 @@ export interface Hub {
   /** HR systems and directory pulls: connectors, sync, matching, the coaching context API. */
   readonly hris: HrisModule;
   readonly metrics: Metrics;
+  /** Request-rate limits and failed-authentication blocks of the public surfaces. */
+  readonly rateLimits: RateLimits;
   /** Outbound HTTP (timeouts, retries, redacted logging). */
   readonly http: HttpClient;
   /** Background loops modules run in worker processes (event consumers, schedulers). */
@@ -107,6 +110,8 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     const directory = new DirectoryService(database, events, orgs);
     const apiKeys = new ApiKeyService(database, events);
     const http = new HttpClient({ logger });
+    const metrics = createMetrics();
+    const rateLimits = new RateLimits({ config, database, metrics, logger });
     const sso = new SsoModule({ config, database, secrets, events, orgs, directory, http, logger });
     const provider = new ProviderModule({
       config,
@@ -118,6 +123,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       sso,
       jobs,
       logger,
+      rateLimits,
     });
     const provisioning = new ProvisioningModule({
       config,
@@ -136,7 +142,6 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     });
     const directories = new DirectoriesService(database, events, orgs, config.PUBLIC_URL);
     const scim = new ScimService(database, directory, orgs);
-    const metrics = createMetrics();
     const webhooks = new WebhooksModule({
       config,
       database,
@@ -178,6 +183,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       overview: new OverviewService({ orgs, events, directories, connections: sso.connections, jobs }),
       portal: new PortalModule({ config, database, secrets, events, orgs, sso, directories }),
       metrics,
+      rateLimits,
       provisioning,
       hris,
       http,
@@ -190,6 +196,7 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
         imports.registerJobs(),
         hris.registerJobs(jobs),
         consoleModule.backgroundTask(),
+        rateLimits.cleanupTask(),
       ],
       stopHooks: [() => provider.close()],
     };

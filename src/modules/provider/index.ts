@@ -17,6 +17,7 @@ import type { SecretBox } from '../../platform/secret-box.ts';
 import type { DirectoryService } from '../directory/index.ts';
 import type { EventLog } from '../events/service.ts';
 import type { OrganizationService } from '../orgs/index.ts';
+import type { RateLimits } from '../rate-limits/index.ts';
 import type { SsoModule } from '../sso/index.ts';
 import { AccountService } from './accounts.ts';
 import { ApplicationService } from './applications.ts';
@@ -64,6 +65,7 @@ export class ProviderModule {
     sso: SsoModule;
     jobs: JobQueue;
     logger: Logger;
+    rateLimits: RateLimits;
   }) {
     const { config, database, secrets, events, orgs, directory, sso, jobs, logger } = deps;
     this.#database = database;
@@ -94,6 +96,7 @@ export class ProviderModule {
       applications: this.applications,
       accounts: this.accounts,
       selector,
+      rateLimits: deps.rateLimits,
     });
     this.applications.setMetadataCheck(async (metadata) => {
       const provider = await this.host.current();

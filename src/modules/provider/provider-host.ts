@@ -22,6 +22,7 @@ import type { Config } from '../../config.ts';
 import type { Database } from '../../platform/db/client.ts';
 import type { Logger } from '../../platform/logging.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
+import { RateLimited, type RateLimits } from '../rate-limits/index.ts';
 import type { AccountService, SwitchboardAccount } from './accounts.ts';
 import { createAdapterFactory } from './adapter.ts';
 import {
@@ -55,6 +56,26 @@ export const PROVIDER_ROUTES = {
 
 const KEYS_RECHECK_MS = 60_000;
 
+/** The endpoints where an application authenticates (client_secret_basic/post), by route name. */
+const CLIENT_AUTHENTICATED_ROUTES = new Set([
+  'token',
+  'introspection',
+  'revocation',
+  'pushed_authorization_request',
+]);
+
+/**
+ * 429 from the provider's endpoints. `slow_down` is the token endpoint's registered error code for
+ * "requests come too fast" (RFC 8628 §3.5, in the OAuth Extensions Error Registry); RFC 6749 §5.2
+ * defines none for rate limits. Retry-After says how long (RFC 6585 §4).
+ */
+class SlowDown extends errors.OIDCProviderError {
+  constructor(description: string) {
+    super(429, 'slow_down');
+    this.error_description = description;
+  }
+}
+
 /** Cookie options (oidc-provider's `cookies.long` and `cookies.short`). */
 const SESSION_COOKIE = { httpOnly: true, sameSite: 'lax', signed: true } as const;
 
@@ -70,6 +91,7 @@ export interface ProviderHostDeps {
   accounts: AccountService;
   /** Resolves and checks `organization` / `connection` of an authorization request. */
   selector: SignInSelector;
+  rateLimits: RateLimits;
 }
 
 interface Built {
@@ -210,12 +232,16 @@ export class ProviderHost {
     const { logger } = this.#deps;
     const provider = new Provider(this.issuer, this.#configuration(keys));
     provider.proxy = true;
-    // Client secrets are stored hashed (see applications.ts): compare hashes.
+    const limitAuthenticatedClient = this.#limitClientAuthentication(provider);
+    // Client secrets are stored hashed (see applications.ts): compare hashes. A match then counts
+    // toward the application's request rate.
     provider.Client.prototype.compareClientSecret = async function compareHashedSecret(
       this: Client,
       presented: string,
     ) {
-      return secretMatches(policyOf(this), presented);
+      const matches = secretMatches(policyOf(this), presented);
+      if (matches) await limitAuthenticatedClient(this.clientId);
+      return matches;
     };
     provider.use(async (ctx, next) => {
       await next();
@@ -234,6 +260,61 @@ export class ProviderHost {
       logger.warn({ err: error, clientId: client.clientId }, 'back-channel logout delivery failed');
     });
     return provider;
+  }
+
+  /**
+   * Abuse limits of the client-authenticated endpoints, inside oidc-provider (which reads the
+   * request body, so only it knows the client_id of client_secret_post and public clients):
+   *
+   * - when the endpoint looks up the client (before the secret is checked): the client IP's
+   *   request rate, and the blocks after repeated failures of this client from this IP, or of
+   *   any client from this IP (in the database, for every hub process);
+   * - an `invalid_client` answer counts as a failure of that client id from that IP;
+   * - once a confidential client's secret matched: that client's request rate (public clients,
+   *   which anyone can name, are limited per IP only, so nobody can spend their allowance).
+   *
+   * Returns the check of an authenticated client's rate (used by compareClientSecret).
+   */
+  #limitClientAuthentication(provider: Provider): (clientId: string) => Promise<void> {
+    const limits = this.#deps.rateLimits;
+    const attempted = new WeakMap<object, string>();
+    const refuse = (ctx: KoaContextWithOIDC, error: unknown): never => {
+      if (!(error instanceof RateLimited)) throw error;
+      ctx.set('retry-after', String(error.retryAfterSeconds));
+      ctx.set('cache-control', 'no-store');
+      throw new SlowDown(error.detail);
+    };
+    const find = provider.Client.find.bind(provider.Client);
+    provider.Client.find = async (id: string) => {
+      const ctx = Provider.ctx;
+      if (ctx && CLIENT_AUTHENTICATED_ROUTES.has(ctx.oidc.route) && !attempted.has(ctx)) {
+        attempted.set(ctx, id);
+        try {
+          await limits.limitIp('oauth', ctx.ip);
+          await limits.assertNotBlocked('oauth', ctx.ip, id);
+        } catch (error) {
+          refuse(ctx, error);
+        }
+      }
+      return find(id);
+    };
+    provider.use(async (ctx, next) => {
+      await next();
+      const clientId = attempted.get(ctx);
+      const body = ctx.body as { error?: unknown } | undefined;
+      if (clientId !== undefined && ctx.status === 401 && body?.error === 'invalid_client') {
+        await limits.recordFailure('oauth', ctx.ip, clientId);
+      }
+    });
+    return async (clientId) => {
+      const ctx = Provider.ctx;
+      if (!ctx || !CLIENT_AUTHENTICATED_ROUTES.has(ctx.oidc.route)) return;
+      try {
+        await limits.limitCredential('oauth', clientId);
+      } catch (error) {
+        refuse(ctx, error);
+      }
+    };
   }
 
   #configuration(keys: JWK[]): Configuration {

@@ -11,7 +11,7 @@
  * (granting console roles) console owners and admin API keys (whoever holds an admin key can
  * already create one for anyone, so it is the operator's root credential).
  */
-import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { Forbidden, Unauthenticated } from '../errors.ts';
 import type { ApiScope, Principal } from './types.ts';
 
@@ -28,15 +28,31 @@ export interface ConsoleSessionAuth {
   csrfMatches: (principal: Principal, given: string | undefined) => boolean;
 }
 
+/**
+ * Abuse limits around authentication (the app gives the rate-limits module's). Each may throw a
+ * 429 error, rendered as a problem document like any other.
+ */
+export interface AuthenticationLimits {
+  /** Before any credential is looked at: the client IP's request rate and failure block. */
+  before(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /** A presented API key was unknown or revoked. */
+  failed(request: FastifyRequest): Promise<void>;
+  /** Once authenticated: the credential's request rate. */
+  authenticated(request: FastifyRequest, reply: FastifyReply, principal: Principal): Promise<void>;
+}
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function createScopeGuard(
   authenticate: Authenticate,
   consoleSession?: ConsoleSessionAuth,
+  limits?: AuthenticationLimits,
 ): ScopeGuard {
   return (scope) =>
-    async function requireScope(request: FastifyRequest) {
-      const principal = await authenticateRequest(request, authenticate, consoleSession);
+    async function requireScope(request: FastifyRequest, reply: FastifyReply) {
+      await limits?.before(request, reply);
+      const principal = await authenticateRequest(request, authenticate, consoleSession, limits);
+      await limits?.authenticated(request, reply, principal);
       if (!grants(principal, scope)) {
         throw new Forbidden({
           code: 'insufficient_scope',
@@ -65,11 +81,13 @@ async function authenticateRequest(
   request: FastifyRequest,
   authenticate: Authenticate,
   consoleSession: ConsoleSessionAuth | undefined,
+  limits: AuthenticationLimits | undefined,
 ): Promise<Principal> {
   const token = bearerToken(request);
   if (token) {
     const principal = await authenticate(token);
     if (!principal) {
+      await limits?.failed(request);
       throw new Unauthenticated({
         code: 'invalid_credentials',
         detail: 'The API key is unknown or has been revoked.',

@@ -8,7 +8,7 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Forbidden, Unauthenticated } from '../../../platform/errors.ts';
-import { bearerToken } from '../../../platform/http/auth.ts';
+import { type AuthenticationLimits, bearerToken } from '../../../platform/http/auth.ts';
 import { problemSchema } from '../../../platform/http/problem.ts';
 import type { App, Principal } from '../../../platform/http/types.ts';
 import type { ContextReader, HrisContextService } from '../context.ts';
@@ -28,8 +28,11 @@ export interface ContextAuth {
   >;
 }
 
-export function hrisContextRoutes(app: App, deps: { context: HrisContextService; auth: ContextAuth }) {
-  const { context, auth } = deps;
+export function hrisContextRoutes(
+  app: App,
+  deps: { context: HrisContextService; auth: ContextAuth; limits?: AuthenticationLimits },
+) {
+  const { context, auth, limits } = deps;
   const readers = new WeakMap<FastifyRequest, ContextReader>();
 
   app.route({
@@ -43,7 +46,9 @@ export function hrisContextRoutes(app: App, deps: { context: HrisContextService;
       params: z.object({ id: z.string().min(1).max(100) }),
       response: { 200: userContextSchema, 401: problemSchema, 403: problemSchema, 404: problemSchema },
     },
-    onRequest: async function authenticateContextReader(request) {
+    onRequest: async function authenticateContextReader(request, reply) {
+      // The admin API's abuse limits (the IP's rate and failure pause, then an API key's rate).
+      await limits?.before(request, reply);
       const token = bearerToken(request);
       if (!token) {
         throw new Unauthenticated({
@@ -54,6 +59,7 @@ export function hrisContextRoutes(app: App, deps: { context: HrisContextService;
       }
       const key = await auth.apiKey(token);
       if (key) {
+        await limits?.authenticated(request, reply, key);
         if (!key.scopes.includes('read') && !key.scopes.includes('admin')) {
           throw new Forbidden({
             code: 'insufficient_scope',
@@ -74,6 +80,7 @@ export function hrisContextRoutes(app: App, deps: { context: HrisContextService;
       }
       const application = await auth.application(token);
       if (!application) {
+        await limits?.failed(request);
         throw new Unauthenticated({
           code: 'invalid_token',
           detail: 'The token is unknown, expired or revoked.',

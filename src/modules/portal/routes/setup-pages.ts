@@ -13,12 +13,14 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../../platform/errors.ts';
 import type { App } from '../../../platform/http/types.ts';
+import { hashToken } from '../../../platform/secret-box.ts';
 import {
   DEFAULT_OVERLAP_SECONDS,
   DIRECTORY_PROVIDERS,
   type DirectoryProvider,
 } from '../../directory/index.ts';
 import type { Actor } from '../../events/index.ts';
+import { RateLimited, type RateLimits } from '../../rate-limits/index.ts';
 import { PRESET_NAMES, type Preset } from '../../sso/index.ts';
 import type { SetupIntent } from '../contracts.ts';
 import { CSRF_FIELD, type SetupCsrf } from '../csrf.ts';
@@ -57,7 +59,14 @@ const NOTICES: Record<string, string> = {
 
 export function setupPageRoutes(
   app: App,
-  deps: { links: SetupLinkService; csrf: SetupCsrf; publicUrl: string; bodyLimit: number },
+  deps: {
+    links: SetupLinkService;
+    csrf: SetupCsrf;
+    publicUrl: string;
+    bodyLimit: number;
+    /** Request rates per IP and per link; blocks after repeated unknown links from one IP. */
+    limits: RateLimits;
+  },
 ) {
   const { links, csrf } = deps;
   const secure = deps.publicUrl.startsWith('https:');
@@ -84,7 +93,21 @@ export function setupPageRoutes(
         );
       },
     );
+    // Before the link is looked up: the IP's rate and block, then the link's rate (keyed by a
+    // hash of its token, never the token).
+    scope.addHook('onRequest', async function limitSetupRequests(request, reply) {
+      await deps.limits.limitIp('setup', request.ip, reply);
+      await deps.limits.assertNotBlocked('setup', request.ip, undefined, reply);
+      const token = (request.params as { token?: string }).token;
+      if (token) await deps.limits.limitCredential('setup', hashToken(token), reply);
+    });
     scope.setErrorHandler((error, request, reply) => {
+      if (error instanceof RateLimited) {
+        return sendHtml(reply, 429, {
+          title: 'Too many requests',
+          message: `${error.reason.startsWith('failed_auth') ? 'Too many setup links that do not exist were opened from your network.' : 'This setup page was asked for too often.'} Wait ${error.retryAfterSeconds} second${error.retryAfterSeconds === 1 ? '' : 's'}, then reload the page.`,
+        });
+      }
       const status = (error as { statusCode?: number }).statusCode;
       if (status && status >= 400 && status < 500) {
         return sendHtml(reply, status, {
@@ -111,6 +134,8 @@ export function setupPageRoutes(
       const token = (request.params as { token: string }).token;
       const resolved = await links.resolve(token);
       if (resolved.state !== 'active') {
+        // A link that never existed is a guess; an expired or revoked one is a real, old link.
+        if (resolved.state === 'unknown') await deps.limits.recordFailure('setup', request.ip);
         refuse(reply, resolved);
         return undefined;
       }

@@ -8,6 +8,7 @@ import { sqlState, UNIQUE_VIOLATION } from '../../../platform/db/client.ts';
 import { AppError } from '../../../platform/errors.ts';
 import { bearerToken } from '../../../platform/http/auth.ts';
 import type { DirectoriesService } from '../../directory/index.ts';
+import type { RateLimits } from '../../rate-limits/index.ts';
 import { resourceTypes, schemaDocuments, serviceProviderConfig } from '../discovery.ts';
 import { invalidSyntax, ScimError } from '../errors.ts';
 import { etagOf, type Projection, parseAttributeList } from '../resource.ts';
@@ -25,6 +26,8 @@ export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 export interface ScimRoutesOptions {
   scim: ScimService;
   directories: DirectoriesService;
+  /** Request rates per IP and per directory token; blocks after repeated wrong tokens. */
+  limits: RateLimits;
   bodyLimit: number;
 }
 
@@ -38,7 +41,7 @@ declare module 'fastify' {
 type Params = { directoryId: string; id?: string };
 
 export async function scimRoutes(app: FastifyInstance, options: ScimRoutesOptions): Promise<void> {
-  const { scim, directories } = options;
+  const { scim, directories, limits } = options;
 
   // Only JSON bodies, parsed here so a malformed one becomes a SCIM invalidSyntax error.
   app.removeAllContentTypeParsers();
@@ -64,14 +67,20 @@ export async function scimRoutes(app: FastifyInstance, options: ScimRoutesOption
     sendError(reply, new ScimError(404, `No SCIM endpoint ${request.method} ${request.url.split('?')[0]}.`)),
   );
 
-  app.addHook('onRequest', async function authenticateDirectory(request: FastifyRequest) {
+  app.addHook('onRequest', async function authenticateDirectory(request: FastifyRequest, reply) {
     const { directoryId } = request.params as Params;
+    // Refusals are 429 SCIM errors (no scimType) with Retry-After; wrong tokens count per
+    // directory from this IP and per IP, in every hub process.
+    await limits.limitIp('scim', request.ip, reply);
+    await limits.assertNotBlocked('scim', request.ip, directoryId, reply);
     const token = bearerToken(request);
     const principal = token ? await directories.authenticateScimToken(token) : undefined;
     // One answer for a missing token, an unknown one and another directory's: nothing to probe.
     if (!principal || principal.directoryId !== directoryId) {
+      if (token) await limits.recordFailure('scim', request.ip, directoryId);
       throw new ScimError(401, 'A valid bearer token of this directory is required.');
     }
+    await limits.limitCredential('scim', principal.directoryId, reply);
     if (principal.status !== 'active') throw new ScimError(403, 'This directory is disabled.');
     if (principal.organizationStatus !== 'active')
       throw new ScimError(403, 'This organization is suspended.');

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { App } from '../../../platform/http/types.ts';
 import { EMAIL_PATTERN } from '../../directory/index.ts';
 import type { OrganizationService } from '../../orgs/index.ts';
+import { RateLimited, type RateLimits } from '../../rate-limits/index.ts';
 import { type ConnectionService, connectionUrls } from '../connections.ts';
 import { type LoginService, sendPage } from '../login.ts';
 import { errorPage, loginPage, NOT_ROUTABLE } from '../pages.ts';
@@ -38,6 +39,8 @@ export function loginRoutes(
     orgs: OrganizationService;
     testIdp: TestIdentityProvider;
     publicUrl: string;
+    /** Request rate per client IP on every page here. */
+    limits: RateLimits;
   },
 ) {
   const { login } = deps;
@@ -54,7 +57,20 @@ export function loginRoutes(
         }
       },
     );
+    scope.addHook('onRequest', async function limitSignInRate(request, reply) {
+      await deps.limits.limitIp('login', request.ip, reply);
+    });
     scope.setErrorHandler((error, request, reply) => {
+      if (error instanceof RateLimited) {
+        return sendPage(
+          reply,
+          429,
+          errorPage({
+            title: 'Too many attempts',
+            message: `Too many sign-in requests came from your network. Wait ${error.retryAfterSeconds} second${error.retryAfterSeconds === 1 ? '' : 's'}, then try again.`,
+          }),
+        );
+      }
       request.log.error({ err: error }, 'SSO page failed');
       return sendPage(
         reply,
