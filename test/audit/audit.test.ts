@@ -106,6 +106,26 @@ describe('audit log API', () => {
     expect(page.data[0]?.changes?.name).toEqual({ from: 'Audit Corp', to: 'Audit Corp Ltd' });
   });
 
+  it('compares values, not serialisations: the same policies in another key order are no change', async () => {
+    const current = await t.api('GET', `/api/v1/organizations/${orgId}`);
+    // The console sends every policy back, in its own key order, whichever field changed.
+    const policies = Object.fromEntries(Object.entries(current.body.policies).reverse());
+    const response = await t.api('PATCH', `/api/v1/organizations/${orgId}`, {
+      body: { region: 'eu-west', policies },
+    });
+    expect(response.status, response.text).toBe(200);
+    const page = await audit(`organization=${orgId}&types=organization.updated`);
+    expect(page.data[0]?.changes).toEqual({ region: { from: current.body.region, to: 'eu-west' } });
+    // Saving again with nothing changed records nothing.
+    const again = await t.api('PATCH', `/api/v1/organizations/${orgId}`, {
+      body: { region: 'eu-west', policies: current.body.policies },
+    });
+    expect(again.status, again.text).toBe(200);
+    expect((await audit(`organization=${orgId}&types=organization.updated`)).data).toHaveLength(
+      page.data.length,
+    );
+  });
+
   it('records a connection update field by field', async () => {
     const created = await t.api('POST', `/api/v1/organizations/${orgId}/connections`, {
       body: { name: 'Test IdP', protocol: 'saml', testIdp: true },

@@ -8,6 +8,7 @@ import { sqlState, UNIQUE_VIOLATION } from '../../platform/db/client.ts';
 import { Conflict, InvalidInput, NotFound, Unprocessable } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Actor } from '../events/contracts.ts';
+import { sameValue } from '../events/index.ts';
 import type { EventLog } from '../events/service.ts';
 import {
   type CreateOrganizationInput,
@@ -465,7 +466,8 @@ function diffFields(before: OrganizationRow, changes: Partial<OrganizationRow>) 
   const diff: Record<string, { from: unknown; to: unknown }> = {};
   for (const [key, value] of Object.entries(changes)) {
     const previous = before[key as keyof OrganizationRow];
-    if (JSON.stringify(previous) !== JSON.stringify(value)) diff[key] = { from: previous, to: value };
+    // Values, not serialisations: policies read back from jsonb have their keys in another order.
+    if (!sameValue(previous, value)) diff[key] = { from: previous, to: value };
   }
   return diff;
 }
