@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -352,20 +352,22 @@ describe('CLI actor', () => {
     expect(actor.name).toMatch(new RegExp(`^${userInfo().username}@.+`));
   });
 
-  it('records switchboard commands with the cli actor', { timeout: 120_000 }, async () => {
+  it('records switchboard commands with the cli actor', { timeout: 180_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-audit-cli-'));
     const secretKey = randomBytes(32).toString('base64');
-    try {
-      const run = await new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn(
-          process.execPath,
-          [join(import.meta.dirname, '../../src/main.ts'), 'admin-keys', 'create', '--name', 'from-cli'],
-          {
-            // A misleading $USER must not become the actor: the OS account is.
-            env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, SECRET_KEY: secretKey, USER: 'mallory' },
-            stdio: ['ignore', 'pipe', 'pipe'],
+    const cli = (args: string[]) =>
+      new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn(process.execPath, [join(import.meta.dirname, '../../src/main.ts'), ...args], {
+          // A misleading $USER or $LOGNAME must not become the actor: the OS account is.
+          env: {
+            PATH: process.env.PATH ?? '',
+            DATA_DIR: dataDir,
+            SECRET_KEY: secretKey,
+            USER: 'mallory',
+            LOGNAME: 'mallory',
           },
-        );
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let output = '';
         child.stdout.on('data', (chunk) => {
           output += chunk;
@@ -375,15 +377,30 @@ describe('CLI actor', () => {
         });
         child.on('exit', (code) => resolve({ code, output }));
       });
-      expect(run.code, run.output).toBe(0);
+    try {
+      const keys = await cli(['admin-keys', 'create', '--name', 'from-cli']);
+      expect(keys.code, keys.output).toBe(0);
+      const link = await cli(['admin', 'login-link']);
+      expect(link.code, link.output).toBe(0);
       const hub = await createHub(loadConfig({ DATA_DIR: dataDir, SECRET_KEY: secretKey }), {
         logger: createLogger('silent'),
       });
       try {
-        const { entries } = await hub.events.audit({ types: ['api_key.created'], limit: 10 });
-        expect(entries).toHaveLength(1);
-        expect(entries[0]?.actor).toMatchObject({ type: 'cli', id: userInfo().username });
-        expect(entries[0]?.actor.id).not.toBe('mallory');
+        const { entries } = await hub.events.audit({
+          types: ['api_key.created', 'console.login_link_created'],
+          limit: 10,
+        });
+        expect(entries.map((entry) => entry.type).sort()).toEqual([
+          'api_key.created',
+          'console.login_link_created',
+        ]);
+        for (const entry of entries) {
+          expect(entry.actor).toMatchObject({
+            type: 'cli',
+            id: userInfo().username,
+            name: `${userInfo().username}@${hostname()}`,
+          });
+        }
       } finally {
         await closeHub(hub, 1000);
       }
