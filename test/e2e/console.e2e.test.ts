@@ -805,6 +805,27 @@ describe.skipIf(!hasChromium)('admin console in Chromium', { timeout: 90_000 }, 
     expect(person2.profile.hr.source).toBeUndefined();
   });
 
+  it('creates a second organization named like the first: warned, and the picker tells them apart', async () => {
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.goto(`${t.url}/admin/organizations`);
+    await page.getByRole('button', { name: 'New organization' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Acme Sandbox');
+    await page.getByRole('button', { name: 'Create organization' }).click();
+    const created = page.getByRole('region', { name: /Acme Sandbox created as acme-sandbox-2/ });
+    await created.getByText('The slug acme-sandbox is taken by “Acme Sandbox” (acme-sandbox)').waitFor();
+    await created.getByText('Another organization is named like this one').waitFor();
+    await created.getByRole('link', { name: 'Open Acme Sandbox (acme-sandbox-2)' }).click();
+    await page.getByRole('heading', { name: 'Acme Sandbox' }).waitFor();
+    // The picker shows the slug beside names two organizations share.
+    const picker = page.getByRole('banner').getByRole('combobox', { name: 'Organization' });
+    await picker
+      .locator('option', { hasText: 'Acme Sandbox (acme-sandbox-2)' })
+      .waitFor({ state: 'attached' });
+    expect(await picker.locator('option', { hasText: 'Acme Sandbox (acme-sandbox)' }).count()).toBe(1);
+    expect(await picker.inputValue()).toBe('acme-sandbox-2');
+    expect(page.url()).toContain('/admin/o/acme-sandbox-2/settings');
+  });
+
   it('works in a narrow window with the keyboard', async () => {
     await page.setViewportSize({ width: 390, height: 800 });
     await page.goto(`${t.url}/admin/organizations`);
