@@ -19,9 +19,10 @@ interface Entry {
   cursor: string;
   occurredAt: string;
   organizationId: string | null;
+  organizationName: string | null;
   type: string;
   actor: { type: string; id?: string; name?: string; ip?: string; requestId?: string };
-  resource: { type: string | null; id: string | null };
+  resource: { type: string | null; id: string | null; name: string | null };
   changes: Record<string, { from: unknown; to: unknown }> | null;
   data: Record<string, unknown>;
 }
@@ -94,7 +95,7 @@ describe('audit log API', () => {
       requestId: 'req-create-org-1',
     });
     expect(entry?.actor.id).toMatch(/^key_/);
-    expect(entry?.resource).toEqual({ type: 'organization', id: orgId });
+    expect(entry?.resource).toEqual({ type: 'organization', id: orgId, name: 'Audit Corp' });
   });
 
   it('records before and after values of an update', async () => {
@@ -124,6 +125,27 @@ describe('audit log API', () => {
     expect((await audit(`organization=${orgId}&types=organization.updated`)).data).toHaveLength(
       page.data.length,
     );
+  });
+
+  it('names the organization and the resource of each entry, beside their ids', async () => {
+    const current = (await t.api('GET', `/api/v1/organizations/${orgId}`)).body;
+    const page = await audit(`organization=${orgId}&types=organization.created,organization.domain_added`);
+    const created = page.data.find((entry) => entry.type === 'organization.created');
+    const domain = page.data.find((entry) => entry.type === 'organization.domain_added');
+    expect(created).toMatchObject({
+      organizationId: orgId,
+      organizationName: current.name,
+      // The name the event recorded (the organization was renamed since).
+      resource: { type: 'organization', id: orgId, name: 'Audit Corp' },
+    });
+    expect(domain).toMatchObject({
+      organizationName: current.name,
+      resource: { type: 'domain', id: expect.stringMatching(/^dom_/), name: 'audit-corp.test' },
+    });
+    // An entry of no organization has no organization name.
+    const [key] = (await audit('types=api_key.created&limit=1')).data;
+    expect(key?.organizationId).toBeNull();
+    expect(key?.organizationName).toBeNull();
   });
 
   it('records a connection update field by field', async () => {
