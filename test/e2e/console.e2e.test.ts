@@ -109,6 +109,15 @@ describe.skipIf(!hasChromium)('admin console in Chromium', { timeout: 90_000 }, 
     await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
   }
 
+  /** The page does not scroll sideways: wide tables scroll inside their frame, forms wrap. */
+  async function expectNoSidewaysScroll(what: string) {
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(
+      width,
+      `${what} is ${width} px wide in a ${page.viewportSize()?.width} px window`,
+    ).toBeLessThanOrEqual(page.viewportSize()?.width ?? 0);
+  }
+
   it('bootstraps the first owner with a one-time login link', async () => {
     const { url } = await t.hub.console.service.createLoginLink({ type: 'cli', name: 'e2e' });
     await page.goto(url);
@@ -205,6 +214,33 @@ describe.skipIf(!hasChromium)('admin console in Chromium', { timeout: 90_000 }, 
     await page.getByText('Uploaded metadata saved.').waitFor();
   });
 
+  it('creates a SAML connection from pasted metadata, as the portal allows', async () => {
+    const connections = await t.api('GET', '/api/v1/organizations/acme-sandbox/connections');
+    const testIdp = (connections.body.data as Array<{ id: string; testIdp: boolean }>).find(
+      (c) => c.testIdp,
+    )!;
+    const metadata = await fetch(`${t.url}/sso/test-idp/${testIdp.id}/metadata`).then((r) => r.text());
+    await page.goto(`${t.url}/admin/o/acme-sandbox/connections/new`);
+    await page.getByLabel('Identity provider').selectOption('entra');
+    await page.getByLabel('Protocol').selectOption('saml');
+    await page.getByLabel('Name').fill('Entra (pasted metadata)');
+    await page.getByRole('radio', { name: 'Paste XML' }).check();
+    // Nothing pasted: the browser asks for it before anything is sent.
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    expect(
+      await page.getByLabel('Metadata XML').evaluate((el) => (el as HTMLTextAreaElement).validity.valid),
+    ).toBe(false);
+    await page.getByLabel('Metadata XML').fill(metadata);
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    await page.getByRole('heading', { name: 'Their IdP' }).waitFor();
+    await page.getByRole('heading', { name: 'Entra (pasted metadata)' }).waitFor();
+    await page.getByRole('cell', { name: /valid/ }).first().waitFor();
+    const created = (await t.api('GET', '/api/v1/organizations/acme-sandbox/connections')).body.data.find(
+      (c: { name: string }) => c.name === 'Entra (pasted metadata)',
+    );
+    expect(created).toMatchObject({ protocol: 'saml', preset: 'entra', saml: { metadataUrl: null } });
+  });
+
   it('previews a mapping live', async () => {
     await page.goto(`${t.url}/admin/o/acme-sandbox/connections`);
     await page.getByRole('link', { name: 'Test IdP' }).click();
@@ -296,6 +332,20 @@ describe.skipIf(!hasChromium)('admin console in Chromium', { timeout: 90_000 }, 
   it('gives the client a setup link that works, then expires, and one revoked', async () => {
     await page.goto(`${t.url}/admin/o/acme-sandbox/setup-links`);
     await page.getByText('No active setup links.').waitFor();
+    // Single sign-on links serve OIDC as well as SAML, and say so.
+    expect(await page.getByLabel('Purpose').locator('option[value="sso"]').textContent()).toContain(
+      'Single sign-on (SAML or OIDC)',
+    );
+    // The checkbox sits on its label's line, before the words.
+    const checkbox = await page.getByLabel('Show expired and revoked links').boundingBox();
+    const words = await page.getByText('Show expired and revoked links').boundingBox();
+    expect(checkbox && words).toBeTruthy();
+    if (checkbox && words) {
+      expect(checkbox.width).toBeLessThan(40);
+      expect(words.height).toBeLessThan(32);
+      expect(checkbox.y + checkbox.height / 2).toBeGreaterThan(words.y);
+      expect(checkbox.y + checkbox.height / 2).toBeLessThan(words.y + words.height);
+    }
     await page.getByLabel('Purpose').selectOption('sso');
     await page.getByLabel('For whom').fill('Jane Roe, Acme IT');
     await page.getByRole('button', { name: 'Create setup link' }).click();
@@ -433,6 +483,42 @@ describe.skipIf(!hasChromium)('admin console in Chromium', { timeout: 90_000 }, 
       .getByRole('cell', { name: /^Test IdP/ })
       .waitFor();
     await shot('traces');
+  });
+
+  it('fits the connection, new connection and user pages in a 390 px window', async () => {
+    await page.setViewportSize({ width: 390, height: 800 });
+    try {
+      await page.goto(`${t.url}/admin/o/acme-sandbox/connections`);
+      await page.getByRole('link', { name: 'Test IdP' }).click();
+      await page.getByTestId('mapping-preview').getByText('Login would succeed').waitFor();
+      await page
+        .getByTestId('mapping-preview')
+        .getByRole('cell', { name: 'email', exact: true })
+        .first()
+        .waitFor();
+      await expectNoSidewaysScroll('the connection page (certificates, mapping preview)');
+
+      await page.goto(`${t.url}/admin/o/acme-sandbox/connections/new`);
+      await page.getByLabel('Identity provider').selectOption('okta');
+      await page.getByLabel('Protocol').selectOption('saml');
+      for (const source of ['Metadata URL', 'Upload XML file', 'Paste XML']) {
+        await page.getByRole('radio', { name: source }).check();
+        await expectNoSidewaysScroll(`the new connection page (metadata: ${source})`);
+      }
+      await page.getByLabel('Protocol').selectOption('oidc');
+      await page.getByLabel('Client ID').waitFor();
+      await expectNoSidewaysScroll('the new connection page (OIDC client)');
+
+      await page.goto(`${t.url}/admin/o/acme-sandbox/users`);
+      await page.getByLabel('Search users').fill('ada');
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.getByRole('link', { name: 'Ada Lovelace' }).click();
+      await page.getByRole('region', { name: 'Identities' }).getByRole('cell').first().waitFor();
+      await page.getByRole('link', { name: traceId }).waitFor();
+      await expectNoSidewaysScroll('the user page (identities, login history)');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 860 });
+    }
   });
 
   it('creates a Thinkific destination, tests its connection and shows a wrong key clearly', async () => {
