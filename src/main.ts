@@ -113,10 +113,7 @@ admin
         process.exitCode = 1;
         return;
       }
-      const { url, expiresAt } = await hub.console.service.createLoginLink({
-        type: 'cli',
-        name: process.env.USER ?? 'cli',
-      });
+      const { url, expiresAt } = await hub.console.service.createLoginLink(cliActor());
       console.log(url);
       console.error(
         `Open it in a browser before ${expiresAt}; it works once. Then grant yourself a role under People, so you sign in with SSO next time.`,

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -19,9 +19,10 @@ interface Entry {
   cursor: string;
   occurredAt: string;
   organizationId: string | null;
+  organizationName: string | null;
   type: string;
   actor: { type: string; id?: string; name?: string; ip?: string; requestId?: string };
-  resource: { type: string | null; id: string | null };
+  resource: { type: string | null; id: string | null; name: string | null };
   changes: Record<string, { from: unknown; to: unknown }> | null;
   data: Record<string, unknown>;
 }
@@ -94,7 +95,7 @@ describe('audit log API', () => {
       requestId: 'req-create-org-1',
     });
     expect(entry?.actor.id).toMatch(/^key_/);
-    expect(entry?.resource).toEqual({ type: 'organization', id: orgId });
+    expect(entry?.resource).toEqual({ type: 'organization', id: orgId, name: 'Audit Corp' });
   });
 
   it('records before and after values of an update', async () => {
@@ -104,6 +105,47 @@ describe('audit log API', () => {
     expect(response.status, response.text).toBe(200);
     const page = await audit(`organization=${orgId}&types=organization.updated`);
     expect(page.data[0]?.changes?.name).toEqual({ from: 'Audit Corp', to: 'Audit Corp Ltd' });
+  });
+
+  it('compares values, not serialisations: the same policies in another key order are no change', async () => {
+    const current = await t.api('GET', `/api/v1/organizations/${orgId}`);
+    // The console sends every policy back, in its own key order, whichever field changed.
+    const policies = Object.fromEntries(Object.entries(current.body.policies).reverse());
+    const response = await t.api('PATCH', `/api/v1/organizations/${orgId}`, {
+      body: { region: 'eu-west', policies },
+    });
+    expect(response.status, response.text).toBe(200);
+    const page = await audit(`organization=${orgId}&types=organization.updated`);
+    expect(page.data[0]?.changes).toEqual({ region: { from: current.body.region, to: 'eu-west' } });
+    // Saving again with nothing changed records nothing.
+    const again = await t.api('PATCH', `/api/v1/organizations/${orgId}`, {
+      body: { region: 'eu-west', policies: current.body.policies },
+    });
+    expect(again.status, again.text).toBe(200);
+    expect((await audit(`organization=${orgId}&types=organization.updated`)).data).toHaveLength(
+      page.data.length,
+    );
+  });
+
+  it('names the organization and the resource of each entry, beside their ids', async () => {
+    const current = (await t.api('GET', `/api/v1/organizations/${orgId}`)).body;
+    const page = await audit(`organization=${orgId}&types=organization.created,organization.domain_added`);
+    const created = page.data.find((entry) => entry.type === 'organization.created');
+    const domain = page.data.find((entry) => entry.type === 'organization.domain_added');
+    expect(created).toMatchObject({
+      organizationId: orgId,
+      organizationName: current.name,
+      // The name the event recorded (the organization was renamed since).
+      resource: { type: 'organization', id: orgId, name: 'Audit Corp' },
+    });
+    expect(domain).toMatchObject({
+      organizationName: current.name,
+      resource: { type: 'domain', id: expect.stringMatching(/^dom_/), name: 'audit-corp.test' },
+    });
+    // An entry of no organization has no organization name.
+    const [key] = (await audit('types=api_key.created&limit=1')).data;
+    expect(key?.organizationId).toBeNull();
+    expect(key?.organizationName).toBeNull();
   });
 
   it('records a connection update field by field', async () => {
@@ -332,20 +374,22 @@ describe('CLI actor', () => {
     expect(actor.name).toMatch(new RegExp(`^${userInfo().username}@.+`));
   });
 
-  it('records switchboard commands with the cli actor', { timeout: 120_000 }, async () => {
+  it('records switchboard commands with the cli actor', { timeout: 180_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-audit-cli-'));
     const secretKey = randomBytes(32).toString('base64');
-    try {
-      const run = await new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn(
-          process.execPath,
-          [join(import.meta.dirname, '../../src/main.ts'), 'admin-keys', 'create', '--name', 'from-cli'],
-          {
-            // A misleading $USER must not become the actor: the OS account is.
-            env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, SECRET_KEY: secretKey, USER: 'mallory' },
-            stdio: ['ignore', 'pipe', 'pipe'],
+    const cli = (args: string[]) =>
+      new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn(process.execPath, [join(import.meta.dirname, '../../src/main.ts'), ...args], {
+          // A misleading $USER or $LOGNAME must not become the actor: the OS account is.
+          env: {
+            PATH: process.env.PATH ?? '',
+            DATA_DIR: dataDir,
+            SECRET_KEY: secretKey,
+            USER: 'mallory',
+            LOGNAME: 'mallory',
           },
-        );
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let output = '';
         child.stdout.on('data', (chunk) => {
           output += chunk;
@@ -355,15 +399,30 @@ describe('CLI actor', () => {
         });
         child.on('exit', (code) => resolve({ code, output }));
       });
-      expect(run.code, run.output).toBe(0);
+    try {
+      const keys = await cli(['admin-keys', 'create', '--name', 'from-cli']);
+      expect(keys.code, keys.output).toBe(0);
+      const link = await cli(['admin', 'login-link']);
+      expect(link.code, link.output).toBe(0);
       const hub = await createHub(loadConfig({ DATA_DIR: dataDir, SECRET_KEY: secretKey }), {
         logger: createLogger('silent'),
       });
       try {
-        const { entries } = await hub.events.audit({ types: ['api_key.created'], limit: 10 });
-        expect(entries).toHaveLength(1);
-        expect(entries[0]?.actor).toMatchObject({ type: 'cli', id: userInfo().username });
-        expect(entries[0]?.actor.id).not.toBe('mallory');
+        const { entries } = await hub.events.audit({
+          types: ['api_key.created', 'console.login_link_created'],
+          limit: 10,
+        });
+        expect(entries.map((entry) => entry.type).sort()).toEqual([
+          'api_key.created',
+          'console.login_link_created',
+        ]);
+        for (const entry of entries) {
+          expect(entry.actor).toMatchObject({
+            type: 'cli',
+            id: userInfo().username,
+            name: `${userInfo().username}@${hostname()}`,
+          });
+        }
       } finally {
         await closeHub(hub, 1000);
       }

@@ -98,7 +98,23 @@ describe('organization overview', () => {
       { code: 'mapping_no_email', count: 2 },
       { code: 'signature_invalid', count: 1 },
     ]);
-    expect(body.attention.filter((item: { code: string }) => item.code === 'login_failed')).toHaveLength(2);
+    const loginFailures = body.attention.filter((item: { code: string }) => item.code === 'login_failed');
+    expect(loginFailures).toHaveLength(2);
+    // Each names the login traces that show why: their filter, which the traces API answers.
+    const noEmail = loginFailures.find(
+      (item: { loginTraces?: { errorCode: string } }) => item.loginTraces?.errorCode === 'mapping_no_email',
+    );
+    expect(noEmail.loginTraces).toEqual({
+      status: 'failed',
+      errorCode: 'mapping_no_email',
+      since: body.window.since,
+    });
+    const traces = await t.api(
+      'GET',
+      `/api/v1/organizations/${org.id}/login-traces?${new URLSearchParams(noEmail.loginTraces)}`,
+      { key: t.readKey },
+    );
+    expect(traces.status, traces.text).toBe(200);
   });
 
   it('narrows to a shorter window', async () => {
@@ -173,6 +189,13 @@ describe('organization overview', () => {
       item.resource?.id,
     ]);
     expect(codes).toContainEqual(['directory_stale', stale.body.directory.id]);
+    // The resource comes with its name, to show instead of the id.
+    expect(body.attention).toContainEqual(
+      expect.objectContaining({
+        code: 'directory_stale',
+        resource: { type: 'directory', id: stale.body.directory.id, name: 'Okta' },
+      }),
+    );
     expect(codes).toContainEqual(['directory_never_used', never.body.directory.id]);
   });
 
@@ -198,7 +221,7 @@ describe('organization overview', () => {
       expect.objectContaining({
         code: 'certificate_expiring',
         severity: 'warning',
-        resource: { type: 'connection', id: created.body.id },
+        resource: { type: 'connection', id: created.body.id, name: 'Expiring' },
       }),
     );
   });

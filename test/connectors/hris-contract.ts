@@ -30,7 +30,8 @@ export interface HrFakeEmployee {
   department: string;
   /** Source id of the manager. */
   managerId?: string | null;
-  status: 'active' | 'inactive';
+  /** `onboarding`: a pre-hire (Personio's status; other fakes need not support it). */
+  status: 'active' | 'inactive' | 'onboarding';
   hireDate: string;
   terminationDate?: string | null;
   /** Vendor custom fields by the fake's own custom field key. */

@@ -35,9 +35,36 @@ describe('organizations', () => {
       name: '_switchboard-verification.acme.example.com',
       value: expect.stringMatching(/^switchboard-verification=/),
     });
+    expect(res.body.warnings).toEqual([]);
+    // A second one named alike: created, with a warning that its slug changed and why.
     const again = await t.api('POST', '/api/v1/organizations', { body: { name: 'Acme Corp' } });
     expect(again.status).toBe(201);
     expect(again.body.slug).toBe('acme-corp-2');
+    const first = { id: res.body.id, slug: 'acme-corp', name: 'Acmé Corp' };
+    expect(again.body.warnings).toEqual([
+      {
+        code: 'slug_changed',
+        message: expect.stringContaining('The slug acme-corp is taken by “Acmé Corp” (acme-corp)'),
+        organizations: [first],
+      },
+      {
+        code: 'similar_name',
+        message: expect.stringContaining('Another organization is named like this one'),
+        organizations: [first],
+      },
+    ]);
+    // With a slug of its own and the same name: no slug change, still a similar name.
+    const third = await t.api('POST', '/api/v1/organizations', {
+      body: { name: 'acme corp', slug: 'acme-uk' },
+    });
+    expect(third.status).toBe(201);
+    expect(third.body.warnings.map((warning: { code: string }) => warning.code)).toEqual(['similar_name']);
+    expect(third.body.warnings[0].organizations.map((org: { slug: string }) => org.slug)).toEqual([
+      'acme-corp',
+      'acme-corp-2',
+    ]);
+    // The organization itself is read back without warnings (they are said once).
+    expect((await t.api('GET', `/api/v1/organizations/${again.body.id}`)).body.warnings).toBeUndefined();
   });
 
   it('refuses a taken slug with 409 naming the field', async () => {

@@ -125,6 +125,23 @@ describe('HR pull directories', () => {
       body: { mapping: { fields: { salary: 'x' } } },
     });
     expect(bad.status).toBe(400);
+    // The console saves the whole mapping back, keys in its own order: no change, no event.
+    const updates = async () =>
+      (
+        await queryRows<{ n: number }>(
+          t.hub.database.db,
+          sql`select count(*)::int as n from events where type = 'directory.updated' and subject_id = ${directoryId}`,
+        )
+      )[0]?.n;
+    const before = await updates();
+    const reordered = Object.fromEntries(
+      Object.entries(saved.body.mapping as Record<string, Record<string, unknown>>)
+        .reverse()
+        .map(([key, value]) => [key, Object.fromEntries(Object.entries(value).reverse())]),
+    );
+    const again = await t.api('PATCH', `${base}/${directoryId}`, { body: { mapping: reordered } });
+    expect(again.status, again.text).toBe(200);
+    expect(await updates()).toBe(before);
   });
 
   it('syncs on demand through the job queue; the run and its statistics are visible', async () => {

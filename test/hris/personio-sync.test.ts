@@ -7,7 +7,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeEmployees } from '../connectors/hris-contract.ts';
 import { type PersonioFake, startPersonioFake } from '../fakes/personio/index.ts';
 import { createTestHub, type TestHub } from '../support/hub.ts';
-import { createOrganization, createPullDirectory, eventTypes, syncNow, writeFootprint } from './support.ts';
+import {
+  createOrganization,
+  createPullDirectory,
+  eventTypes,
+  expectPreHiresToWaitForTheirStartDate,
+  syncNow,
+  writeFootprint,
+} from './support.ts';
 
 let t: TestHub;
 let fake: PersonioFake;
@@ -191,5 +198,9 @@ describe('Personio sync', () => {
     const types = await eventTypes(t, orgId);
     expect(types).toContain('user.deactivated');
     expect(types).toContain('user.reactivated');
+  });
+
+  it('an onboarding person (a pre-hire) gets a user on their start date, not before', async () => {
+    await expectPreHiresToWaitForTheirStartDate(t, fake, orgId, directoryId);
   });
 });

@@ -12,7 +12,13 @@ import { personioConnector } from '../../src/connectors/personio/index.ts';
 import { fakeEmployees, type HrFakeEmployee, instantEnv, readAll } from '../connectors/hris-contract.ts';
 import { type PersonioFake, startPersonioFake } from '../fakes/personio/index.ts';
 import { createTestHub, type TestHub } from '../support/hub.ts';
-import { createOrganization, createPullDirectory, eventTypes, syncNow } from './support.ts';
+import {
+  createOrganization,
+  createPullDirectory,
+  eventTypes,
+  expectPreHiresToWaitForTheirStartDate,
+  syncNow,
+} from './support.ts';
 
 const { manifest } = personioConnector;
 
@@ -364,5 +370,9 @@ describe('Personio API v2 sync', () => {
     const leaver = (await users()).find((user) => user.email === 'person2@acme.test');
     expect(leaver?.status).toBe('deprovisioned');
     expect(leaver?.profile.hr).toMatchObject({ terminationDate: '2024-01-31', employmentStatus: 'inactive' });
+  });
+
+  it('an ONBOARDING employment (a pre-hire) gets a user on its start date, not before', async () => {
+    await expectPreHiresToWaitForTheirStartDate(t, fake, orgId, directoryId);
   });
 });

@@ -179,3 +179,24 @@ it('lists, validates input, needs an admin key to change, and deletes', async ()
   const first = list.body.data[0].id;
   expect((await t.api('GET', `/api/v1/organizations/${otherOrg}/directories/${first}`)).status).toBe(404);
 });
+
+it('saving the same settings again records no change (values compared, not their key order)', async () => {
+  const settings = {
+    customSchema: { attributes: [{ name: 'costCode', type: 'string', required: true, description: 'CC' }] },
+  };
+  const { directory } = (
+    await t.api('POST', `/api/v1/organizations/${orgId}/directories`, {
+      body: { name: 'Custom attributes', provider: 'okta', settings },
+    })
+  ).body;
+  const stored = (await t.api('GET', `/api/v1/organizations/${orgId}/directories/${directory.id}`)).body;
+  const saved = await t.api('PATCH', `/api/v1/organizations/${orgId}/directories/${directory.id}`, {
+    body: { settings: stored.settings },
+  });
+  expect(saved.status, saved.text).toBe(200);
+  expect(saved.body.version ?? saved.body.updatedAt).toEqual(stored.version ?? stored.updatedAt);
+  const updates = (await eventsOf(t, orgId, 'directory.updated')).filter(
+    (event) => event.subject_id === directory.id,
+  );
+  expect(updates).toEqual([]);
+});

@@ -372,6 +372,14 @@ describe('SSO connections API', () => {
       `/api/v1/organizations/${org.id}/login-traces?connection=${connection.id}&limit=1&after=${page1.body.nextCursor}`,
     );
     expect(page2.body.data[0].id).not.toBe(page1.body.data[0].id);
+    // Each trace names its connection, in the list, by id and by id alone.
+    expect(
+      all.body.data.every((trace: { connectionName: string }) => trace.connectionName === 'Traced'),
+    ).toBe(true);
+    const traceId = page1.body.data[0].id;
+    const one = await t.api('GET', `/api/v1/organizations/${org.id}/login-traces/${traceId}`);
+    expect(one.body).toMatchObject({ connectionId: connection.id, connectionName: 'Traced' });
+    expect((await t.api('GET', `/api/v1/login-traces/${traceId}`)).body.connectionName).toBe('Traced');
   });
 
   it('/login: plain HTML form; unknown and known-but-unconfigured domains get the same answer', async () => {

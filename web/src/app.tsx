@@ -237,10 +237,17 @@ function OrgPicker({ current }: { current: string | undefined }) {
         <option value="">All organizations</option>
         {orgs.map((org) => (
           <option key={org.id} value={org.slug}>
-            {org.name}
+            {/* Two organizations with one name are told apart by their slugs. */}
+            {orgs.some((other) => other.id !== org.id && sameName(other.name, org.name))
+              ? `${org.name} (${org.slug})`
+              : org.name}
           </option>
         ))}
       </select>
     </label>
   );
+}
+
+function sameName(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
 }

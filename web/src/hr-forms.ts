@@ -145,6 +145,7 @@ const REASONS: Record<string, string> = {
   no_match_keys: 'the record has neither an employee id nor a work email',
   duplicate_email: 'another record of this sync has the same work email',
   email_taken: 'a user of another source already has this email',
+  pre_hire: 'a pre-hire: their user is created on their start date',
 };
 
 /** Why a record is unmatched or ambiguous (src/modules/hris/matching.ts reasons), in words. */

@@ -9,6 +9,7 @@ import { InvalidInput, NotFound } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import { hashToken, newToken } from '../../platform/secret-box.ts';
 import type { Actor } from '../events/contracts.ts';
+import { sameValue } from '../events/index.ts';
 import type { EventLog } from '../events/service.ts';
 import type { OrganizationService } from '../orgs/service.ts';
 import {
@@ -178,10 +179,8 @@ export class DirectoriesService {
         const changes: Partial<DirectoryRow> = {};
         if (parsed.name !== undefined && parsed.name !== before.name) changes.name = parsed.name;
         if (parsed.status !== undefined && parsed.status !== before.status) changes.status = parsed.status;
-        if (
-          parsed.settings !== undefined &&
-          JSON.stringify(parsed.settings) !== JSON.stringify(before.settings)
-        )
+        // Values, not serialisations: the stored settings come back from jsonb in another key order.
+        if (parsed.settings !== undefined && !sameValue(parsed.settings, before.settings))
           changes.settings = parsed.settings;
         const tokens = await this.#tokensOf(tx, before);
         if (Object.keys(changes).length === 0) return this.#toView(before, tokens);

@@ -3,16 +3,16 @@ import { hostname, userInfo } from 'node:os';
 import type { Actor } from './contracts.ts';
 
 /**
- * The actor of a `switchboard` command: the operating-system user who ran it, on which host. The
- * account name comes from the OS (not from `$USER`, which anyone can set), falling back to the
- * environment only where the OS has no entry for the uid (some containers).
+ * The actor of a `switchboard` command: the operating-system account that ran it, on which host.
+ * Both come from the OS, never from the environment (`$USER`, `$LOGNAME`), which anyone can set.
+ * Where the OS has no account entry for the uid (some containers), the actor is named by its uid.
  */
 export function cliActor(): Actor {
   let user: string;
   try {
     user = userInfo().username;
   } catch {
-    user = process.env.USER ?? process.env.LOGNAME ?? `uid:${process.getuid?.() ?? 'unknown'}`;
+    user = `uid:${process.getuid?.() ?? 'unknown'}`;
   }
   return { type: 'cli', id: user, name: `${user}@${hostname()}` };
 }

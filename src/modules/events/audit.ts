@@ -16,9 +16,22 @@ export const auditEntrySchema = z
     cursor: z.string().describe('Pass as `after` to read older entries.'),
     occurredAt: z.string(),
     organizationId: z.string().nullable(),
+    organizationName: z
+      .string()
+      .nullable()
+      .describe('The organization’s name now; null without an organization or once it is deleted.'),
     type: z.string().meta({ example: 'connection.updated' }),
     actor: actorSchema,
-    resource: z.object({ type: z.string().nullable(), id: z.string().nullable() }),
+    resource: z.object({
+      type: z.string().nullable(),
+      id: z.string().nullable(),
+      name: z
+        .string()
+        .nullable()
+        .describe(
+          'Its name as the event recorded it (a connection’s or directory’s name, a domain, a user’s name or email), to show instead of the id; null when the event carries none.',
+        ),
+    }),
     changes: z
       .record(z.string(), z.object({ from: z.unknown(), to: z.unknown() }))
       .nullable()
@@ -87,14 +100,38 @@ export function toAuditEntry(event: EventRecord): AuditEntry {
     cursor: event.cursor,
     occurredAt: event.occurredAt,
     organizationId: event.organizationId,
+    // Filled in by the API, which reads organization names (the event log does not own them).
+    organizationName: null,
     type: event.type,
     // Every writer sets the actor's type; an event from elsewhere (a migration, a hand-written row)
     // still reads as an entry rather than failing the page.
     actor: { ...event.actor, type: typeof event.actor?.type === 'string' ? event.actor.type : 'unknown' },
-    resource: { type: event.subject.type, id: event.subject.id },
+    resource: { type: event.subject.type, id: event.subject.id, name: resourceName(event.subject.id, data) },
     changes: isChangeSet(changes) ? changes : null,
     data,
   };
+}
+
+/** Members of a resource's view that name it, most telling first. */
+const NAME_MEMBERS = ['name', 'displayName', 'domain', 'email', 'label', 'filename'] as const;
+
+/**
+ * The name of an event's subject as the event recorded it: services write the resource's view
+ * (`{ connection: { id, name, ... } }`, `{ domain: { id, domain } }`), so the member whose `id` is
+ * the subject's names it. Null when the event carries no view of it (a token rotation).
+ */
+export function resourceName(subjectId: string | null, data: Record<string, unknown>): string | null {
+  if (!subjectId) return null;
+  for (const value of Object.values(data)) {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) continue;
+    const view = value as Record<string, unknown>;
+    if (view.id !== subjectId) continue;
+    for (const member of NAME_MEMBERS) {
+      const name = view[member];
+      if (typeof name === 'string' && name.trim()) return name;
+    }
+  }
+  return null;
 }
 
 function isChange(value: unknown): value is { from: unknown; to: unknown } {

@@ -23,11 +23,33 @@ export function diffViews(
       }
       return;
     }
-    if (JSON.stringify(left) !== JSON.stringify(right))
-      changes[path] = { from: left ?? null, to: right ?? null };
+    if (!sameValue(left, right)) changes[path] = { from: left ?? null, to: right ?? null };
   };
   walk(before, after, '', (options.depth ?? 2) + 1);
   return changes;
+}
+
+/**
+ * Whether two JSON-like values are equal: objects member by member whatever their key order,
+ * arrays item by item in order. A value read back from a jsonb column comes with its keys in
+ * jsonb's order (shorter keys first), not in the order they were written, so comparing
+ * serialisations reports changes that are not there. `undefined` and `null` are the same
+ * ("no value"), as in the change set.
+ */
+export function sameValue(left: unknown, right: unknown): boolean {
+  if (left === right) return true;
+  if ((left === null || left === undefined) && (right === null || right === undefined)) return true;
+  if (left instanceof Date && right instanceof Date) return left.getTime() === right.getTime();
+  if (Array.isArray(left) || Array.isArray(right)) {
+    if (!Array.isArray(left) || !Array.isArray(right) || left.length !== right.length) return false;
+    return left.every((item, index) => sameValue(item, right[index]));
+  }
+  if (isPlainObject(left) && isPlainObject(right)) {
+    const keys = new Set([...Object.keys(left), ...Object.keys(right)]);
+    for (const key of keys) if (!sameValue(left[key], right[key])) return false;
+    return true;
+  }
+  return false;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,6 @@
 export { cliActor } from './actors.ts';
 export * from './audit.ts';
-export { type ChangeSet, diffViews } from './changes.ts';
+export { type ChangeSet, diffViews, sameValue } from './changes.ts';
 export * from './contracts.ts';
 export { AUDIT_CSV_MAX_ROWS, auditRoutes } from './routes/audit.ts';
 export { eventRoutes } from './routes/events.ts';

@@ -21,6 +21,7 @@ import { newId } from '../../platform/ids.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
 import type { DirectoriesService, DirectoryRow } from '../directory/index.ts';
 import type { Actor } from '../events/contracts.ts';
+import { sameValue } from '../events/index.ts';
 import type { EventLog } from '../events/service.ts';
 import type { OrganizationService } from '../orgs/service.ts';
 import {
@@ -176,10 +177,11 @@ export class HrisDirectoryService {
         changes.status = parsed.status;
         changed.push('status');
       }
-      if (JSON.stringify(next) !== JSON.stringify(current)) {
+      // Values, not serialisations: the stored settings come back from jsonb in another key order.
+      if (!sameValue(next, current)) {
         changes.settings = next as unknown as Record<string, unknown>;
         for (const key of Object.keys(next) as Array<keyof HrisDirectorySettings>) {
-          if (JSON.stringify(next[key]) !== JSON.stringify(current[key])) changed.push(key);
+          if (!sameValue(next[key], current[key])) changed.push(key);
         }
       }
       if (parsed.credentials) {

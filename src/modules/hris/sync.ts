@@ -500,7 +500,11 @@ export class HrisSyncEngine {
     return wrote;
   }
 
-  /** Joiners: users made from unmatched records when the directory says so (one batch per page). */
+  /**
+   * Joiners: users made from unmatched records when the directory says so (one batch per page).
+   * Leavers get none, and neither do pre-hires until their start date (see isPreHire): their
+   * record stays unmatched (`pre_hire`) and is matched again on each sync that reads it.
+   */
   async #createJoiners(
     tx: Tx,
     ctx: RunContext,
@@ -515,6 +519,10 @@ export class HrisSyncEngine {
       const email = employee.fields.workEmail;
       if (match?.status !== 'unmatched' || typeof email !== 'string' || isLeaver(employee, ctx.today))
         continue;
+      if (isPreHire(employee, ctx.today)) {
+        matches.set(employee.sourceId, { status: 'unmatched', detail: { reason: 'pre_hire' } });
+        continue;
+      }
       const names = nameFields(employee);
       inputs.push({
         key: employee.sourceId,
@@ -884,6 +892,17 @@ function changedFields(
     else if (previous[name]) result[name] = previous[name];
   }
   return result;
+}
+
+/**
+ * A pre-hire: HR has them as `pending` (Personio `onboarding`, Merge `PENDING`) and their start date
+ * (else hire date) has not come, or is unknown. Joiners get a user on their start date, not before:
+ * a user is access (SSO, provisioning into the LMS) and a pre-hire has none yet.
+ */
+export function isPreHire(employee: Pick<CanonicalEmployee, 'fields'>, today: string): boolean {
+  if (employee.fields.employmentStatus !== 'pending') return false;
+  const start = employee.fields.startDate ?? employee.fields.hireDate;
+  return typeof start !== 'string' || start > today;
 }
 
 /** Inactive in HR, or the termination date has come. */

@@ -190,7 +190,30 @@ export const organizationSchema = z
   })
   .meta({ id: 'Organization' });
 
+const organizationRefSchema = z.object({ id: z.string(), slug: z.string(), name: z.string() });
+
+export const organizationCreatedSchema = organizationSchema
+  .extend({
+    warnings: z
+      .array(
+        z.object({
+          code: z
+            .enum(['slug_changed', 'similar_name'])
+            .describe(
+              '`slug_changed`: the slug derived from the name was taken, so a suffix was added; `similar_name`: another organization has the same name, or the slug the name derives to.',
+            ),
+          message: z.string().describe('What happened and what to do, for a person.'),
+          organizations: z
+            .array(organizationRefSchema)
+            .describe('The existing organizations it could be mistaken for.'),
+        }),
+      )
+      .describe('Said once, in the answer to the creation: nothing is refused.'),
+  })
+  .meta({ id: 'OrganizationCreated' });
+
 export type OrganizationView = z.output<typeof organizationSchema>;
+export type OrganizationCreatedView = z.output<typeof organizationCreatedSchema>;
 export type DomainView = z.output<typeof domainSchema>;
 
 /** TXT record name and value that verify a domain. */

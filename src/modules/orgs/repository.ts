@@ -178,3 +178,41 @@ export async function countOrganizations(executor: Executor): Promise<number> {
   const [row] = await executor.select({ n: count() }).from(organizations);
   return Number(row?.n ?? 0);
 }
+
+/** Ids, slugs and names of these organizations (those that still exist). */
+export async function organizationNames(
+  executor: Executor,
+  ids: readonly string[],
+): Promise<Array<{ id: string; slug: string; name: string }>> {
+  if (ids.length === 0) return [];
+  return executor
+    .select({ id: organizations.id, slug: organizations.slug, name: organizations.name })
+    .from(organizations)
+    .where(sql`${organizations.id} = any(${textArray(ids)})`);
+}
+
+/**
+ * Organizations a new one could be mistaken for: the same name (case aside), or the slug a name
+ * derives to, with or without the `-2`, `-3`, ... suffix that keeps slugs unique.
+ */
+export async function similarlyNamedOrganizations(
+  executor: Executor,
+  name: string,
+  baseSlug: string,
+): Promise<Array<{ id: string; slug: string; name: string }>> {
+  return executor
+    .select({ id: organizations.id, slug: organizations.slug, name: organizations.name })
+    .from(organizations)
+    .where(
+      or(
+        sql`lower(${organizations.name}) = lower(${name})`,
+        eq(organizations.slug, baseSlug),
+        and(
+          sql`starts_with(${organizations.slug}, ${`${baseSlug}-`})`,
+          sql`${organizations.slug} ~ ${`^${baseSlug}-[0-9]+$`}`,
+        ),
+      ),
+    )
+    .orderBy(asc(organizations.createdAt), asc(organizations.id))
+    .limit(10);
+}

@@ -8,11 +8,13 @@ import { sqlState, UNIQUE_VIOLATION } from '../../platform/db/client.ts';
 import { Conflict, InvalidInput, NotFound, Unprocessable } from '../../platform/errors.ts';
 import { newId } from '../../platform/ids.ts';
 import type { Actor } from '../events/contracts.ts';
+import { sameValue } from '../events/index.ts';
 import type { EventLog } from '../events/service.ts';
 import {
   type CreateOrganizationInput,
   type DomainView,
   normalizeDomain,
+  type OrganizationCreatedView,
   type OrganizationPolicies,
   type OrganizationView,
   organizationPoliciesSchema,
@@ -35,6 +37,8 @@ import {
   listOrganizations,
   lockOrganization,
   type OrganizationRow,
+  organizationNames,
+  similarlyNamedOrganizations,
   slugExists,
   updateDomainRow,
   updateOrganizationRow,
@@ -93,7 +97,12 @@ export class OrganizationService {
     this.#updateGuards.push(guard);
   }
 
-  async create(input: CreateOrganizationInput, actor: Actor): Promise<OrganizationView> {
+  /**
+   * Creates an organization. Nothing about its name is refused, but the answer warns when the slug
+   * derived from the name was taken (so it got a suffix) and when another organization has the
+   * same name or slug base: two "Acme Corp" are hard to tell apart in a picker.
+   */
+  async create(input: CreateOrganizationInput, actor: Actor): Promise<OrganizationCreatedView> {
     const domains = (input.domains ?? []).map((value, index) => parseDomainInput(value, `domains[${index}]`));
     const duplicate = domains.find((domain, index) => domains.indexOf(domain) !== index);
     if (duplicate) {
@@ -106,7 +115,9 @@ export class OrganizationService {
     }
     try {
       return await this.#database.transaction(async (tx) => {
-        const slug = input.slug ?? (await freeSlug(tx, slugify(input.name)));
+        const baseSlug = slugify(input.name);
+        const similar = await similarlyNamedOrganizations(tx, input.name, baseSlug);
+        const slug = input.slug ?? (await freeSlug(tx, baseSlug));
         const row = await insertOrganization(tx, {
           id: newId('organization'),
           slug,
@@ -141,7 +152,7 @@ export class OrganizationService {
             data: { domain: { id: domain.id, domain: domain.domain, verified: false } },
           });
         }
-        return view;
+        return { ...view, warnings: creationWarnings(input, baseSlug, slug, similar) };
       });
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) {
@@ -154,6 +165,12 @@ export class OrganizationService {
       }
       throw error;
     }
+  }
+
+  /** Slugs and names of organizations by id (those that still exist), to show names for ids. */
+  async namesOf(ids: readonly string[]): Promise<Map<string, { slug: string; name: string }>> {
+    const rows = await organizationNames(this.#database.db, [...new Set(ids)]);
+    return new Map(rows.map((row) => [row.id, { slug: row.slug, name: row.name }]));
   }
 
   async list(options: { after?: string; limit: number; q?: string; status?: string }) {
@@ -437,6 +454,38 @@ export class OrganizationService {
   }
 }
 
+type OrganizationRef = { id: string; slug: string; name: string };
+
+function creationWarnings(
+  input: CreateOrganizationInput,
+  baseSlug: string,
+  slug: string,
+  similar: readonly OrganizationRef[],
+): OrganizationCreatedView['warnings'] {
+  const warnings: OrganizationCreatedView['warnings'] = [];
+  const quoted = (org: OrganizationRef) => `“${org.name}” (${org.slug})`;
+  if (!input.slug && slug !== baseSlug) {
+    const holder = similar.filter((org) => org.slug === baseSlug);
+    warnings.push({
+      code: 'slug_changed',
+      message: `The slug ${baseSlug} is taken${holder[0] ? ` by ${quoted(holder[0])}` : ''}, so this organization's slug is ${slug}. Change it under Settings if you want another.`,
+      organizations: holder,
+    });
+  }
+  const sameName = similar.filter(
+    (org) =>
+      org.name.trim().toLowerCase() === input.name.trim().toLowerCase() || slugify(org.name) === baseSlug,
+  );
+  if (sameName.length) {
+    warnings.push({
+      code: 'similar_name',
+      message: `${sameName.length === 1 ? 'Another organization is' : `${sameName.length} other organizations are`} named like this one: ${sameName.map(quoted).join(', ')}. If it is the same client, use that one and delete this one; otherwise rename one of them so people can tell them apart.`,
+      organizations: sameName,
+    });
+  }
+  return warnings;
+}
+
 async function freeSlug(executor: Executor, base: string): Promise<string> {
   if (!(await slugExists(executor, base))) return base;
   for (let suffix = 2; suffix < 1000; suffix++) {
@@ -512,7 +561,8 @@ function diffFields(before: OrganizationRow, changes: Partial<OrganizationRow>) 
   const diff: Record<string, { from: unknown; to: unknown }> = {};
   for (const [key, value] of Object.entries(changes)) {
     const previous = before[key as keyof OrganizationRow];
-    if (JSON.stringify(previous) !== JSON.stringify(value)) diff[key] = { from: previous, to: value };
+    // Values, not serialisations: policies read back from jsonb have their keys in another order.
+    if (!sameValue(previous, value)) diff[key] = { from: previous, to: value };
   }
   return diff;
 }

@@ -11,7 +11,23 @@ export const attentionItemSchema = z.object({
   severity: z.enum(['error', 'warning']),
   code: z.string().meta({ example: 'certificate_expiring' }),
   message: z.string().describe('What is wrong and what to do, for a person.'),
-  resource: z.object({ type: z.string(), id: z.string() }).nullable(),
+  resource: z
+    .object({
+      type: z.string().describe('`connection`, `directory`, ...'),
+      id: z.string(),
+      name: z.string().optional().describe('Its name, to show instead of the id.'),
+    })
+    .nullable(),
+  loginTraces: z
+    .object({
+      status: z.literal('failed'),
+      errorCode: z.string(),
+      since: z.string(),
+    })
+    .optional()
+    .describe(
+      'For login failures: the filter of the login traces that show why, as query parameters of GET /api/v1/organizations/{org}/login-traces.',
+    ),
 });
 
 export const overviewSchema = z

@@ -133,7 +133,7 @@ export class OverviewService {
           certificate.status === 'expired'
             ? `The IdP signing certificate of “${certificate.connectionName}” (${certificate.subject}) expired on ${certificate.notAfter}: logins fail. Upload the IdP's current metadata.`
             : `The IdP signing certificate of “${certificate.connectionName}” (${certificate.subject}) expires on ${certificate.notAfter}. Add the IdP's new certificate (or refresh its metadata) before then.`,
-        resource: { type: 'connection', id: certificate.connectionId },
+        resource: { type: 'connection', id: certificate.connectionId, name: certificate.connectionName },
       });
     }
     for (const connection of connections) {
@@ -142,7 +142,7 @@ export class OverviewService {
           severity: 'warning',
           code: warning.code,
           message: warning.message,
-          resource: { type: 'connection', id: connection.id },
+          resource: { type: 'connection', id: connection.id, name: connection.name },
         });
       }
     }
@@ -170,6 +170,7 @@ export class OverviewService {
         code: 'login_failed',
         message: `${reason.count} sign-in${reason.count === 1 ? '' : 's'} failed with ${reason.value} ${windowText}. Open the login traces to see why.`,
         resource: null,
+        loginTraces: { status: 'failed', errorCode: reason.value, since: since.toISOString() },
       });
     }
     for (const directory of directoryStates) {
@@ -182,7 +183,7 @@ export class OverviewService {
             directory.freshness === 'stale'
               ? `Directory “${directory.name}” has sent nothing since ${directory.lastActivityAt}. Check that provisioning is still on in the IdP and its token has not expired.`
               : `Directory “${directory.name}” has never been used. Enter its SCIM URL and token in the IdP and start provisioning.`,
-          resource: { type: 'directory', id: directory.id },
+          resource: { type: 'directory', id: directory.id, name: directory.name },
         });
       }
     }

@@ -313,6 +313,10 @@ export const traceSchema = z
     id: z.string(),
     organizationId: z.string(),
     connectionId: z.string().nullable(),
+    connectionName: z
+      .string()
+      .nullable()
+      .describe('The connection’s name now; null without a connection or once it is deleted.'),
     protocol: z.string(),
     status: z.enum(TRACE_STATUSES),
     errorCode: z.string().nullable(),

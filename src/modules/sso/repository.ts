@@ -1,11 +1,13 @@
 /** Every query of the SSO module. */
-import { and, desc, eq, gte, isNull, lt, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gte, isNull, lt, lte, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/client.ts';
 import { ssoAssertionIds, ssoConnections, ssoLoginFlows, ssoLoginTraces } from './schema.ts';
 
 export type ConnectionRow = typeof ssoConnections.$inferSelect;
 export type FlowRow = typeof ssoLoginFlows.$inferSelect;
 export type TraceRow = typeof ssoLoginTraces.$inferSelect;
+/** A trace with the name of its connection (null when it has none, or it was deleted). */
+export type NamedTraceRow = TraceRow & { connectionName: string | null };
 
 // Connections
 
@@ -185,10 +187,26 @@ export async function appendTrace(
     .where(and(eq(ssoLoginTraces.organizationId, organizationId), eq(ssoLoginTraces.id, id)));
 }
 
-export async function findTrace(executor: Executor, organizationId: string, id: string) {
-  const [row] = await executor
-    .select()
+/** Traces with their connection's name (a left join: the connection may be gone). */
+function selectNamedTraces(executor: Executor) {
+  return executor
+    .select({ ...getTableColumns(ssoLoginTraces), connectionName: ssoConnections.name })
     .from(ssoLoginTraces)
+    .leftJoin(
+      ssoConnections,
+      and(
+        eq(ssoConnections.organizationId, ssoLoginTraces.organizationId),
+        eq(ssoConnections.id, ssoLoginTraces.connectionId),
+      ),
+    );
+}
+
+export async function findTrace(
+  executor: Executor,
+  organizationId: string,
+  id: string,
+): Promise<NamedTraceRow | undefined> {
+  const [row] = await selectNamedTraces(executor)
     .where(and(eq(ssoLoginTraces.organizationId, organizationId), eq(ssoLoginTraces.id, id)))
     .limit(1);
   return row;
@@ -198,8 +216,8 @@ export async function findTrace(executor: Executor, organizationId: string, id: 
  * A trace by id alone, whatever its organization: staff look up the id a person read off an error
  * page before they know the organization. The admin API only (staff see every organization).
  */
-export async function findTraceById(executor: Executor, id: string) {
-  const [row] = await executor.select().from(ssoLoginTraces).where(eq(ssoLoginTraces.id, id)).limit(1);
+export async function findTraceById(executor: Executor, id: string): Promise<NamedTraceRow | undefined> {
+  const [row] = await selectNamedTraces(executor).where(eq(ssoLoginTraces.id, id)).limit(1);
   return row;
 }
 
@@ -216,10 +234,8 @@ export async function listTraces(
     after?: string;
     limit: number;
   },
-): Promise<TraceRow[]> {
-  return executor
-    .select()
-    .from(ssoLoginTraces)
+): Promise<NamedTraceRow[]> {
+  return selectNamedTraces(executor)
     .where(
       and(
         eq(ssoLoginTraces.organizationId, query.organizationId),

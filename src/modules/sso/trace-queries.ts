@@ -4,7 +4,7 @@ import type { Database } from '../../platform/db/client.ts';
 import { NotFound } from '../../platform/errors.ts';
 import type { OrganizationService } from '../orgs/index.ts';
 import type { TraceView, traceListQuery } from './contracts.ts';
-import { findTrace, findTraceById, listTraces, type TraceRow } from './repository.ts';
+import { findTrace, findTraceById, listTraces, type NamedTraceRow } from './repository.ts';
 
 export class TraceQueries {
   readonly #database: Database;
@@ -62,11 +62,12 @@ export class TraceQueries {
   }
 }
 
-export function toTraceView(row: TraceRow): TraceView {
+export function toTraceView(row: NamedTraceRow): TraceView {
   return {
     id: row.id,
     organizationId: row.organizationId,
     connectionId: row.connectionId,
+    connectionName: row.connectionName,
     protocol: row.protocol,
     status: row.status as TraceView['status'],
     errorCode: row.errorCode,

@@ -9,9 +9,10 @@ interface AuditEntry {
   cursor: string;
   occurredAt: string;
   organizationId: string | null;
+  organizationName: string | null;
   type: string;
   actor: { type: string; id?: string; name?: string; ip?: string; requestId?: string };
-  resource: { type: string | null; id: string | null };
+  resource: { type: string | null; id: string | null; name: string | null };
   changes: Record<string, { from: unknown; to: unknown }> | null;
   data: Record<string, unknown>;
 }
@@ -167,8 +168,8 @@ export function AuditPage({ params }: PageProps) {
                           </div>
                         </td>
                         <td className="mono small">{entry.type}</td>
-                        <td className="mono small">
-                          {entry.resource.type ? `${entry.resource.type} ${entry.resource.id ?? ''}` : '—'}
+                        <td>
+                          <AuditResource entry={entry} showOrganization={!params.org} />
                         </td>
                         <td>
                           {entry.changes && Object.keys(entry.changes).length ? (
@@ -209,6 +210,28 @@ export function AuditPage({ params }: PageProps) {
           );
         }}
       </Loader>
+    </>
+  );
+}
+
+/** What an entry is about: its name where the event recorded one, the id small beside it. */
+function AuditResource({ entry, showOrganization }: { entry: AuditEntry; showOrganization: boolean }) {
+  const { type, id, name } = entry.resource;
+  return (
+    <>
+      {type ? (
+        <div>
+          <span className="muted small">{type.replaceAll('_', ' ')}</span> {name ?? null}
+        </div>
+      ) : (
+        '—'
+      )}
+      {id ? <div className="mono small muted">{id}</div> : null}
+      {showOrganization && entry.organizationId ? (
+        <div className="small">
+          in {entry.organizationName ?? <span className="mono">{entry.organizationId}</span>}
+        </div>
+      ) : null}
     </>
   );
 }

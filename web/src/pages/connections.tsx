@@ -1,6 +1,6 @@
 /**
- * SSO connections: list, create from a preset with guided fields (metadata upload or URL, OIDC
- * discovery), our values to copy into the IdP, certificate warnings, the mapping editor with a live
+ * SSO connections: list, create from a preset with guided fields (metadata by URL, file or pasted
+ * XML, OIDC discovery), our values to copy into the IdP, certificate warnings, the mapping editor with a live
  * preview, and a test login that opens in a new tab and then shows its trace.
  */
 import { type FormEvent, useEffect, useRef, useState } from 'react';
@@ -171,9 +171,10 @@ export function NewConnectionPage({ params }: PageProps) {
   const [protocol, setProtocol] = useState<'oidc' | 'saml'>('saml');
   const [name, setName] = useState('');
   const [testIdp, setTestIdp] = useState(false);
-  const [metadataSource, setMetadataSource] = useState<'url' | 'file'>('url');
+  const [metadataSource, setMetadataSource] = useState<'url' | 'file' | 'paste'>('url');
   const [metadataUrl, setMetadataUrl] = useState('');
   const [metadataXml, setMetadataXml] = useState('');
+  const [pastedXml, setPastedXml] = useState('');
   const [fileName, setFileName] = useState('');
   const [discoveryUrl, setDiscoveryUrl] = useState('');
   const [clientId, setClientId] = useState('');
@@ -192,7 +193,10 @@ export function NewConnectionPage({ params }: PageProps) {
       body.testIdp = true;
       body.protocol = 'saml';
     } else if (protocol === 'saml') {
-      body.saml = metadataSource === 'url' ? { metadataUrl } : { metadataXml };
+      body.saml =
+        metadataSource === 'url'
+          ? { metadataUrl }
+          : { metadataXml: metadataSource === 'paste' ? pastedXml : metadataXml };
     } else {
       body.oidc = {
         discoveryUrl,
@@ -300,6 +304,15 @@ export function NewConnectionPage({ params }: PageProps) {
                 />{' '}
                 Upload XML file
               </label>
+              <label>
+                <input
+                  type="radio"
+                  name="meta"
+                  checked={metadataSource === 'paste'}
+                  onChange={() => setMetadataSource('paste')}
+                />{' '}
+                Paste XML
+              </label>
             </div>
             {metadataSource === 'url' ? (
               <Field label="Metadata URL" htmlFor="c-meta-url" hint="Fetched now and re-read on refresh.">
@@ -310,6 +323,22 @@ export function NewConnectionPage({ params }: PageProps) {
                   value={metadataUrl}
                   onChange={(e) => setMetadataUrl(e.target.value)}
                   placeholder="https://idp.example.com/metadata.xml"
+                />
+              </Field>
+            ) : metadataSource === 'paste' ? (
+              <Field
+                label="Metadata XML"
+                htmlFor="c-meta-xml"
+                hint="The IdP’s federation metadata, as copied from its admin console (starts with <EntityDescriptor or <?xml)."
+              >
+                <textarea
+                  id="c-meta-xml"
+                  className="mono"
+                  rows={8}
+                  required
+                  spellCheck={false}
+                  value={pastedXml}
+                  onChange={(e) => setPastedXml(e.target.value)}
                 />
               </Field>
             ) : (
@@ -491,26 +520,28 @@ function ConnectionDetail({
             <dt>Metadata</dt>
             <dd className="mono">{c.saml.metadataUrl ?? 'uploaded XML'}</dd>
           </dl>
-          <table>
-            <thead>
-              <tr>
-                <th>Certificate</th>
-                <th>Valid until</th>
-                <th>Status</th>
-              </tr>
-            </thead>
-            <tbody>
-              {certificates.map((cert) => (
-                <tr key={cert.fingerprintSha256}>
-                  <td className="mono small">{cert.subject}</td>
-                  <td>{when(cert.notAfter)}</td>
-                  <td>
-                    <StatusBadge status={cert.status} />
-                  </td>
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th>Certificate</th>
+                  <th>Valid until</th>
+                  <th>Status</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {certificates.map((cert) => (
+                  <tr key={cert.fingerprintSha256}>
+                    <td className="mono small">{cert.subject}</td>
+                    <td>{when(cert.notAfter)}</td>
+                    <td>
+                      <StatusBadge status={cert.status} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </section>
       ) : null}
       {c.saml && !c.testIdp && can(session, 'admin') ? (
@@ -833,24 +864,26 @@ function MappingEditor({
                 <Badge tone="bad">Login would fail</Badge>
               )}
             </div>
-            <table>
-              <thead>
-                <tr>
-                  <th>Field</th>
-                  <th>Value</th>
-                  <th>From</th>
-                </tr>
-              </thead>
-              <tbody>
-                {Object.entries(preview.profile).map(([field, value]) => (
-                  <tr key={field}>
-                    <td>{field}</td>
-                    <td className="mono">{typeof value === 'string' ? value : JSON.stringify(value)}</td>
-                    <td className="mono">{preview.sources[field] ?? '—'}</td>
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th>Field</th>
+                    <th>Value</th>
+                    <th>From</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {Object.entries(preview.profile).map(([field, value]) => (
+                    <tr key={field}>
+                      <td>{field}</td>
+                      <td className="mono">{typeof value === 'string' ? value : JSON.stringify(value)}</td>
+                      <td className="mono">{preview.sources[field] ?? '—'}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
             {preview.missing.length ? (
               <div className="warning">
                 Missing:{' '}

@@ -476,7 +476,11 @@ function NewHrConnectorForm({
             ))}
           </select>
         </Field>
-        <Field label="People no user matches" htmlFor="hr-joiners">
+        <Field
+          label="People no user matches"
+          htmlFor="hr-joiners"
+          hint="Pre-hires (onboarding) get their user on their start date, not before."
+        >
           <select
             id="hr-joiners"
             value={joiners}
@@ -1680,7 +1684,11 @@ function HrDirectoryEditor({
               />
             </Field>
           ) : null}
-          <Field label="People no user matches" htmlFor="hr-edit-joiners">
+          <Field
+            label="People no user matches"
+            htmlFor="hr-edit-joiners"
+            hint="Pre-hires (onboarding) get their user on their start date, not before."
+          >
             <select
               id="hr-edit-joiners"
               value={joiners}

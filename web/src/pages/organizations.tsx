@@ -131,14 +131,21 @@ export function OrganizationsPage({ session }: PageProps) {
   );
 }
 
+interface CreationWarning {
+  code: 'slug_changed' | 'similar_name';
+  message: string;
+  organizations: Array<{ id: string; slug: string; name: string }>;
+}
+
 function CreateOrganization({ onCancel }: { onCancel: () => void }) {
+  const [created, setCreated] = useState<(Organization & { warnings: CreationWarning[] }) | undefined>();
   const [name, setName] = useState('');
   const [slug, setSlug] = useState('');
   const [domains, setDomains] = useState('');
   const [environment, setEnvironment] = useState<'production' | 'sandbox'>('sandbox');
   const [region, setRegion] = useState('');
   const create = useAction(async () =>
-    api<Organization>('POST', '/api/v1/organizations', {
+    api<Organization & { warnings: CreationWarning[] }>('POST', '/api/v1/organizations', {
       name,
       ...(slug ? { slug } : {}),
       domains: domains
@@ -152,8 +159,30 @@ function CreateOrganization({ onCancel }: { onCancel: () => void }) {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const org = await create.run();
-    if (org) navigate(`/admin/o/${org.slug}/settings`);
+    if (!org) return;
+    // A changed slug or a similar name is said before moving on: two "Acme" are easy to confuse.
+    if (org.warnings?.length) setCreated(org);
+    else navigate(`/admin/o/${org.slug}/settings`);
   };
+  if (created) {
+    return (
+      <section className="card" aria-labelledby="org-created-title">
+        <h2 id="org-created-title">
+          {created.name} created as <span className="mono">{created.slug}</span>
+        </h2>
+        {created.warnings.map((warning) => (
+          <div key={warning.code} className="warning">
+            {warning.message}
+          </div>
+        ))}
+        <div className="actions">
+          <Link className="button primary" to={`/admin/o/${created.slug}/settings`}>
+            Open {created.name} ({created.slug})
+          </Link>
+        </div>
+      </section>
+    );
+  }
   return (
     <form className="card form" onSubmit={submit} aria-label="New organization">
       <h2>New organization</h2>

@@ -51,7 +51,8 @@ export interface Overview {
     severity: 'error' | 'warning';
     code: string;
     message: string;
-    resource: { type: string; id: string } | null;
+    resource: { type: string; id: string; name?: string } | null;
+    loginTraces?: { status: 'failed'; errorCode: string; since: string };
   }>;
 }
 
@@ -59,7 +60,16 @@ const GREEN = '#2f855a';
 const RED = '#c53030';
 const BLUE = '#1f5fbf';
 
-function resourceLink(org: string, resource: { type: string; id: string } | null) {
+/** Where an attention item leads: its resource, by name, or the login traces of a failure. */
+function attentionLink(org: string, item: Overview['attention'][number]) {
+  if (item.loginTraces) {
+    const query = new URLSearchParams({
+      status: item.loginTraces.status,
+      errorCode: item.loginTraces.errorCode,
+    });
+    return <Link to={`/admin/o/${org}/traces?${query}`}>Open the login traces</Link>;
+  }
+  const resource = item.resource;
   if (!resource) return null;
   const paths: Record<string, string> = {
     connection: `/admin/o/${org}/connections/${resource.id}`,
@@ -67,7 +77,13 @@ function resourceLink(org: string, resource: { type: string; id: string } | null
     user: `/admin/o/${org}/users/${resource.id}`,
   };
   const to = paths[resource.type];
-  return to ? <Link to={to}>Open {resource.type}</Link> : null;
+  if (!to) return null;
+  return (
+    <Link to={to}>
+      Open {resource.type}
+      {resource.name ? ` “${resource.name}”` : ''}
+    </Link>
+  );
 }
 
 function ms(value: number | null): string {
@@ -119,7 +135,7 @@ export function OverviewPage({ params }: PageProps) {
                           <Badge tone={item.severity === 'error' ? 'bad' : 'warn'}>{item.severity}</Badge>
                           <span>{item.message}</span>
                         </div>
-                        {resourceLink(o.organization.slug, item.resource)}
+                        {attentionLink(o.organization.slug, item)}
                       </li>
                     ))}
                   </ul>

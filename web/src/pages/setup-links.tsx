@@ -28,7 +28,7 @@ interface SetupLink {
 }
 
 const INTENTS = {
-  sso: 'Single sign-on (SAML): IdP guides, our values, metadata, a test login',
+  sso: 'Single sign-on (SAML or OIDC): IdP guides, our values, their metadata or client, a test login',
   scim: 'Provisioning (SCIM): the endpoint and its token',
   domain: 'Domain verification: the DNS record and a check',
 } as const;

@@ -17,6 +17,7 @@ export interface Trace {
   id: string;
   organizationId: string;
   connectionId: string | null;
+  connectionName: string | null;
   protocol: string;
   status: 'started' | 'succeeded' | 'failed';
   errorCode: string | null;
@@ -59,12 +60,23 @@ export function TraceSteps({ steps }: { steps: TraceStep[] }) {
 
 export function TracesPage({ params }: PageProps) {
   const org = params.org ?? '';
-  const [status, setStatus] = useState('');
-  const [email, setEmail] = useState('');
-  const [filters, setFilters] = useState({ status: '', email: '' });
+  // Links (the overview's "needs attention") may open the list filtered: ?status=failed&errorCode=...
+  const [initial] = useState(() => {
+    const search = new URLSearchParams(window.location.search);
+    return {
+      status: search.get('status') ?? '',
+      email: search.get('email') ?? '',
+      errorCode: search.get('errorCode') ?? '',
+    };
+  });
+  const [status, setStatus] = useState(initial.status);
+  const [email, setEmail] = useState(initial.email);
+  const [errorCode, setErrorCode] = useState(initial.errorCode);
+  const [filters, setFilters] = useState(initial);
   const query = new URLSearchParams({ limit: '50' });
   if (filters.status) query.set('status', filters.status);
   if (filters.email) query.set('email', filters.email);
+  if (filters.errorCode) query.set('errorCode', filters.errorCode);
   const list = useApi<{ data: Trace[]; nextCursor: string | null }>(
     `/api/v1/organizations/${enc(org)}/login-traces?${query}`,
   );
@@ -76,7 +88,7 @@ export function TracesPage({ params }: PageProps) {
         className="toolbar"
         onSubmit={(event) => {
           event.preventDefault();
-          setFilters({ status, email: email.trim() });
+          setFilters({ status, email: email.trim(), errorCode: errorCode.trim() });
         }}
       >
         <label htmlFor="t-status">Status</label>
@@ -88,6 +100,14 @@ export function TracesPage({ params }: PageProps) {
         </select>
         <label htmlFor="t-email">Email</label>
         <input id="t-email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} />
+        <label htmlFor="t-error">Error code</label>
+        <input
+          id="t-error"
+          className="mono"
+          placeholder="signature_invalid"
+          value={errorCode}
+          onChange={(e) => setErrorCode(e.target.value)}
+        />
         <button type="submit" className="secondary">
           Filter
         </button>
@@ -109,7 +129,7 @@ export function TracesPage({ params }: PageProps) {
                     <th>When</th>
                     <th>Status</th>
                     <th>Email</th>
-                    <th>Protocol</th>
+                    <th>Connection</th>
                     <th>Error</th>
                     <th>Trace</th>
                   </tr>
@@ -122,7 +142,10 @@ export function TracesPage({ params }: PageProps) {
                         <StatusBadge status={trace.status} />
                       </td>
                       <td>{trace.email ?? '—'}</td>
-                      <td>{trace.protocol.toUpperCase()}</td>
+                      <td>
+                        {trace.connectionName ?? '—'}{' '}
+                        <span className="muted small">{trace.protocol.toUpperCase()}</span>
+                      </td>
                       <td className="mono small">{trace.errorCode ?? '—'}</td>
                       <td>
                         <Link to={`/admin/o/${org}/traces/${trace.id}`} className="mono small">
@@ -162,11 +185,25 @@ export function TraceDetailPage({ params }: PageProps) {
               <dt>Email</dt>
               <dd>{t.email ?? '—'}</dd>
               <dt>User</dt>
-              <dd>{t.userId ? <Link to={`/admin/o/${org}/users/${t.userId}`}>{t.userId}</Link> : '—'}</dd>
+              <dd>
+                {t.userId ? (
+                  <>
+                    <Link to={`/admin/o/${org}/users/${t.userId}`}>{t.email ?? t.userId}</Link>{' '}
+                    <span className="mono small muted">{t.userId}</span>
+                  </>
+                ) : (
+                  '—'
+                )}
+              </dd>
               <dt>Connection</dt>
               <dd>
                 {t.connectionId ? (
-                  <Link to={`/admin/o/${org}/connections/${t.connectionId}`}>{t.connectionId}</Link>
+                  <>
+                    <Link to={`/admin/o/${org}/connections/${t.connectionId}`}>
+                      {t.connectionName ?? t.connectionId}
+                    </Link>{' '}
+                    <span className="mono small muted">{t.connectionId}</span>
+                  </>
                 ) : (
                   '—'
                 )}

@@ -220,26 +220,28 @@ export function UserDetailPage({ session, params }: PageProps) {
                 page.data.length === 0 ? (
                   <Empty title="No linked identities." />
                 ) : (
-                  <table>
-                    <thead>
-                      <tr>
-                        <th>Source</th>
-                        <th>Subject</th>
-                        <th>Last seen</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {page.data.map((i) => (
-                        <tr key={i.id}>
-                          <td>
-                            {i.providerType} <span className="mono small">{i.providerId}</span>
-                          </td>
-                          <td className="mono">{i.subject}</td>
-                          <td>{when(i.lastSeenAt)}</td>
+                  <div className="table-wrap">
+                    <table>
+                      <thead>
+                        <tr>
+                          <th>Source</th>
+                          <th>Subject</th>
+                          <th>Last seen</th>
                         </tr>
-                      ))}
-                    </tbody>
-                  </table>
+                      </thead>
+                      <tbody>
+                        {page.data.map((i) => (
+                          <tr key={i.id}>
+                            <td>
+                              {i.providerType} <span className="mono small">{i.providerId}</span>
+                            </td>
+                            <td className="mono">{i.subject}</td>
+                            <td>{when(i.lastSeenAt)}</td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
                 )
               }
             </Loader>
@@ -270,30 +272,32 @@ export function UserDetailPage({ session, params }: PageProps) {
                 page.data.length === 0 ? (
                   <Empty title="No logins recorded." />
                 ) : (
-                  <table>
-                    <thead>
-                      <tr>
-                        <th>When</th>
-                        <th>Status</th>
-                        <th>Trace</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {page.data.map((t) => (
-                        <tr key={t.id}>
-                          <td>{when(t.createdAt)}</td>
-                          <td>
-                            <StatusBadge status={t.status} />
-                          </td>
-                          <td>
-                            <Link className="mono small" to={`/admin/o/${org}/traces/${t.id}`}>
-                              {t.id}
-                            </Link>
-                          </td>
+                  <div className="table-wrap">
+                    <table>
+                      <thead>
+                        <tr>
+                          <th>When</th>
+                          <th>Status</th>
+                          <th>Trace</th>
                         </tr>
-                      ))}
-                    </tbody>
-                  </table>
+                      </thead>
+                      <tbody>
+                        {page.data.map((t) => (
+                          <tr key={t.id}>
+                            <td>{when(t.createdAt)}</td>
+                            <td>
+                              <StatusBadge status={t.status} />
+                            </td>
+                            <td>
+                              <Link className="mono small" to={`/admin/o/${org}/traces/${t.id}`}>
+                                {t.id}
+                              </Link>
+                            </td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
                 )
               }
             </Loader>

@@ -114,7 +114,23 @@ export function auditRoutes(
         ...(before !== undefined ? { before } : {}),
         limit: request.query.limit,
       });
-      return { data: result.entries, nextCursor: result.nextCursor };
+      // Names for ids: the organizations' names now, read once for the page.
+      const names = await orgs.namesOf(
+        result.entries.flatMap((entry) => (entry.organizationId ? [entry.organizationId] : [])),
+      );
+      const data = result.entries.map((entry) => {
+        const organization = entry.organizationId ? names.get(entry.organizationId) : undefined;
+        const named = organization?.name ?? null;
+        return {
+          ...entry,
+          organizationName: named,
+          resource:
+            entry.resource.type === 'organization' && !entry.resource.name && named
+              ? { ...entry.resource, name: named }
+              : entry.resource,
+        };
+      });
+      return { data, nextCursor: result.nextCursor };
     },
   });
 

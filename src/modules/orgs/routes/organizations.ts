@@ -7,6 +7,7 @@ import {
   createOrganizationBody,
   domainSchema,
   ORGANIZATION_STATUSES,
+  organizationCreatedSchema,
   organizationSchema,
   updateOrganizationBody,
 } from '../contracts.ts';
@@ -32,8 +33,10 @@ export function organizationRoutes(app: App, deps: { orgs: OrganizationService; 
     schema: {
       tags,
       summary: 'Create an organization',
+      description:
+        'The answer is the organization with `warnings`: when the slug derived from the name was taken (a suffix was added), and when another organization has the same name. Nothing is refused for a similar name.',
       body: createOrganizationBody,
-      response: { 201: organizationSchema, ...errors },
+      response: { 201: organizationCreatedSchema, ...errors },
     },
     onRequest: requireScope('admin'),
     config: { audit: ['organization.created', 'organization.domain_added'] },
