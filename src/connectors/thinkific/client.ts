@@ -47,6 +47,8 @@ export function createThinkificHttpClient(options: ThinkificConnectorOptions): C
     auth: () => thinkificAuthHeaders(options.settings, options.credentials),
     headers: { 'content-type': 'application/json' },
     readError: readThinkificError,
+    rateLimitReset: options.settings.rateLimitReset ?? 'auto',
+    rateLimitWindowSeconds: THINKIFIC_MANIFEST.rateLimitWindowSeconds,
     ...(options.limiter ? { limiter: options.limiter, limiterKey: options.limiterKey ?? 'thinkific' } : {}),
     ...(options.observe ? { observe: options.observe } : {}),
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),

@@ -1,5 +1,6 @@
 /** API shapes of destinations, rules, provisioning state and attempts. */
 import { z } from 'zod';
+import { RESET_READINGS } from '../../connectors/http.ts';
 import { conditionSchema } from '../../platform/conditions.ts';
 
 export const DESTINATION_KINDS = ['thinkific', 'scim', 'webhook'] as const;
@@ -23,6 +24,12 @@ export const thinkificSettingsSchema = z
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/i, 'expected the site subdomain, e.g. "acme" for acme.thinkific.com')
       .optional(),
     baseUrl: httpsOrLocalUrl.optional().describe('Default https://api.thinkific.com/api/public/v1.'),
+    rateLimitReset: z
+      .enum(RESET_READINGS)
+      .optional()
+      .describe(
+        'How the site’s RateLimit-Reset header counts down to the reset: `seconds`, `milliseconds`, or `auto` (default: learned from the values the site sends). Epoch times are recognised either way.',
+      ),
   })
   .strict();
 

@@ -157,4 +157,6 @@ export const connectorRateBuckets = pgTable('connector_rate_buckets', {
   tokens: doublePrecision('tokens').notNull(),
   refilledAt: timestamp('refilled_at', { withTimezone: true }).notNull(),
   blockedUntil: timestamp('blocked_until', { withTimezone: true }),
+  /** How the destination's `RateLimit-Reset` counts down, once learned: `seconds` or `milliseconds`. */
+  resetUnit: text('reset_unit'),
 });

@@ -1,0 +1,1 @@
+ALTER TABLE "connector_rate_buckets" ADD COLUMN "reset_unit" text;
