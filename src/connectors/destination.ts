@@ -80,6 +80,11 @@ export interface DestinationConnector {
   ): Promise<void>;
   /** Group names the account is in, among `names` (lower-cased). Needs `capabilities.listGroups`. */
   listGroups(account: RemoteAccount, names: readonly string[]): Promise<string[]>;
+  /**
+   * Finds the group by name, or creates it (when another caller created it meanwhile, finds it).
+   * The orchestrator calls it once per destination and group, before anyone is added to it.
+   */
+  ensureGroup?(name: string): Promise<{ remoteId: string }>;
   /** Adds the account to the groups, creating groups that do not exist. */
   addToGroups(account: RemoteAccount, names: readonly string[]): Promise<void>;
   removeFromGroup(account: RemoteAccount, name: string): Promise<void>;

@@ -20,7 +20,7 @@ import {
   thinkificAuthHeaders,
 } from './manifest.ts';
 import { toRemoteAccount, toRemoteCourseEnrollment } from './mapping.ts';
-import { addToGroups, isInGroup, listGroups } from './operations/add-to-group.ts';
+import { addToGroups, findOrCreateGroup, isInGroup, listGroups } from './operations/add-to-group.ts';
 import { createUser } from './operations/create-user.ts';
 import { deleteUser } from './operations/delete-user.ts';
 import { enrollInBundle, enrollInCourse } from './operations/enroll.ts';
@@ -206,6 +206,11 @@ export class ThinkificConnector implements DestinationConnector {
       }
     }
     return present;
+  }
+
+  async ensureGroup(name: string): Promise<{ remoteId: string }> {
+    const group = await findOrCreateGroup(this.client, name);
+    return { remoteId: String(group.id) };
   }
 
   async addToGroups(account: RemoteAccount, names: readonly string[]): Promise<void> {
