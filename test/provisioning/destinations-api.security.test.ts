@@ -116,6 +116,100 @@ describe('destinations API', { timeout: 240_000 }, () => {
     expect(badCondition.status).toBe(400);
   });
 
+  it('a rule enrolling in a course or bundle the destination does not have is refused, naming the enrollment', async () => {
+    const created = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, { body: thinkific() });
+    const body = (enrollments: unknown[]) => ({
+      name: 'Onboarding',
+      condition: { group: 'Sales' },
+      effects: [{ destinationId: created.body.id, enrollments }],
+    });
+    const refused = await t.api('POST', `/api/v1/organizations/${orgA}/provisioning/rules`, {
+      body: body([{ id: 101 }, { id: 999999 }, { kind: 'bundle', id: 201 }, { kind: 'bundle', id: 202 }]),
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({
+      code: 'rule_product_not_found',
+      field: 'effects[0].enrollments[1]',
+      missing: [
+        { field: 'effects[0].enrollments[1]', kind: 'course', id: '999999' },
+        { field: 'effects[0].enrollments[3]', kind: 'bundle', id: '202' },
+      ],
+    });
+    expect(refused.body.detail).toContain('course 999999');
+    expect(refused.body.fix).toContain('GET /courses');
+    // Nothing was saved.
+    expect((await t.api('GET', `/api/v1/organizations/${orgA}/provisioning/rules`)).body.data).toEqual([]);
+    // The same on update.
+    const saved = await t.api('POST', `/api/v1/organizations/${orgA}/provisioning/rules`, {
+      body: body([{ id: 101 }, { kind: 'bundle', id: 201 }]),
+    });
+    expect(saved.status).toBe(201);
+    expect(saved.body.warnings).toBeUndefined();
+    const patched = await t.api(
+      'PATCH',
+      `/api/v1/organizations/${orgA}/provisioning/rules/${saved.body.id}`,
+      { body: { effects: [{ destinationId: created.body.id, enrollments: [{ id: 102 }, { id: 'abc' }] }] } },
+    );
+    expect(patched.status).toBe(400);
+    expect(patched.body).toMatchObject({
+      code: 'rule_product_not_found',
+      field: 'effects[0].enrollments[1]',
+    });
+    await t.api('DELETE', `/api/v1/organizations/${orgA}/provisioning/rules/${saved.body.id}`);
+  });
+
+  it('the dry run warns of courses the destination does not have, and of a catalog it cannot read', async () => {
+    const created = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, { body: thinkific() });
+    const dryRun = (destinationId: string, enrollments: unknown[], groups: string[] = []) =>
+      t.api('POST', `/api/v1/organizations/${orgA}/provisioning/rules/dry-run`, {
+        key: t.readKey,
+        body: {
+          rule: {
+            name: 'Draft',
+            condition: { always: true },
+            effects: [{ destinationId, enrollments, groups }],
+          },
+        },
+      });
+    const missing = await dryRun(created.body.id, [{ id: 101 }, { id: 999999 }], ['Sales Team']);
+    expect(missing.status).toBe(200);
+    expect(missing.body.warnings).toEqual([
+      expect.objectContaining({
+        code: 'catalog_product_not_found',
+        field: 'rule.effects[0].enrollments[1]',
+        detail: expect.stringContaining('enrolling in course:999999 would fail'),
+      }),
+      expect.objectContaining({
+        code: 'catalog_group_created_on_first_sync',
+        field: 'rule.effects[0].groups[0]',
+      }),
+    ]);
+    // A destination whose catalog cannot be read (its key was revoked): a warning, not an error.
+    const revoked = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, {
+      body: { ...thinkific(), credentials: { apiKey: 'revoked-key-0000' } },
+    });
+    const unreadable = await dryRun(revoked.body.id, [{ id: 999999 }]);
+    expect(unreadable.status).toBe(200);
+    expect(unreadable.body.warnings).toEqual([
+      expect.objectContaining({
+        code: 'catalog_unavailable',
+        detail: expect.stringContaining('Authentication Error'),
+        fix: expect.stringContaining('Test the destination'),
+      }),
+    ]);
+    // Saving there is not blocked by the outage; the answer says what could not be checked.
+    const saved = await t.api('POST', `/api/v1/organizations/${orgA}/provisioning/rules`, {
+      body: {
+        name: 'Saved blind',
+        condition: { always: true },
+        effects: [{ destinationId: revoked.body.id, enrollments: [{ id: 101 }] }],
+      },
+    });
+    expect(saved.status).toBe(201);
+    expect(saved.body.warnings).toEqual([expect.objectContaining({ code: 'catalog_unavailable' })]);
+    await t.api('DELETE', `/api/v1/organizations/${orgA}/provisioning/rules/${saved.body.id}`);
+  });
+
   it('a webhook destination gets a generated Standard Webhooks secret, shown once', async () => {
     const created = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, {
       body: { kind: 'webhook', name: 'Coaching app', settings: { url: 'http://127.0.0.1:9/hooks' } },

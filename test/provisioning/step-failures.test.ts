@@ -65,7 +65,7 @@ describe('provisioning steps', { timeout: 240_000 }, () => {
       ],
     });
     expect(events.body.data[0].data.operations).toEqual(
-      expect.arrayContaining(['create-user ' + email, 'enroll course:101', 'add-to-group Sales Team']),
+      expect.arrayContaining([`create-user ${email}`, 'enroll course:101', 'add-to-group Sales Team']),
     );
     // What was done is remembered: a retry once the courses are back does only the rest.
     s.fake.courses.push(

@@ -216,7 +216,11 @@ export class DestinationService {
   /** The connector of a destination, with the shared rate limiter and an exchange observer. */
   connectorFor(
     destination: LoadedDestination,
-    options: { observe?: (record: ExchangeRecord) => void; maxAttempts?: number } = {},
+    options: {
+      observe?: (record: ExchangeRecord) => void;
+      maxAttempts?: number;
+      signal?: AbortSignal;
+    } = {},
   ): DestinationConnector {
     const common = {
       http: this.#http,
@@ -224,6 +228,7 @@ export class DestinationService {
       limiterKey: `destination:${destination.row.id}`,
       ...(options.observe ? { observe: options.observe } : {}),
       maxAttempts: options.maxAttempts ?? 4,
+      ...(options.signal ? { signal: options.signal } : {}),
     };
     const credentials = this.#open(destination.row) as never;
     const settings = destination.row.settings as never;

@@ -62,7 +62,7 @@ export class ProvisioningModule {
     this.#orgs = orgs;
     this.#directory = directory;
     this.destinations = new DestinationService({ database, secrets, events, orgs, http });
-    this.rules = new RuleService({ database, events, orgs, directory });
+    this.rules = new RuleService({ database, events, orgs, directory, destinations: this.destinations });
     this.orchestrator = new Orchestrator({
       database,
       jobs,
