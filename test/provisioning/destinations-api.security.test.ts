@@ -3,6 +3,7 @@
  * rest and never returned, test connection against the real API, and tenant isolation.
  */
 
+import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/platform/db/client.ts';
@@ -13,10 +14,18 @@ let t: TestHub;
 let fake: FakeThinkific;
 let orgA: string;
 let orgB: string;
+/** The hub's log lines, parsed. */
+const logged: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   fake = await new FakeThinkific({ rateLimit: null }).start();
-  t = await createTestHub();
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) logged.push(JSON.parse(line));
+      done();
+    },
+  });
+  t = await createTestHub({ logTo: sink });
   orgA = (await t.api('POST', '/api/v1/organizations', { body: { name: 'Tenant A' } })).body.id;
   orgB = (await t.api('POST', '/api/v1/organizations', { body: { name: 'Tenant B' } })).body.id;
 });
@@ -58,12 +67,19 @@ describe('destinations API', { timeout: 240_000 }, () => {
     const bad = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, {
       body: { ...thinkific(), credentials: { apiKey: 'not-the-right-key' } },
     });
+    logged.length = 0;
     const tested = await t.api('POST', `/api/v1/organizations/${orgA}/destinations/${bad.body.id}/test`);
     expect(tested.status).toBe(502);
     expect(tested.headers['content-type']).toContain('application/problem+json');
     expect(tested.body.code).toBe('destination_test_unauthorized');
     expect(tested.body.detail).toContain('Authentication Error');
     expect(tested.text).not.toContain('not-the-right-key');
+    // The admin's wrong key is their mistake, not the hub's: a warning, without a stack trace.
+    const lines = logged.filter((line) => line.reqId === tested.body.requestId);
+    const failure = lines.find((line) => String(line.msg).startsWith('request failed'));
+    expect(failure).toMatchObject({ level: 40, code: 'destination_test_unauthorized', status: 502 });
+    expect(lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
+    expect(JSON.stringify(lines)).not.toMatch(/stack|not-the-right-key/);
   });
 
   it('bad input is a problem naming the field and the fix', async () => {

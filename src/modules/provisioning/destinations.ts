@@ -5,7 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { DestinationConnector } from '../../connectors/destination.ts';
-import { ConnectorError, type ExchangeRecord, type RateLimit } from '../../connectors/http.ts';
+import {
+  ConnectorError,
+  type ConnectorErrorKind,
+  type ExchangeRecord,
+  type RateLimit,
+} from '../../connectors/http.ts';
 import { PostgresRateLimiter } from '../../connectors/rate-limiter.ts';
 import { ScimConnector } from '../../connectors/scim/client.ts';
 import { SCIM_MANIFEST } from '../../connectors/scim/manifest.ts';
@@ -49,6 +54,9 @@ const SCHEMAS: Record<DestinationKind, { settings: z.ZodType; credentials: z.Zod
   scim: { settings: scimSettingsSchema, credentials: scimCredentialsSchema },
   webhook: { settings: webhookSettingsSchema, credentials: webhookCredentialsSchema },
 };
+
+/** Test-connection failures that come from what the admin entered (key, URL), not from the hub. */
+const CALLER_FAULTS = new Set<ConnectorErrorKind>(['unauthorized', 'forbidden', 'not_found', 'invalid']);
 
 const DEFAULT_LIMITS: Record<DestinationKind, RateLimit> = {
   thinkific: THINKIFIC_MANIFEST.rateLimit,
@@ -199,6 +207,8 @@ export class DestinationService {
         detail: `Testing the destination failed: ${error.message}.`,
         fix: hint[error.kind] ?? 'Check the destination’s settings and try again.',
         extra: { upstreamStatus: error.status ?? null },
+        // Refused credentials or a wrong URL are the admin's to fix, not a fault of the hub.
+        callerFault: CALLER_FAULTS.has(error.kind),
       });
     }
     return { ok: true, latencyMs: Math.round(performance.now() - started) };
