@@ -108,17 +108,6 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     const apiKeys = new ApiKeyService(database, events);
     const http = new HttpClient({ logger });
     const sso = new SsoModule({ config, database, secrets, events, orgs, directory, http, logger });
-    const provider = new ProviderModule({
-      config,
-      database,
-      secrets,
-      events,
-      orgs,
-      directory,
-      sso,
-      jobs,
-      logger,
-    });
     const provisioning = new ProvisioningModule({
       config,
       database,
@@ -130,6 +119,19 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       jobs,
       http,
       logger,
+    });
+    const provider = new ProviderModule({
+      config,
+      database,
+      secrets,
+      events,
+      orgs,
+      directory,
+      sso,
+      jobs,
+      logger,
+      // One Thinkific API key for provisioning and the SSO handoff: LMS sites use the destination's.
+      siteKeys: provisioning.destinations,
     });
     orgs.addUpdateGuard(async (tx, before, changes) => {
       if (changes.environment === 'production') await sso.connections.assertNoTestIdp(tx, before.id);

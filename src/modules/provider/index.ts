@@ -21,7 +21,7 @@ import type { SsoModule } from '../sso/index.ts';
 import { AccountService } from './accounts.ts';
 import { ApplicationService } from './applications.ts';
 import { InteractionService, OIDC_INTERACTION } from './interactions.ts';
-import { LmsSiteService } from './lms-sites.ts';
+import { LmsSiteService, type SiteKeySource } from './lms-sites.ts';
 import { RouteService } from './post-login-routing.ts';
 import { ProviderHost } from './provider-host.ts';
 import { deleteExpiredPayloads, deletePayloadsOfAccount, listPayloadsOfAccount } from './repository.ts';
@@ -64,6 +64,8 @@ export class ProviderModule {
     sso: SsoModule;
     jobs: JobQueue;
     logger: Logger;
+    /** Where an LMS site linked to a Thinkific destination gets its API key (provisioning's destinations). */
+    siteKeys: SiteKeySource;
   }) {
     const { config, database, secrets, events, orgs, directory, sso, jobs, logger } = deps;
     this.#database = database;
@@ -124,7 +126,7 @@ export class ProviderModule {
         return organization ? { user, organization } : undefined;
       },
     });
-    this.sites = new LmsSiteService({ database, secrets, events, orgs });
+    this.sites = new LmsSiteService({ database, secrets, events, orgs, keys: deps.siteKeys });
     this.routes = new RouteService({
       database,
       events,
