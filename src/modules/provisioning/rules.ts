@@ -164,16 +164,19 @@ export class RuleService {
     const destinationIds = [
       ...new Set(rules.flatMap((rule) => rule.effects.map((effect) => String(effect.destinationId)))),
     ];
-    // The courses and groups the rules name, looked up in each destination's catalog.
+    // The courses and groups the rules name, looked up in each destination's catalog (the rules
+    // the dry run evaluates: enabled ones).
     const catalog = await this.#catalog.check(
       organization.id,
-      rules.flatMap((rule) =>
-        effectsToCheck(
-          rule.effects as unknown as CreateRuleInput['effects'],
-          input.rule ? 'rule.effects' : 'effects',
-          input.rule ? undefined : rule.id,
+      rules
+        .filter((rule) => rule.enabled)
+        .flatMap((rule) =>
+          effectsToCheck(
+            rule.effects as unknown as CreateRuleInput['effects'],
+            input.rule ? 'rule.effects' : 'effects',
+            input.rule ? undefined : rule.id,
+          ),
         ),
-      ),
       { groups: true },
     );
     const warnings = [...missingProductWarnings(catalog.missing), ...catalog.warnings];
