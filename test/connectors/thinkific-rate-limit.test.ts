@@ -71,7 +71,10 @@ async function siteAt(left: number, resetStyle: FakeThinkificOptions['resetStyle
   return fake;
 }
 
+/** Each limiter is one destination (its own key: what one learns stays with it). */
+const keys = new WeakMap<RateLimiter, string>();
 function connectorFor(site: FakeThinkific, reading: ResetReading | undefined, limiter: RateLimiter) {
+  if (!keys.has(limiter)) keys.set(limiter, `destination:test-${Math.random().toString(36).slice(2)}`);
   return new ThinkificConnector({
     http: new HttpClient(),
     settings: {
@@ -81,7 +84,7 @@ function connectorFor(site: FakeThinkific, reading: ResetReading | undefined, li
     },
     credentials: { apiKey: site.apiKey },
     limiter,
-    limiterKey: 'destination:test',
+    limiterKey: keys.get(limiter) as string,
     maxAttempts: 1,
   });
 }
