@@ -113,18 +113,6 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
     const metrics = createMetrics();
     const rateLimits = new RateLimits({ config, database, metrics, logger });
     const sso = new SsoModule({ config, database, secrets, events, orgs, directory, http, logger });
-    const provider = new ProviderModule({
-      config,
-      database,
-      secrets,
-      events,
-      orgs,
-      directory,
-      sso,
-      jobs,
-      logger,
-      rateLimits,
-    });
     const provisioning = new ProvisioningModule({
       config,
       database,
@@ -136,6 +124,20 @@ export async function createHub(config: Config, options: CreateHubOptions = {}):
       jobs,
       http,
       logger,
+    });
+    const provider = new ProviderModule({
+      config,
+      database,
+      secrets,
+      events,
+      orgs,
+      directory,
+      sso,
+      jobs,
+      logger,
+      rateLimits,
+      // One Thinkific API key for provisioning and the SSO handoff: LMS sites use the destination's.
+      siteKeys: provisioning.destinations,
     });
     orgs.addUpdateGuard(async (tx, before, changes) => {
       if (changes.environment === 'production') await sso.connections.assertNoTestIdp(tx, before.id);

@@ -56,12 +56,25 @@ export interface DestinationCapabilities {
   delete: boolean;
 }
 
+/** A product of the destination's catalog, as a rule names it. */
+export interface ProductRef {
+  kind: ProductKind;
+  productId: string;
+}
+
 /** Every connector the orchestrator provisions through implements this. */
 export interface DestinationConnector {
   readonly kind: string;
   readonly capabilities: DestinationCapabilities;
   /** Checks the credentials against the real API with a cheap read; throws ConnectorError. */
   testConnection(): Promise<void>;
+  /**
+   * Looks products up in the destination's catalog (destinations that have one): the name of each,
+   * or null when it does not exist. Throws `ConnectorError` when the catalog cannot be read.
+   */
+  findProducts?(products: readonly ProductRef[]): Promise<Array<ProductRef & { name: string | null }>>;
+  /** Of the named groups, those that exist in the destination (exact names). */
+  existingGroups?(names: readonly string[]): Promise<string[]>;
   /** Looks the account up by email, then by our user id as external id. */
   findAccount(profile: AccountProfile): Promise<RemoteAccount | null>;
   createAccount(profile: AccountProfile): Promise<RemoteAccount>;
@@ -80,6 +93,11 @@ export interface DestinationConnector {
   ): Promise<void>;
   /** Group names the account is in, among `names` (lower-cased). Needs `capabilities.listGroups`. */
   listGroups(account: RemoteAccount, names: readonly string[]): Promise<string[]>;
+  /**
+   * Finds the group by name, or creates it (when another caller created it meanwhile, finds it).
+   * The orchestrator calls it once per destination and group, before anyone is added to it.
+   */
+  ensureGroup?(name: string): Promise<{ remoteId: string }>;
   /** Adds the account to the groups, creating groups that do not exist. */
   addToGroups(account: RemoteAccount, names: readonly string[]): Promise<void>;
   removeFromGroup(account: RemoteAccount, name: string): Promise<void>;

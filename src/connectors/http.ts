@@ -8,9 +8,10 @@
  * - **rate limiting**: before each request a token from a `RateLimiter` keyed per destination
  *   (`limiterKey`); the Postgres limiter (`rate-limiter.ts`) shares that budget across every hub
  *   process;
- * - **429 handling**: the wait the vendor asks for (`Retry-After`, or `RateLimit-Reset` in any of
- *   its readings, see `parseRateLimitReset`) is pushed into the shared limiter so every process
- *   backs off, then the request is retried;
+ * - **429 handling**: the wait the vendor asks for (`Retry-After`, or `RateLimit-Reset` read per
+ *   destination, see `readRateLimitReset`) is pushed into the shared limiter so every process
+ *   backs off, then the request is retried. From the moment a 429 is received, no request of that
+ *   destination leaves this process until the reset, even one that already holds a token;
  * - **retries**: network failures and 502/503/504 are retried with exponential backoff and full
  *   jitter, only for idempotent requests (GET, PUT, DELETE, or a call marked `idempotent`); a 429
  *   is always retried, since the vendor did not process the request;
@@ -83,8 +84,34 @@ export class ConnectorError extends Error {
  */
 export interface RateLimiter {
   acquire(key: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Stops every request of `key` until the given time. Implementations record the pause for this
+   * process synchronously, before their first `await`, so `pausedUntil` sees it at once.
+   */
   pause(key: string, untilEpochMs: number): Promise<void>;
+  /**
+   * The end of a pause this process knows of (epoch ms), read synchronously just before a request
+   * is sent: a 429 received while a request waited for its token holds that request back too.
+   */
+  pausedUntil?(key: string): number;
+  /**
+   * The `RateLimit-Reset` unit learned for `key` and shared by every process, as known here (as of
+   * the last token taken). Synchronous: it is read the moment a 429 arrives.
+   */
+  resetUnit?(key: string): ResetUnit | undefined;
+  /** Records the unit for every process. */
+  learnResetUnit?(key: string, unit: ResetUnit): Promise<void>;
 }
+
+/** How a vendor writes a `RateLimit-Reset` that counts down to the reset. */
+export type ResetUnit = 'seconds' | 'milliseconds';
+
+/**
+ * How a destination's `RateLimit-Reset` is read: fixed by its setting, or `auto` (learned from the
+ * values it sends, see `readRateLimitReset`).
+ */
+export type ResetReading = 'auto' | ResetUnit;
+export const RESET_READINGS = ['auto', 'seconds', 'milliseconds'] as const;
 
 /** Requests-per-window budget of one destination. */
 export interface RateLimit {
@@ -141,6 +168,13 @@ export interface ConnectorHttpClientOptions {
   backoffCapMs?: number;
   /** Longest wait a 429 may ask for before the call gives up as `rate_limited` (default 120 s). */
   maxRateLimitWaitMs?: number;
+  /** How this destination's `RateLimit-Reset` counts down (default `auto`). */
+  rateLimitReset?: ResetReading;
+  /**
+   * The vendor's longest rate-limit window, in seconds (default 120): a countdown above it can only
+   * be milliseconds. Thinkific counts per minute, so 60.
+   */
+  rateLimitWindowSeconds?: number;
   timeoutMs?: number;
   /** Reads a vendor's error body into a message and field errors. */
   readError?: (body: unknown) => { message?: string; fieldErrors?: Record<string, string[]> };
@@ -154,6 +188,8 @@ const RETRYABLE_STATUS = new Set([502, 503, 504]);
 export class ConnectorHttpClient {
   readonly #options: ConnectorHttpClientOptions;
   readonly #origin: string;
+  /** The reset unit learned by this client, when its limiter cannot keep it for everyone. */
+  #learnedResetUnit: ResetUnit | undefined;
 
   constructor(options: ConnectorHttpClientOptions) {
     if (options.limiter && !options.limiterKey) throw new Error('limiterKey is required with a limiter');
@@ -170,11 +206,20 @@ export class ConnectorHttpClient {
     const maxAttempts = options.maxAttempts ?? 4;
     const retryOnFailure = request.idempotent ?? IDEMPOTENT_METHODS.has(method);
     for (let attempt = 1; ; attempt++) {
-      if (options.limiter) await options.limiter.acquire(options.limiterKey as string, options.signal);
       const headers = { accept: 'application/json', ...options.headers, ...request.headers };
-      Object.assign(headers, await options.auth());
+      for (;;) {
+        if (options.limiter) await options.limiter.acquire(options.limiterKey as string, options.signal);
+        Object.assign(headers, await options.auth());
+        // A 429 may have arrived while this request waited for its token: then the token is
+        // dropped and the request waits for the reset. Checked synchronously with the send below,
+        // so nothing can slip between the check and the request leaving.
+        const pausedUntil = options.limiter?.pausedUntil?.(options.limiterKey as string) ?? 0;
+        if (pausedUntil <= Date.now() || options.signal?.aborted) break;
+        await sleep(pausedUntil - Date.now(), options.signal);
+      }
       let response: HttpResponse;
       const started = performance.now();
+      const sentAt = Date.now();
       try {
         response = await options.http.request({
           method,
@@ -204,9 +249,17 @@ export class ConnectorHttpClient {
       options.observe?.({ method, path, status: response.status, latencyMs: response.latencyMs, attempt });
       const { status } = response;
       if (status === 429) {
-        const waitMs = rateLimitWaitMs(response.headers) ?? backoffWithJitter(attempt, 1000, 60_000);
+        // Synchronous up to the pause: from here on no request of this destination leaves this
+        // process until the reset (the limiter records the pause locally before writing it).
+        const reset = this.#readReset(response.headers, sentAt);
+        const waitMs = reset?.waitMs ?? backoffWithJitter(attempt, 1000, 60_000);
         const maxWait = options.maxRateLimitWaitMs ?? 120_000;
-        if (options.limiter) await options.limiter.pause(options.limiterKey as string, Date.now() + waitMs);
+        const pausing = options.limiter?.pause(options.limiterKey as string, Date.now() + waitMs);
+        if (reset?.learned) this.#learnedResetUnit = reset.learned;
+        await Promise.all([
+          pausing,
+          reset?.learned && options.limiter?.learnResetUnit?.(options.limiterKey as string, reset.learned),
+        ]);
         if (attempt < maxAttempts && waitMs <= maxWait) {
           // With a shared limiter the next acquire() waits out the pause; without one, wait here.
           if (!options.limiter) await sleep(waitMs);
@@ -215,7 +268,7 @@ export class ConnectorHttpClient {
         throw this.#error(response, method, path, waitMs);
       }
       if (RETRYABLE_STATUS.has(status) && retryOnFailure && attempt < maxAttempts) {
-        const retryAfter = rateLimitWaitMs(response.headers);
+        const retryAfter = retryAfterMs(response.headers);
         await sleep(
           Math.min(
             retryAfter ?? backoffWithJitter(attempt, options.backoffBaseMs, options.backoffCapMs),
@@ -259,6 +312,38 @@ export class ConnectorHttpClient {
     const items: Item[] = [];
     for await (const item of this.paginate(request, strategy, maxPages)) items.push(item);
     return items;
+  }
+
+  /**
+   * The wait a 429 asks for: `Retry-After`, else `RateLimit-Reset` read the way this destination
+   * writes it (its setting, or the unit learned, see `readRateLimitReset`). Synchronous, so the
+   * pause is in place before any other request of the process runs.
+   */
+  #readReset(headers: Headers, sentAt: number): ResetDecision | undefined {
+    const retryAfter = retryAfterMs(headers);
+    if (retryAfter !== undefined) return { waitMs: retryAfter };
+    const value = headers.get('ratelimit-reset') ?? headers.get('x-ratelimit-reset');
+    if (!value) return undefined;
+    const { limiter, limiterKey } = this.#options;
+    const reading = this.#options.rateLimitReset ?? 'auto';
+    const key = limiterKey ?? this.#origin;
+    const known =
+      reading !== 'auto'
+        ? undefined
+        : ((limiter?.resetUnit ? limiter.resetUnit(key) : undefined) ?? this.#learnedResetUnit);
+    const decision = readRateLimitReset(value, {
+      reading,
+      known,
+      windowSeconds: this.#options.rateLimitWindowSeconds ?? 120,
+      guessedResetAt: guessedResets.get(key),
+      sentAt,
+    });
+    if (decision?.guessed) {
+      guessedResets.set(key, Math.max(guessedResets.get(key) ?? 0, Date.now() + decision.waitMs));
+    } else if (decision && reading === 'auto') {
+      guessedResets.delete(key);
+    }
+    return decision;
   }
 
   #url(request: ConnectorRequest): string {
@@ -346,41 +431,84 @@ export function scimListStrategy<Item>(count = 100): PageStrategy<Item> {
   };
 }
 
-/**
- * Milliseconds to wait after a 429 or 503: `Retry-After` (delta-seconds or HTTP date, RFC 9110
- * §10.2.3) first, then `RateLimit-Reset`.
- */
-export function rateLimitWaitMs(headers: Headers, now = Date.now()): number | undefined {
+/** Milliseconds from `Retry-After` (delta-seconds or HTTP date, RFC 9110 §10.2.3), if sent. */
+export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
   const retryAfter = headers.get('retry-after')?.trim();
-  if (retryAfter) {
-    if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.ceil(Number(retryAfter) * 1000);
-    const date = Date.parse(retryAfter);
-    if (!Number.isNaN(date)) return Math.max(0, date - now);
-  }
-  const reset = headers.get('ratelimit-reset') ?? headers.get('x-ratelimit-reset');
-  return reset ? parseRateLimitReset(reset, now) : undefined;
+  if (!retryAfter) return undefined;
+  if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.ceil(Number(retryAfter) * 1000);
+  const date = Date.parse(retryAfter);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /**
- * Reads a `RateLimit-Reset` value whatever convention the vendor follows. Thinkific's own pages
- * disagree (developers.thinkific.com: "epoch time"; support.thinkific.dev: "time until reset",
- * and the IETF RateLimit draft: delta-seconds), so the magnitude decides:
+ * Per destination, when the reset read from an ambiguous `RateLimit-Reset` (a guess, see below)
+ * falls. Process memory is enough: it only decides whether a later 429 settles the guess.
+ */
+const guessedResets = new Map<string, number>();
+
+/** How long a guess stays open: no per-minute window's countdown spans more. */
+const GUESS_OPEN_MS = 120_000;
+
+export interface ResetDecision {
+  waitMs: number;
+  /** The countdown unit this value taught, to remember for the destination. */
+  learned?: ResetUnit;
+  /** The value was ambiguous and read as milliseconds, a guess a later 429 may settle. */
+  guessed?: boolean;
+}
+
+/**
+ * Reads a `RateLimit-Reset` value. Thinkific's own pages disagree on it (developers.thinkific.com:
+ * "epoch time"; support.thinkific.dev: "time in milliseconds until reset"; the IETF RateLimit draft:
+ * delta-seconds), so:
  *
- * - at least 10^12: epoch milliseconds;
- * - at least 10^9: epoch seconds (any date after 2001);
- * - above 120: milliseconds until reset (no per-minute window resets more than 120 s away);
- * - otherwise: seconds until reset.
+ * - at least 10^12 is epoch milliseconds and at least 10^9 epoch seconds, whatever the setting (no
+ *   countdown is 31 years long);
+ * - a countdown is read in the destination's `reading` when it is `seconds` or `milliseconds`;
+ * - with `auto`, the destination's unit is learned from the values it sends: one above
+ *   `windowSeconds` (the vendor's longest window) can only be milliseconds, a fraction only
+ *   seconds, and a learned unit (`known`) reads the values that could be either. Until one is
+ *   learned, an ambiguous value is read as milliseconds, since a 429 in a window's last moments
+ *   must not stall the destination for that many seconds. The guess is settled by the next 429 of
+ *   a request sent after the guessed reset (`guessedResetAt`, `sentAt`): under milliseconds the
+ *   window has reset, so that 429 names most of a new window (above `windowSeconds`: learned);
+ *   an ambiguous value again means the same window is still running: the unit is seconds.
  *
  * Returns undefined when the value is not a number.
  */
-export function parseRateLimitReset(value: string, now = Date.now()): number | undefined {
+export function readRateLimitReset(
+  value: string,
+  options: {
+    reading?: ResetReading;
+    known?: ResetUnit | undefined;
+    windowSeconds?: number;
+    guessedResetAt?: number | undefined;
+    sentAt?: number;
+    now?: number;
+  } = {},
+): ResetDecision | undefined {
   const trimmed = value.trim();
   if (!/^\d+(\.\d+)?$/.test(trimmed)) return undefined;
   const number = Number(trimmed);
-  if (number >= 1e12) return Math.max(0, Math.ceil(number - now));
-  if (number >= 1e9) return Math.max(0, Math.ceil(number * 1000 - now));
-  if (number > 120) return Math.ceil(number);
-  return Math.ceil(number * 1000);
+  const now = options.now ?? Date.now();
+  if (number >= 1e12) return { waitMs: Math.max(0, Math.ceil(number - now)) };
+  if (number >= 1e9) return { waitMs: Math.max(0, Math.ceil(number * 1000 - now)) };
+  const seconds = { waitMs: Math.ceil(number * 1000) };
+  const milliseconds = { waitMs: Math.ceil(number) };
+  const reading = options.reading ?? 'auto';
+  if (reading === 'seconds') return seconds;
+  if (reading === 'milliseconds') return milliseconds;
+  const learn = (unit: ResetUnit) => ({
+    ...(unit === 'seconds' ? seconds : milliseconds),
+    ...(options.known === unit ? {} : { learned: unit }),
+  });
+  if (!Number.isInteger(number)) return learn('seconds');
+  if (number > (options.windowSeconds ?? 120)) return learn('milliseconds');
+  if (options.known) return options.known === 'seconds' ? seconds : milliseconds;
+  const guess = options.guessedResetAt;
+  const sentAt = options.sentAt ?? now;
+  if (guess !== undefined && sentAt >= guess && sentAt - guess <= GUESS_OPEN_MS) return learn('seconds');
+  return { ...milliseconds, guessed: true };
 }
 
 /** Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And Jitter"). */

@@ -16,6 +16,11 @@ export interface AppErrorOptions {
   fix?: string;
   /** Extra members for the problem document. */
   extra?: Record<string, unknown>;
+  /**
+   * The caller's own mistake, met outside the hub (a wrong API key refused by the LMS): logged as a
+   * warning without a stack trace, whatever the status. A stack says "our bug"; this is not one.
+   */
+  callerFault?: boolean;
   cause?: unknown;
 }
 
@@ -27,6 +32,7 @@ export abstract class AppError extends Error {
   readonly field: string | undefined;
   readonly fix: string | undefined;
   readonly extra: Record<string, unknown> | undefined;
+  readonly callerFault: boolean;
 
   constructor(options: AppErrorOptions) {
     super(options.detail, options.cause === undefined ? undefined : { cause: options.cause });
@@ -36,6 +42,7 @@ export abstract class AppError extends Error {
     this.field = options.field;
     this.fix = options.fix;
     this.extra = options.extra;
+    this.callerFault = options.callerFault ?? false;
   }
 }
 

@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ConnectorError,
   ConnectorHttpClient,
-  parseRateLimitReset,
-  rateLimitWaitMs,
+  readRateLimitReset,
+  retryAfterMs,
 } from '../../src/connectors/http.ts';
 import { PostgresRateLimiter } from '../../src/connectors/rate-limiter.ts';
 import { HttpClient } from '../../src/platform/http-client.ts';
@@ -39,22 +39,59 @@ async function scripted(
 
 describe('RateLimit-Reset', () => {
   const now = Date.parse('2026-01-01T00:00:00Z');
-  it('reads epoch seconds, epoch milliseconds, seconds and milliseconds until reset', () => {
-    expect(parseRateLimitReset(String(now / 1000 + 30), now)).toBe(30_000);
-    expect(parseRateLimitReset(String(now + 1500), now)).toBe(1500);
-    expect(parseRateLimitReset('12', now)).toBe(12_000);
-    expect(parseRateLimitReset('2500', now)).toBe(2500);
-    expect(parseRateLimitReset('soon', now)).toBeUndefined();
-    // An epoch already past means "now".
-    expect(parseRateLimitReset(String(now / 1000 - 5), now)).toBe(0);
+  it('reads epoch seconds and epoch milliseconds whatever the setting', () => {
+    for (const reading of ['auto', 'seconds', 'milliseconds'] as const) {
+      expect(readRateLimitReset(String(now / 1000 + 30), { reading, now })?.waitMs).toBe(30_000);
+      expect(readRateLimitReset(String(now + 1500), { reading, now })?.waitMs).toBe(1500);
+      // An epoch already past means "now".
+      expect(readRateLimitReset(String(now / 1000 - 5), { reading, now })?.waitMs).toBe(0);
+    }
+    expect(readRateLimitReset('soon', { now })).toBeUndefined();
   });
 
-  it('prefers Retry-After (seconds or HTTP date)', () => {
-    expect(rateLimitWaitMs(new Headers({ 'retry-after': '3', 'ratelimit-reset': '50' }), now)).toBe(3000);
-    expect(rateLimitWaitMs(new Headers({ 'retry-after': new Date(now + 4000).toUTCString() }), now)).toBe(
-      4000,
-    );
-    expect(rateLimitWaitMs(new Headers({ 'ratelimit-reset': '1' }), now)).toBe(1000);
+  it('Retry-After (seconds or HTTP date) is read as RFC 9110 says', () => {
+    expect(retryAfterMs(new Headers({ 'retry-after': '3' }), now)).toBe(3000);
+    expect(retryAfterMs(new Headers({ 'retry-after': new Date(now + 4000).toUTCString() }), now)).toBe(4000);
+    expect(retryAfterMs(new Headers({ 'ratelimit-reset': '1' }), now)).toBeUndefined();
+  });
+
+  it('reads a countdown in the unit the destination is set to', () => {
+    expect(readRateLimitReset('25', { reading: 'seconds', now })).toEqual({ waitMs: 25_000 });
+    expect(readRateLimitReset('25', { reading: 'milliseconds', now })).toEqual({ waitMs: 25 });
+    expect(readRateLimitReset('2500', { reading: 'seconds', now })).toEqual({ waitMs: 2_500_000 });
+  });
+
+  it('auto: learns the unit from values only one unit explains, then reads the ambiguous ones with it', () => {
+    const windowSeconds = 60;
+    // Above the longest window: milliseconds. A fraction: seconds.
+    expect(readRateLimitReset('2500', { windowSeconds, now })).toEqual({
+      waitMs: 2500,
+      learned: 'milliseconds',
+    });
+    expect(readRateLimitReset('1.5', { windowSeconds, now })).toEqual({ waitMs: 1500, learned: 'seconds' });
+    // Known: applied to a value that could be either (a 429 in the window's last 25 ms is 25 ms).
+    expect(readRateLimitReset('25', { windowSeconds, known: 'milliseconds', now })).toEqual({ waitMs: 25 });
+    expect(readRateLimitReset('25', { windowSeconds, known: 'seconds', now })).toEqual({ waitMs: 25_000 });
+    // A value contradicting what was learned teaches again.
+    expect(readRateLimitReset('3000', { windowSeconds, known: 'seconds', now })).toEqual({
+      waitMs: 3000,
+      learned: 'milliseconds',
+    });
+  });
+
+  it('auto: an ambiguous countdown is a short guess, settled by the next 429 sent after the guess', () => {
+    const windowSeconds = 60;
+    const first = readRateLimitReset('25', { windowSeconds, now });
+    expect(first).toEqual({ waitMs: 25, guessed: true });
+    const guessedResetAt = now + 25;
+    // A 429 of a request already on the wire when the guess was made settles nothing.
+    expect(
+      readRateLimitReset('24', { windowSeconds, guessedResetAt, sentAt: now + 1, now: now + 30 }),
+    ).toEqual({ waitMs: 24, guessed: true });
+    // Sent after the guessed reset and still ambiguous: the same window runs on, so seconds.
+    expect(
+      readRateLimitReset('25', { windowSeconds, guessedResetAt, sentAt: now + 26, now: now + 30 }),
+    ).toEqual({ waitMs: 25_000, learned: 'seconds' });
   });
 });
 

@@ -592,6 +592,33 @@ describe.skipIf(!hasChromium)('admin console in Chromium', { timeout: 90_000 }, 
     await shot('destination');
   });
 
+  it('signs SSO handoffs with the destination’s key: rotated once in the console, both use the new one', async () => {
+    const handoff = page.getByRole('form', { name: 'New SSO handoff' });
+    await handoff.getByLabel('Handoff name').fill('Academy sign-in');
+    await handoff
+      .getByLabel('Default return URL')
+      .fill(`https://${thinkific.subdomain}.thinkific.com/enrollments`);
+    await handoff.getByRole('button', { name: 'Add SSO handoff' }).click();
+    await page.getByText("signs with this destination's key").waitFor();
+    const org = await t.hub.orgs.require('acme-sandbox');
+    const [site] = await t.hub.provider.sites.list(org.id);
+    expect(site).toMatchObject({ name: 'Academy sign-in', subdomain: thinkific.subdomain, apiKeySet: true });
+    expect((await t.hub.provider.sites.open(org.id, site?.id as string))?.apiKey).toBe(thinkific.apiKey);
+
+    // Thinkific issues a new key: typed once, in the destination's settings.
+    thinkific.apiKey = `${thinkific.apiKey}-rotated`;
+    await page.getByLabel('API key').fill(thinkific.apiKey);
+    await page.getByRole('button', { name: 'Save destination' }).click();
+    await page.waitForFunction(
+      () => (document.getElementById('dest-apiKey') as HTMLInputElement | null)?.value === '',
+    );
+    // Provisioning and the handoff both use it.
+    const destinationId = new URL(page.url()).pathname.split('/').at(-1) as string;
+    const tested = await t.api('POST', `/api/v1/organizations/${org.id}/destinations/${destinationId}/test`);
+    expect(tested.body.ok).toBe(true);
+    expect((await t.hub.provider.sites.open(org.id, site?.id as string))?.apiKey).toBe(thinkific.apiKey);
+  });
+
   it('builds a rule with the form editor and sees in a dry run who it would affect', async () => {
     await page.getByRole('navigation').getByRole('link', { name: 'Provisioning rules' }).click();
     await page.getByText('No rule yet.').waitFor();

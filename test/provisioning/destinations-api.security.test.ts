@@ -3,6 +3,7 @@
  * rest and never returned, test connection against the real API, and tenant isolation.
  */
 
+import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../../src/platform/db/client.ts';
@@ -13,10 +14,18 @@ let t: TestHub;
 let fake: FakeThinkific;
 let orgA: string;
 let orgB: string;
+/** The hub's log lines, parsed. */
+const logged: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   fake = await new FakeThinkific({ rateLimit: null }).start();
-  t = await createTestHub();
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) logged.push(JSON.parse(line));
+      done();
+    },
+  });
+  t = await createTestHub({ logTo: sink });
   orgA = (await t.api('POST', '/api/v1/organizations', { body: { name: 'Tenant A' } })).body.id;
   orgB = (await t.api('POST', '/api/v1/organizations', { body: { name: 'Tenant B' } })).body.id;
 });
@@ -58,12 +67,19 @@ describe('destinations API', { timeout: 240_000 }, () => {
     const bad = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, {
       body: { ...thinkific(), credentials: { apiKey: 'not-the-right-key' } },
     });
+    logged.length = 0;
     const tested = await t.api('POST', `/api/v1/organizations/${orgA}/destinations/${bad.body.id}/test`);
     expect(tested.status).toBe(502);
     expect(tested.headers['content-type']).toContain('application/problem+json');
     expect(tested.body.code).toBe('destination_test_unauthorized');
     expect(tested.body.detail).toContain('Authentication Error');
     expect(tested.text).not.toContain('not-the-right-key');
+    // The admin's wrong key is their mistake, not the hub's: a warning, without a stack trace.
+    const lines = logged.filter((line) => line.reqId === tested.body.requestId);
+    const failure = lines.find((line) => String(line.msg).startsWith('request failed'));
+    expect(failure).toMatchObject({ level: 40, code: 'destination_test_unauthorized', status: 502 });
+    expect(lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
+    expect(JSON.stringify(lines)).not.toMatch(/stack|not-the-right-key/);
   });
 
   it('bad input is a problem naming the field and the fix', async () => {
@@ -114,6 +130,100 @@ describe('destinations API', { timeout: 240_000 }, () => {
       },
     });
     expect(badCondition.status).toBe(400);
+  });
+
+  it('a rule enrolling in a course or bundle the destination does not have is refused, naming the enrollment', async () => {
+    const created = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, { body: thinkific() });
+    const body = (enrollments: unknown[]) => ({
+      name: 'Onboarding',
+      condition: { group: 'Sales' },
+      effects: [{ destinationId: created.body.id, enrollments }],
+    });
+    const refused = await t.api('POST', `/api/v1/organizations/${orgA}/provisioning/rules`, {
+      body: body([{ id: 101 }, { id: 999999 }, { kind: 'bundle', id: 201 }, { kind: 'bundle', id: 202 }]),
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({
+      code: 'rule_product_not_found',
+      field: 'effects[0].enrollments[1]',
+      missing: [
+        { field: 'effects[0].enrollments[1]', kind: 'course', id: '999999' },
+        { field: 'effects[0].enrollments[3]', kind: 'bundle', id: '202' },
+      ],
+    });
+    expect(refused.body.detail).toContain('course 999999');
+    expect(refused.body.fix).toContain('GET /courses');
+    // Nothing was saved.
+    expect((await t.api('GET', `/api/v1/organizations/${orgA}/provisioning/rules`)).body.data).toEqual([]);
+    // The same on update.
+    const saved = await t.api('POST', `/api/v1/organizations/${orgA}/provisioning/rules`, {
+      body: body([{ id: 101 }, { kind: 'bundle', id: 201 }]),
+    });
+    expect(saved.status).toBe(201);
+    expect(saved.body.warnings).toBeUndefined();
+    const patched = await t.api(
+      'PATCH',
+      `/api/v1/organizations/${orgA}/provisioning/rules/${saved.body.id}`,
+      { body: { effects: [{ destinationId: created.body.id, enrollments: [{ id: 102 }, { id: 'abc' }] }] } },
+    );
+    expect(patched.status).toBe(400);
+    expect(patched.body).toMatchObject({
+      code: 'rule_product_not_found',
+      field: 'effects[0].enrollments[1]',
+    });
+    await t.api('DELETE', `/api/v1/organizations/${orgA}/provisioning/rules/${saved.body.id}`);
+  });
+
+  it('the dry run warns of courses the destination does not have, and of a catalog it cannot read', async () => {
+    const created = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, { body: thinkific() });
+    const dryRun = (destinationId: string, enrollments: unknown[], groups: string[] = []) =>
+      t.api('POST', `/api/v1/organizations/${orgA}/provisioning/rules/dry-run`, {
+        key: t.readKey,
+        body: {
+          rule: {
+            name: 'Draft',
+            condition: { always: true },
+            effects: [{ destinationId, enrollments, groups }],
+          },
+        },
+      });
+    const missing = await dryRun(created.body.id, [{ id: 101 }, { id: 999999 }], ['Sales Team']);
+    expect(missing.status).toBe(200);
+    expect(missing.body.warnings).toEqual([
+      expect.objectContaining({
+        code: 'catalog_product_not_found',
+        field: 'rule.effects[0].enrollments[1]',
+        detail: expect.stringContaining('enrolling in course:999999 would fail'),
+      }),
+      expect.objectContaining({
+        code: 'catalog_group_created_on_first_sync',
+        field: 'rule.effects[0].groups[0]',
+      }),
+    ]);
+    // A destination whose catalog cannot be read (its key was revoked): a warning, not an error.
+    const revoked = await t.api('POST', `/api/v1/organizations/${orgA}/destinations`, {
+      body: { ...thinkific(), credentials: { apiKey: 'revoked-key-0000' } },
+    });
+    const unreadable = await dryRun(revoked.body.id, [{ id: 999999 }]);
+    expect(unreadable.status).toBe(200);
+    expect(unreadable.body.warnings).toEqual([
+      expect.objectContaining({
+        code: 'catalog_unavailable',
+        detail: expect.stringContaining('Authentication Error'),
+        fix: expect.stringContaining('Test the destination'),
+      }),
+    ]);
+    // Saving there is not blocked by the outage; the answer says what could not be checked.
+    const saved = await t.api('POST', `/api/v1/organizations/${orgA}/provisioning/rules`, {
+      body: {
+        name: 'Saved blind',
+        condition: { always: true },
+        effects: [{ destinationId: revoked.body.id, enrollments: [{ id: 101 }] }],
+      },
+    });
+    expect(saved.status).toBe(201);
+    expect(saved.body.warnings).toEqual([expect.objectContaining({ code: 'catalog_unavailable' })]);
+    await t.api('DELETE', `/api/v1/organizations/${orgA}/provisioning/rules/${saved.body.id}`);
   });
 
   it('a webhook destination gets a generated Standard Webhooks secret, shown once', async () => {

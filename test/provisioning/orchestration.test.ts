@@ -188,10 +188,12 @@ describe('provisioning orchestration', { timeout: 240_000 }, () => {
     setup = await setupProvisioning();
     const s = setup;
     await createRule(s, {
-      name: 'Missing course',
+      name: 'A course deleted later',
       condition: { always: true },
-      effects: [{ destinationId: s.destinationId, enrollments: [{ id: 999 }] }],
+      effects: [{ destinationId: s.destinationId, enrollments: [{ id: 103 }] }],
     });
+    // Deleted in Thinkific after the rule was saved (saving checks the catalog).
+    const deleted = s.fake.courses.splice(2, 1);
     const [person] = await directoryUsers(s, 1);
     const failed = await eventually(async () => (await statesOf(s, 'failed')).body.data[0], 'failed');
     expect(failed.lastError).toContain('Course could not be found.');
@@ -201,7 +203,7 @@ describe('provisioning orchestration', { timeout: 240_000 }, () => {
     );
     expect(events.body.data[0]).toMatchObject({ subject: { id: person?.id }, data: { retryable: false } });
 
-    s.fake.courses.push({ id: 999, name: 'Added later' });
+    s.fake.courses.push(...deleted);
     const retry = await s.t.api(
       'POST',
       `/api/v1/organizations/${s.organizationId}/destinations/${s.destinationId}/retry`,

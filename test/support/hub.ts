@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import type { DestinationStream } from 'pino';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
@@ -44,6 +45,8 @@ export interface TestHubOptions extends Omit<CreateHubOptions, 'pglite' | 'logge
    * the same Postgres database, or the same PGlite instance in embedded runs.
    */
   sameDatabaseAs?: TestHub;
+  /** Where log lines go (at LOG_LEVEL, or `info` when it is silent), to assert what is logged. */
+  logTo?: DestinationStream;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -160,7 +163,9 @@ export async function createTestHub(options: TestHubOptions = {}): Promise<TestH
     ...fresh.env,
     ...options.env,
   });
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = options.logTo
+    ? createLogger(config.LOG_LEVEL === 'silent' ? 'info' : config.LOG_LEVEL, options.logTo)
+    : createLogger(config.LOG_LEVEL);
   const hub = await createHub(config, {
     logger,
     ...('pglite' in fresh && fresh.pglite ? { pglite: fresh.pglite } : {}),

@@ -7,7 +7,7 @@ import type {
   RemoteEnrollment,
 } from '../destination.ts';
 import { UnsupportedOperation } from '../destination.ts';
-import { ConnectorHttpClient, type ExchangeRecord, type RateLimiter } from '../http.ts';
+import { ConnectorError, ConnectorHttpClient, type ExchangeRecord, type RateLimiter } from '../http.ts';
 import { readScimError, SCIM_MANIFEST, type ScimCredentials, type ScimSettings } from './manifest.ts';
 import { createScimGroup, findScimGroup, patchScimGroupMembers } from './operations/groups.ts';
 import {
@@ -109,6 +109,20 @@ export class ScimConnector implements DestinationConnector {
         present.push(name.toLowerCase());
     }
     return present;
+  }
+
+  async ensureGroup(name: string): Promise<{ remoteId: string }> {
+    const found = await findScimGroup(this.client, name);
+    if (found) return { remoteId: found.id };
+    try {
+      return { remoteId: (await createScimGroup(this.client, name)).id };
+    } catch (error) {
+      // 409 uniqueness (RFC 7644 §3.3): created by someone else meanwhile.
+      const again =
+        error instanceof ConnectorError && error.status === 409 && (await findScimGroup(this.client, name));
+      if (again) return { remoteId: again.id };
+      throw error;
+    }
   }
 
   async addToGroups(account: RemoteAccount, names: readonly string[]): Promise<void> {

@@ -7,6 +7,7 @@ import type {
   AccountProfile,
   DestinationConnector,
   EnrollmentSpec,
+  ProductRef,
   RemoteAccount,
   RemoteEnrollment,
 } from '../destination.ts';
@@ -20,10 +21,11 @@ import {
   thinkificAuthHeaders,
 } from './manifest.ts';
 import { toRemoteAccount, toRemoteCourseEnrollment } from './mapping.ts';
-import { addToGroups, isInGroup, listGroups } from './operations/add-to-group.ts';
+import { addToGroups, findOrCreateGroup, isInGroup, listGroups } from './operations/add-to-group.ts';
 import { createUser } from './operations/create-user.ts';
 import { deleteUser } from './operations/delete-user.ts';
 import { enrollInBundle, enrollInCourse } from './operations/enroll.ts';
+import { findProduct } from './operations/find-product.ts';
 import { findUser } from './operations/find-user.ts';
 import { listEnrollments } from './operations/list-enrollments.ts';
 import { testConnection } from './operations/test-connection.ts';
@@ -38,6 +40,8 @@ export interface ThinkificConnectorOptions {
   limiterKey?: string;
   observe?: (record: ExchangeRecord) => void;
   maxAttempts?: number;
+  /** Ends waits and requests early (a caller that cannot wait long, e.g. an API request). */
+  signal?: AbortSignal;
 }
 
 export function createThinkificHttpClient(options: ThinkificConnectorOptions): ConnectorHttpClient {
@@ -47,9 +51,12 @@ export function createThinkificHttpClient(options: ThinkificConnectorOptions): C
     auth: () => thinkificAuthHeaders(options.settings, options.credentials),
     headers: { 'content-type': 'application/json' },
     readError: readThinkificError,
+    rateLimitReset: options.settings.rateLimitReset ?? 'auto',
+    rateLimitWindowSeconds: THINKIFIC_MANIFEST.rateLimitWindowSeconds,
     ...(options.limiter ? { limiter: options.limiter, limiterKey: options.limiterKey ?? 'thinkific' } : {}),
     ...(options.observe ? { observe: options.observe } : {}),
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
 }
 
@@ -74,6 +81,20 @@ export class ThinkificConnector implements DestinationConnector {
 
   testConnection(): Promise<void> {
     return testConnection(this.client);
+  }
+
+  async findProducts(products: readonly ProductRef[]): Promise<Array<ProductRef & { name: string | null }>> {
+    const found = [];
+    for (const product of products) {
+      const match = await findProduct(this.client, { kind: product.kind, id: product.productId });
+      found.push({ ...product, name: match?.name ?? null });
+    }
+    return found;
+  }
+
+  async existingGroups(names: readonly string[]): Promise<string[]> {
+    const existing = new Set((await listGroups(this.client)).map((group) => group.name));
+    return names.filter((name) => existing.has(name));
   }
 
   async findAccount(profile: AccountProfile): Promise<RemoteAccount | null> {
@@ -204,6 +225,11 @@ export class ThinkificConnector implements DestinationConnector {
       }
     }
     return present;
+  }
+
+  async ensureGroup(name: string): Promise<{ remoteId: string }> {
+    const group = await findOrCreateGroup(this.client, name);
+    return { remoteId: String(group.id) };
   }
 
   async addToGroups(account: RemoteAccount, names: readonly string[]): Promise<void> {

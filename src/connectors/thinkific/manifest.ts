@@ -2,7 +2,7 @@
  * Thinkific Admin API (REST v1), declared: base URL, auth modes, pagination and rate limit.
  * Sources: shared/reference/openapi/thinkific-admin-v1.yaml and shared/reference/apis.md §1.
  */
-import { pageNumberStrategy } from '../http.ts';
+import { pageNumberStrategy, type ResetReading } from '../http.ts';
 
 export const THINKIFIC_MANIFEST = {
   kind: 'thinkific',
@@ -14,6 +14,11 @@ export const THINKIFIC_MANIFEST = {
   },
   /** 120 requests/minute per site (higher on Plus); 429 with `RateLimit-Reset`. */
   rateLimit: { requests: 120, perSeconds: 60 },
+  /**
+   * Limits are per minute, so a `RateLimit-Reset` countdown above 60 is milliseconds (the pages
+   * disagree on the header: see `readRateLimitReset`).
+   */
+  rateLimitWindowSeconds: 60,
   /** `limit` max is 250. */
   pageSize: 250,
 } as const;
@@ -23,6 +28,11 @@ export interface ThinkificSettings {
   subdomain?: string | undefined;
   /** Override of the API base URL (a fake, a proxy). */
   baseUrl?: string | undefined;
+  /**
+   * How the site's `RateLimit-Reset` counts down to the reset: `seconds`, `milliseconds`, or
+   * `auto` (default: learned from the values it sends). Epoch values are recognised either way.
+   */
+  rateLimitReset?: ResetReading | undefined;
 }
 
 export type ThinkificCredentials = { apiKey: string } | { accessToken: string };

@@ -466,7 +466,18 @@ export const createLmsSiteBody = z
       .trim()
       .toLowerCase()
       .regex(SUBDOMAIN, 'expected the school subdomain, e.g. acme for https://acme.thinkific.com')
-      .describe('The school: `acme` for https://acme.thinkific.com.'),
+      .optional()
+      .describe(
+        "The school: `acme` for https://acme.thinkific.com. Default with `destinationId`: the destination's subdomain.",
+      ),
+    destinationId: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe(
+        'The Thinkific provisioning destination whose API key signs the SSO JWTs: one credential for both, rotated once (on the destination). Give this or `apiKey`.',
+      ),
     customDomain: z
       .string()
       .trim()
@@ -479,8 +490,9 @@ export const createLmsSiteBody = z
       .string()
       .min(8)
       .max(500)
+      .optional()
       .describe(
-        "The site's API key (Settings → Code & analytics → API). Signs the SSO JWTs; stored encrypted, never returned.",
+        "The site's own API key (Settings → Code & analytics → API), for a school no destination provisions. Signs the SSO JWTs; stored encrypted, never returned. Give this or `destinationId`.",
       ),
     defaultReturnTo: uri
       .nullable()
@@ -493,9 +505,18 @@ export const createLmsSiteBody = z
 export const updateLmsSiteBody = z
   .object({
     name: createLmsSiteBody.shape.name.optional(),
-    subdomain: createLmsSiteBody.shape.subdomain.optional(),
+    subdomain: createLmsSiteBody.shape.subdomain,
     customDomain: createLmsSiteBody.shape.customDomain,
-    apiKey: createLmsSiteBody.shape.apiKey.optional(),
+    destinationId: z
+      .string()
+      .min(1)
+      .max(100)
+      .nullable()
+      .optional()
+      .describe(
+        "Sign with this Thinkific destination's API key from now on (the site's own key is deleted); null, with `apiKey`, to keep a key of its own again.",
+      ),
+    apiKey: createLmsSiteBody.shape.apiKey,
     defaultReturnTo: createLmsSiteBody.shape.defaultReturnTo,
   })
   .strict()
@@ -515,7 +536,11 @@ export const lmsSiteSchema = z
     baseUrl: z.string(),
     ssoUrl: z.string().describe('The Thinkific SSO endpoint people are sent to with a signed JWT.'),
     defaultReturnTo: z.string().nullable(),
-    apiKeySet: z.boolean(),
+    destinationId: z
+      .string()
+      .nullable()
+      .describe('The Thinkific destination whose API key signs the handoffs; null: the site keeps its own.'),
+    apiKeySet: z.boolean().describe('A key signs the handoffs (its own, or its destination’s).'),
     version: z.number().int(),
     createdAt: z.string(),
     updatedAt: z.string(),

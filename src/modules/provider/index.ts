@@ -22,7 +22,7 @@ import type { SsoModule } from '../sso/index.ts';
 import { AccountService } from './accounts.ts';
 import { ApplicationService } from './applications.ts';
 import { InteractionService, OIDC_INTERACTION } from './interactions.ts';
-import { LmsSiteService } from './lms-sites.ts';
+import { LmsSiteService, type SiteKeySource } from './lms-sites.ts';
 import { RouteService } from './post-login-routing.ts';
 import { ProviderHost } from './provider-host.ts';
 import { deleteExpiredPayloads, deletePayloadsOfAccount, listPayloadsOfAccount } from './repository.ts';
@@ -66,6 +66,8 @@ export class ProviderModule {
     jobs: JobQueue;
     logger: Logger;
     rateLimits: RateLimits;
+    /** Where an LMS site linked to a Thinkific destination gets its API key (provisioning's destinations). */
+    siteKeys: SiteKeySource;
   }) {
     const { config, database, secrets, events, orgs, directory, sso, jobs, logger } = deps;
     this.#database = database;
@@ -127,7 +129,7 @@ export class ProviderModule {
         return organization ? { user, organization } : undefined;
       },
     });
-    this.sites = new LmsSiteService({ database, secrets, events, orgs });
+    this.sites = new LmsSiteService({ database, secrets, events, orgs, keys: deps.siteKeys });
     this.routes = new RouteService({
       database,
       events,

@@ -10,6 +10,8 @@
 import { sql } from 'drizzle-orm';
 import {
   boolean,
+  check,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -20,6 +22,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import { organizations } from '../orgs/schema.ts';
+import { provisioningDestinations } from '../provisioning/schema.ts';
 
 /**
  * An OIDC client of Switchboard. `id` is the `client_id`. Owned by one organization, or shared
@@ -173,8 +176,16 @@ export const lmsSites = pgTable(
     customDomain: text('custom_domain'),
     /** Where Thinkific sends the person after sign-in unless the route says otherwise. */
     defaultReturnTo: text('default_return_to'),
-    /** The site's API key (the HS256 key of its SSO JWTs), sealed (context `lms_site:<id>:api_key`). */
-    apiKeySealed: text('api_key_sealed').notNull(),
+    /**
+     * The provisioning destination (a Thinkific one) whose API key signs this site's SSO JWTs: one
+     * credential for both, rotated once. Null when the site keeps its own key (below).
+     */
+    destinationId: text('destination_id'),
+    /**
+     * The site's own API key (the HS256 key of its SSO JWTs), sealed (context `lms_site:<id>:api_key`),
+     * for a site no destination provisions. Exactly one of this and `destinationId` is set.
+     */
+    apiKeySealed: text('api_key_sealed'),
     version: integer('version').notNull().default(1),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -182,5 +193,15 @@ export const lmsSites = pgTable(
   (table) => [
     primaryKey({ name: 'lms_sites_pkey', columns: [table.organizationId, table.id] }),
     uniqueIndex('lms_sites_id_key').on(table.id),
+    // A destination a site signs with cannot be deleted (the API says which site uses it first).
+    foreignKey({
+      name: 'lms_sites_destination_fkey',
+      columns: [table.organizationId, table.destinationId],
+      foreignColumns: [provisioningDestinations.organizationId, provisioningDestinations.id],
+    }),
+    check(
+      'lms_sites_one_key_check',
+      sql`(${table.apiKeySealed} is null) <> (${table.destinationId} is null)`,
+    ),
   ],
 );

@@ -1,5 +1,6 @@
 /** API shapes of destinations, rules, provisioning state and attempts. */
 import { z } from 'zod';
+import { RESET_READINGS } from '../../connectors/http.ts';
 import { conditionSchema } from '../../platform/conditions.ts';
 
 export const DESTINATION_KINDS = ['thinkific', 'scim', 'webhook'] as const;
@@ -23,6 +24,12 @@ export const thinkificSettingsSchema = z
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/i, 'expected the site subdomain, e.g. "acme" for acme.thinkific.com')
       .optional(),
     baseUrl: httpsOrLocalUrl.optional().describe('Default https://api.thinkific.com/api/public/v1.'),
+    rateLimitReset: z
+      .enum(RESET_READINGS)
+      .optional()
+      .describe(
+        'How the site’s RateLimit-Reset header counts down to the reset: `seconds`, `milliseconds`, or `auto` (default: learned from the values the site sends). Epoch times are recognised either way.',
+      ),
   })
   .strict();
 
@@ -227,6 +234,16 @@ export const updateRuleBody = z
   .meta({ id: 'UpdateProvisioningRule' });
 export type UpdateRuleInput = z.output<typeof updateRuleBody>;
 
+export const catalogWarningSchema = z
+  .object({
+    code: z.enum(['catalog_unavailable', 'catalog_product_not_found', 'catalog_group_created_on_first_sync']),
+    ruleId: z.string().optional().describe('The saved rule concerned.'),
+    field: z.string().describe('The effect, enrollment or group concerned (`effects[0].enrollments[1]`).'),
+    detail: z.string(),
+    fix: z.string(),
+  })
+  .meta({ id: 'ProvisioningCatalogWarning' });
+
 export const ruleSchema = z
   .object({
     id: z.string(),
@@ -239,6 +256,10 @@ export const ruleSchema = z
     description: z.string().describe('The condition in words.'),
     createdAt: z.string(),
     updatedAt: z.string(),
+    warnings: z
+      .array(catalogWarningSchema)
+      .optional()
+      .describe('On save: what could not be checked (a destination whose catalog could not be read).'),
   })
   .meta({ id: 'ProvisioningRule' });
 export type RuleView = z.output<typeof ruleSchema>;
@@ -276,6 +297,11 @@ export const dryRunSchema = z
       }),
     ),
     truncated: z.boolean(),
+    /**
+     * Courses or bundles the destination does not have, groups the first sync would create, and
+     * destinations whose catalog could not be read (nothing of theirs was checked).
+     */
+    warnings: z.array(catalogWarningSchema),
   })
   .meta({ id: 'ProvisioningDryRunResult' });
 

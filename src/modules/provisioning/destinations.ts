@@ -5,7 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { DestinationConnector } from '../../connectors/destination.ts';
-import { ConnectorError, type ExchangeRecord, type RateLimit } from '../../connectors/http.ts';
+import {
+  ConnectorError,
+  type ConnectorErrorKind,
+  type ExchangeRecord,
+  type RateLimit,
+} from '../../connectors/http.ts';
 import { PostgresRateLimiter } from '../../connectors/rate-limiter.ts';
 import { ScimConnector } from '../../connectors/scim/client.ts';
 import { SCIM_MANIFEST } from '../../connectors/scim/manifest.ts';
@@ -50,11 +55,29 @@ const SCHEMAS: Record<DestinationKind, { settings: z.ZodType; credentials: z.Zod
   webhook: { settings: webhookSettingsSchema, credentials: webhookCredentialsSchema },
 };
 
+/** Test-connection failures that come from what the admin entered (key, URL), not from the hub. */
+const CALLER_FAULTS = new Set<ConnectorErrorKind>(['unauthorized', 'forbidden', 'not_found', 'invalid']);
+
 const DEFAULT_LIMITS: Record<DestinationKind, RateLimit> = {
   thinkific: THINKIFIC_MANIFEST.rateLimit,
   scim: SCIM_MANIFEST.rateLimit,
   webhook: WEBHOOK_MANIFEST.rateLimit,
 };
+
+/**
+ * A change about to be made to a destination, shown to the guards other modules register (an LMS
+ * site signing its SSO handoffs with the destination's API key refuses its deletion, or credentials
+ * without an API key). Throw a typed error to refuse.
+ */
+export type DestinationChange =
+  | { type: 'delete'; row: DestinationRow }
+  | { type: 'credentials'; row: DestinationRow; credentials: Record<string, unknown> };
+export type DestinationGuard = (tx: Tx, change: DestinationChange) => Promise<void>;
+
+/** The Thinkific API key a destination holds, for an LMS site's SSO handoff (one credential for both). */
+export type ThinkificSsoKey =
+  | { ok: true; apiKey: string; subdomain: string | null; name: string }
+  | { ok: false; reason: 'not_found' | 'not_thinkific' | 'no_api_key'; name?: string };
 
 /** A destination with its credentials opened, for building its connector inside the hub. */
 export interface LoadedDestination {
@@ -72,6 +95,7 @@ export class DestinationService {
   readonly #http: HttpClient;
   /** Called in the change's transaction (backfill after a destination comes back, cleanup). */
   onChange: ((tx: Tx, organizationId: string, destinationId: string) => Promise<void>) | undefined;
+  readonly #guards: DestinationGuard[] = [];
 
   constructor(deps: {
     database: Database;
@@ -147,6 +171,7 @@ export class DestinationService {
       let credentials = this.#open(row);
       if (input.credentials !== undefined) {
         credentials = parseFor(kind, 'credentials', input.credentials) as Record<string, unknown>;
+        for (const guard of this.#guards) await guard(tx, { type: 'credentials', row, credentials });
         if (kind === 'webhook' && !credentials.secret) {
           throw new InvalidInput({
             code: 'destination_secret_required',
@@ -176,6 +201,7 @@ export class DestinationService {
     await this.#database.transaction(async (tx) => {
       const row = await selectDestination(tx, organization.id, id, { forUpdate: true });
       if (!row) throw notFound('destination', id);
+      for (const guard of this.#guards) await guard(tx, { type: 'delete', row });
       await deleteDestinationRow(tx, organization.id, id);
       await this.#append(tx, row, 'destination.deleted', actor, { kind: row.kind, name: row.name });
     });
@@ -199,9 +225,53 @@ export class DestinationService {
         detail: `Testing the destination failed: ${error.message}.`,
         fix: hint[error.kind] ?? 'Check the destination’s settings and try again.',
         extra: { upstreamStatus: error.status ?? null },
+        // Refused credentials or a wrong URL are the admin's to fix, not a fault of the hub.
+        callerFault: CALLER_FAULTS.has(error.kind),
       });
     }
     return { ok: true, latencyMs: Math.round(performance.now() - started) };
+  }
+
+  /** Lets another module refuse a deletion or a change of credentials (in the change's transaction). */
+  addGuard(guard: DestinationGuard): void {
+    this.#guards.push(guard);
+  }
+
+  /**
+   * The API key of a Thinkific destination, for signing an LMS site's SSO handoffs with the same
+   * credential the destination provisions with (rotated once, used by both).
+   */
+  async thinkificSsoKey(
+    organizationId: string,
+    destinationId: string,
+    executor: Tx | Database['db'] = this.#database.db,
+  ): Promise<ThinkificSsoKey> {
+    const row = await selectDestination(executor, organizationId, destinationId);
+    if (!row) return { ok: false, reason: 'not_found' };
+    if (row.kind !== 'thinkific') return { ok: false, reason: 'not_thinkific', name: row.name };
+    const credentials = this.#open(row);
+    if (typeof credentials.apiKey !== 'string') return { ok: false, reason: 'no_api_key', name: row.name };
+    const subdomain = (row.settings as { subdomain?: unknown }).subdomain;
+    return {
+      ok: true,
+      apiKey: credentials.apiKey,
+      subdomain: typeof subdomain === 'string' ? subdomain.toLowerCase() : null,
+      name: row.name,
+    };
+  }
+
+  /** Thinkific destinations of the organization holding an API key for this school (subdomain). */
+  async thinkificDestinationsOf(
+    organizationId: string,
+    subdomain: string,
+    executor: Tx | Database['db'] = this.#database.db,
+  ): Promise<Array<{ id: string; name: string }>> {
+    const found = [];
+    for (const row of await listDestinations(executor, organizationId)) {
+      const key = await this.thinkificSsoKey(organizationId, row.id, executor);
+      if (key.ok && key.subdomain === subdomain.toLowerCase()) found.push({ id: row.id, name: row.name });
+    }
+    return found;
   }
 
   async load(org: string, id: string): Promise<LoadedDestination> {
@@ -216,7 +286,11 @@ export class DestinationService {
   /** The connector of a destination, with the shared rate limiter and an exchange observer. */
   connectorFor(
     destination: LoadedDestination,
-    options: { observe?: (record: ExchangeRecord) => void; maxAttempts?: number } = {},
+    options: {
+      observe?: (record: ExchangeRecord) => void;
+      maxAttempts?: number;
+      signal?: AbortSignal;
+    } = {},
   ): DestinationConnector {
     const common = {
       http: this.#http,
@@ -224,6 +298,7 @@ export class DestinationService {
       limiterKey: `destination:${destination.row.id}`,
       ...(options.observe ? { observe: options.observe } : {}),
       maxAttempts: options.maxAttempts ?? 4,
+      ...(options.signal ? { signal: options.signal } : {}),
     };
     const credentials = this.#open(destination.row) as never;
     const settings = destination.row.settings as never;

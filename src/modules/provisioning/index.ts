@@ -1,7 +1,8 @@
 /**
  * Provisioning: destinations, rules, desired state, sync jobs and reconcile. The public surface:
  *
- * - `ProvisioningModule` (on the hub as `hub.provisioning`): `destinations`, `rules`,
+ * - `ProvisioningModule` (on the hub as `hub.provisioning`): `destinations` (with the Thinkific API
+ *   key an LMS site signs its SSO handoffs with, `thinkificSsoKey`, and `addGuard`), `rules`,
  *   `orchestrator` (queueBackfill, queueSync, retryFailed), `states`, `attempts`, `ofUser`,
  *   `syncUser`, and `backgroundTask()` (the event consumer and the reconcile schedule).
  * - Routes: `destinationRoutes` (destinations, test, reconcile, retry, states, attempts, a
@@ -32,6 +33,7 @@ import { RuleService } from './rules.ts';
 
 export * from './contracts.ts';
 export type { DesiredState } from './desired-state.ts';
+export type { DestinationChange, DestinationGuard, ThinkificSsoKey } from './destinations.ts';
 export { BACKFILL_QUEUE, Orchestrator, SYNC_QUEUE, type SyncJobData } from './orchestrator.ts';
 export { destinationRoutes } from './routes/destinations.ts';
 export { ruleRoutes } from './routes/rules.ts';
@@ -62,7 +64,7 @@ export class ProvisioningModule {
     this.#orgs = orgs;
     this.#directory = directory;
     this.destinations = new DestinationService({ database, secrets, events, orgs, http });
-    this.rules = new RuleService({ database, events, orgs, directory });
+    this.rules = new RuleService({ database, events, orgs, directory, destinations: this.destinations });
     this.orchestrator = new Orchestrator({
       database,
       jobs,

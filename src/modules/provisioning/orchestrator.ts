@@ -26,6 +26,7 @@ import type { DirectoryService, GroupView, UserView } from '../directory/index.t
 import type { EventLog, EventRecord } from '../events/index.ts';
 import { computeDesired, type DesiredState } from './desired-state.ts';
 import type { DestinationService, LoadedDestination } from './destinations.ts';
+import { PostgresGroupRegistry } from './group-registry.ts';
 import {
   acquireStateLease,
   deleteState,
@@ -43,7 +44,7 @@ import {
   statesByStatus,
   stateUserIdsOfDestination,
 } from './repository.ts';
-import { type AttemptRecord, parseActual, SyncRun } from './sync.ts';
+import { type AttemptRecord, parseActual, SyncFailed, SyncRun } from './sync.ts';
 
 export const SYNC_QUEUE = 'provisioning.sync';
 export const BACKFILL_QUEUE = 'provisioning.backfill';
@@ -369,6 +370,11 @@ export class Orchestrator {
       actual,
       policy: destination.policy,
       connector: (observe) => this.#destinations.connectorFor(destination, { observe }),
+      groups: new PostgresGroupRegistry(
+        this.#database,
+        { organizationId: data.organizationId, destinationId: data.destinationId },
+        job.id,
+      ),
       record: async (attempt) => {
         await this.#recordAttempt(job.id, key, attempt);
         // A long run (a destination pausing us after a 429) keeps its lease; one statement a minute.
@@ -425,8 +431,10 @@ export class Orchestrator {
         }
       });
     } catch (error) {
-      const retryable = !(error instanceof ConnectorError) || error.retryable;
+      const retryable =
+        error instanceof SyncFailed ? error.retryable : !(error instanceof ConnectorError) || error.retryable;
       const final = !retryable || job.retryCount + 1 >= data.attemptLimit;
+      const failed = error instanceof SyncFailed ? error : undefined;
       await this.#database.transaction(async (tx) => {
         await saveState(
           tx,
@@ -452,6 +460,13 @@ export class Orchestrator {
               destinationId: data.destinationId,
               durationMs: Date.now() - startedAt,
               error: (error as Error).message,
+              ...(failed
+                ? {
+                    // Every step that failed, and what was done all the same.
+                    failures: failed.failures.map(({ retryable: _, ...failure }) => failure),
+                    operations: failed.operations,
+                  }
+                : {}),
               attempts: job.retryCount + 1,
               retryable,
             },

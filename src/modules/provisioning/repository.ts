@@ -4,6 +4,7 @@ import { type Executor, queryRows } from '../../platform/db/client.ts';
 import {
   provisioningAttempts,
   provisioningDestinations,
+  provisioningRemoteGroups,
   provisioningRules,
   provisioningStates,
 } from './schema.ts';
@@ -381,4 +382,70 @@ export async function listAttempts(
     .where(and(...filters))
     .orderBy(desc(provisioningAttempts.id))
     .limit(query.limit);
+}
+
+// Remote groups (found or created once per destination)
+
+export type RemoteGroupRow = typeof provisioningRemoteGroups.$inferSelect;
+
+function remoteGroupKey(key: { organizationId: string; destinationId: string }, name: string) {
+  return and(
+    eq(provisioningRemoteGroups.organizationId, key.organizationId),
+    eq(provisioningRemoteGroups.destinationId, key.destinationId),
+    eq(provisioningRemoteGroups.name, name),
+  );
+}
+
+export async function selectRemoteGroup(
+  executor: Executor,
+  key: { organizationId: string; destinationId: string },
+  name: string,
+): Promise<RemoteGroupRow | undefined> {
+  const [row] = await executor.select().from(provisioningRemoteGroups).where(remoteGroupKey(key, name));
+  return row;
+}
+
+/**
+ * Claims the making of a group: true when `owner` may find or create it now (nobody made it yet and
+ * no other claim holds). One statement, so two jobs never both win.
+ */
+export async function claimRemoteGroup(
+  executor: Executor,
+  key: { organizationId: string; destinationId: string },
+  name: string,
+  owner: string,
+  claimSeconds: number,
+): Promise<boolean> {
+  const rows = await executor
+    .insert(provisioningRemoteGroups)
+    .values({
+      ...key,
+      name,
+      claimedBy: owner,
+      claimedUntil: sql`now() + make_interval(secs => ${claimSeconds})`,
+    })
+    .onConflictDoUpdate({
+      target: [
+        provisioningRemoteGroups.organizationId,
+        provisioningRemoteGroups.destinationId,
+        provisioningRemoteGroups.name,
+      ],
+      set: { claimedBy: owner, claimedUntil: sql`now() + make_interval(secs => ${claimSeconds})` },
+      setWhere: sql`${provisioningRemoteGroups.remoteId} is null and (${provisioningRemoteGroups.claimedUntil} is null or ${provisioningRemoteGroups.claimedUntil} < now() or ${provisioningRemoteGroups.claimedBy} = ${owner})`,
+    })
+    .returning({ claimedBy: provisioningRemoteGroups.claimedBy });
+  return rows[0]?.claimedBy === owner;
+}
+
+export async function settleRemoteGroup(
+  executor: Executor,
+  key: { organizationId: string; destinationId: string },
+  name: string,
+  owner: string,
+  remoteId: string | null,
+): Promise<void> {
+  await executor
+    .update(provisioningRemoteGroups)
+    .set({ remoteId, claimedBy: null, claimedUntil: null })
+    .where(and(remoteGroupKey(key, name), eq(provisioningRemoteGroups.claimedBy, owner)));
 }

@@ -11,6 +11,7 @@ import { newId } from '../../platform/ids.ts';
 import type { DirectoryService } from '../directory/index.ts';
 import type { Actor, EventLog } from '../events/index.ts';
 import type { OrganizationService } from '../orgs/index.ts';
+import { CatalogCheck, type EffectToCheck, missingProductsError, missingProductWarnings } from './catalog.ts';
 import {
   type CreateRuleInput,
   createRuleBody,
@@ -19,6 +20,7 @@ import {
   type UpdateRuleInput,
 } from './contracts.ts';
 import { computeDesired, enrollmentKey } from './desired-state.ts';
+import type { DestinationService } from './destinations.ts';
 import {
   deleteRuleRow,
   insertRule,
@@ -38,6 +40,7 @@ export class RuleService {
   readonly #events: EventLog;
   readonly #orgs: OrganizationService;
   readonly #directory: DirectoryService;
+  readonly #catalog: CatalogCheck;
   /** Queues the re-evaluation of the organization (set by the module). */
   onChange: ((tx: Tx, organizationId: string) => Promise<void>) | undefined;
 
@@ -46,11 +49,13 @@ export class RuleService {
     events: EventLog;
     orgs: OrganizationService;
     directory: DirectoryService;
+    destinations: DestinationService;
   }) {
     this.#database = deps.database;
     this.#events = deps.events;
     this.#orgs = deps.orgs;
     this.#directory = deps.directory;
+    this.#catalog = new CatalogCheck(deps.destinations);
   }
 
   async list(org: string): Promise<RuleView[]> {
@@ -67,7 +72,8 @@ export class RuleService {
 
   async create(org: string, input: CreateRuleInput, actor: Actor): Promise<RuleView> {
     const organization = await this.#orgs.require(org);
-    return this.#database.transaction(async (tx) => {
+    const warnings = await this.#checkCatalog(organization.id, input.effects);
+    const view = await this.#database.transaction(async (tx) => {
       await this.#checkEffects(tx, organization.id, input.effects);
       const last = await lastRulePosition(tx, organization.id);
       const row = await insertRule(tx, {
@@ -86,11 +92,13 @@ export class RuleService {
       await this.onChange?.(tx, organization.id);
       return toView((await selectRule(tx, organization.id, row.id)) as RuleRow);
     });
+    return warnings.length ? { ...view, warnings } : view;
   }
 
   async update(org: string, id: string, input: UpdateRuleInput, actor: Actor): Promise<RuleView> {
     const organization = await this.#orgs.require(org);
-    return this.#database.transaction(async (tx) => {
+    const warnings = input.effects ? await this.#checkCatalog(organization.id, input.effects) : [];
+    const view = await this.#database.transaction(async (tx) => {
       const row = await selectRule(tx, organization.id, id);
       if (!row) throw notFound('rule', id);
       if (input.effects) await this.#checkEffects(tx, organization.id, input.effects);
@@ -113,6 +121,7 @@ export class RuleService {
       await this.onChange?.(tx, organization.id);
       return toView((await selectRule(tx, organization.id, id)) as RuleRow);
     });
+    return warnings.length ? { ...view, warnings } : view;
   }
 
   async delete(org: string, id: string, actor: Actor): Promise<void> {
@@ -155,6 +164,22 @@ export class RuleService {
     const destinationIds = [
       ...new Set(rules.flatMap((rule) => rule.effects.map((effect) => String(effect.destinationId)))),
     ];
+    // The courses and groups the rules name, looked up in each destination's catalog (the rules
+    // the dry run evaluates: enabled ones).
+    const catalog = await this.#catalog.check(
+      organization.id,
+      rules
+        .filter((rule) => rule.enabled)
+        .flatMap((rule) =>
+          effectsToCheck(
+            rule.effects as unknown as CreateRuleInput['effects'],
+            input.rule ? 'rule.effects' : 'effects',
+            input.rule ? undefined : rule.id,
+          ),
+        ),
+      { groups: true },
+    );
+    const warnings = [...missingProductWarnings(catalog.missing), ...catalog.warnings];
     const affected = [];
     let usersEvaluated = 0;
     let truncated = false;
@@ -203,7 +228,7 @@ export class RuleService {
       if (!page.nextCursor) break;
       after = page.nextCursor;
     }
-    return { usersEvaluated, affected, truncated };
+    return { usersEvaluated, affected, truncated, warnings };
   }
 
   async #move(tx: Tx, organizationId: string, id: string, position: number) {
@@ -212,6 +237,17 @@ export class RuleService {
       .filter((ruleId) => ruleId !== id);
     ids.splice(Math.min(position - 1, ids.length), 0, id);
     await renumberRules(tx, organizationId, ids);
+  }
+
+  /**
+   * Refuses effects enrolling people in products their destination does not have (one lookup per
+   * product, before the transaction); returns warnings for catalogs that could not be read.
+   */
+  async #checkCatalog(organizationId: string, effects: CreateRuleInput['effects']) {
+    await this.#checkEffects(this.#database.db, organizationId, effects);
+    const report = await this.#catalog.check(organizationId, effectsToCheck(effects, 'effects'));
+    if (report.missing.length) throw missingProductsError(report.missing);
+    return report.warnings;
   }
 
   async #checkEffects(
@@ -259,6 +295,23 @@ export class RuleService {
       data,
     });
   }
+}
+
+function effectsToCheck(
+  effects: CreateRuleInput['effects'],
+  prefix: string,
+  ruleId?: string,
+): EffectToCheck[] {
+  return effects.map((effect, index) => ({
+    ...(ruleId ? { ruleId } : {}),
+    field: `${prefix}[${index}]`,
+    destinationId: String(effect.destinationId),
+    enrollments: (effect.enrollments ?? []).map((enrollment) => ({
+      kind: enrollment.kind ?? 'course',
+      id: String(enrollment.id),
+    })),
+    groups: effect.groups ?? [],
+  }));
 }
 
 function toView(row: RuleRow): RuleView {

@@ -149,6 +149,37 @@ export const provisioningAttempts = pgTable(
 );
 
 /**
+ * The groups of a destination (LMS or SCIM groups, by name) as the orchestrator found or created
+ * them: each is made once, by the first job that needs it (`claimed_by` until `claimed_until`),
+ * while the others wait for its `remote_id` instead of racing to create it.
+ */
+export const provisioningRemoteGroups = pgTable(
+  'provisioning_remote_groups',
+  {
+    organizationId: text('organization_id').notNull(),
+    destinationId: text('destination_id').notNull(),
+    name: text('name').notNull(),
+    /** The destination's id of the group, once it exists. */
+    remoteId: text('remote_id'),
+    /** The job finding or creating it right now, and until when its claim holds. */
+    claimedBy: text('claimed_by'),
+    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({
+      name: 'provisioning_remote_groups_pkey',
+      columns: [table.organizationId, table.destinationId, table.name],
+    }),
+    foreignKey({
+      name: 'provisioning_remote_groups_destination_fkey',
+      columns: [table.organizationId, table.destinationId],
+      foreignColumns: [provisioningDestinations.organizationId, provisioningDestinations.id],
+    }).onDelete('cascade'),
+  ],
+);
+
+/**
  * Token buckets of the connector core's Postgres rate limiter (src/connectors/rate-limiter.ts),
  * one per destination key. Not tenant data: keys name a destination, never a person.
  */
@@ -157,4 +188,6 @@ export const connectorRateBuckets = pgTable('connector_rate_buckets', {
   tokens: doublePrecision('tokens').notNull(),
   refilledAt: timestamp('refilled_at', { withTimezone: true }).notNull(),
   blockedUntil: timestamp('blocked_until', { withTimezone: true }),
+  /** How the destination's `RateLimit-Reset` counts down, once learned: `seconds` or `milliseconds`. */
+  resetUnit: text('reset_unit'),
 });

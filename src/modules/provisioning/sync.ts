@@ -5,6 +5,13 @@
  * call to the destination goes through `#step`, which records an attempt (operation, target, HTTP
  * exchanges without bodies or headers, outcome, status, latency, error).
  *
+ * Steps that do not depend on each other run regardless of each other's outcome (`#independently`):
+ * a course the destination refuses (422 "Course could not be found") does not keep the person out
+ * of their LMS group, nor out of the other courses. The run then fails with every failed step
+ * listed (`SyncFailed`), each naming what it was for (`enroll course:999999`). Only the account is
+ * a prerequisite, and a failure of the destination as a whole (credentials refused, unreachable,
+ * down, rate limited) stops the run at once: the next steps would meet the same wall.
+ *
  * Idempotent by construction: an account is looked up (email, then our id as external id) before it
  * is created, enrollments are listed before they are made, and `actual` is updated after every
  * step, so a retry after a crash or a second worker repeats nothing that already happened.
@@ -78,6 +85,60 @@ export interface SyncOutcome {
   unsupported: string[];
 }
 
+/** A step that failed, named by what it was for. */
+export interface StepFailure {
+  operation: string;
+  target: string | null;
+  error: string;
+  httpStatus: number | null;
+  /** The same call may succeed later without any change (network, 5xx, 429). */
+  retryable: boolean;
+}
+
+/**
+ * The run failed: every step that failed, in order. The steps that succeeded are in `operations`
+ * and in the actual state, which the caller saves, so a retry repeats only what failed.
+ */
+export class SyncFailed extends Error {
+  override name = 'SyncFailed';
+  readonly failures: StepFailure[];
+  readonly operations: string[];
+
+  constructor(failures: StepFailure[], operations: string[]) {
+    super(
+      failures.length === 1
+        ? describeFailure(failures[0] as StepFailure)
+        : `${failures.length} steps failed: ${failures.map(describeFailure).join('; ')}`,
+    );
+    this.failures = failures;
+    this.operations = operations;
+  }
+
+  /** Worth retrying as is: at least one failure may heal by itself. */
+  get retryable(): boolean {
+    return this.failures.some((failure) => failure.retryable);
+  }
+}
+
+function describeFailure(failure: StepFailure): string {
+  return `${failure.operation}${failure.target ? ` ${failure.target}` : ''} failed: ${failure.error}`;
+}
+
+/**
+ * The groups of a destination as every job sees them: each group is found or created once, by the
+ * first job that needs it, while the others wait for it (Thinkific: adding a person to a group that
+ * does not exist yet is a 422, and two jobs creating it race to "name has already been taken").
+ */
+export interface GroupRegistry {
+  /** Resolves when every named group exists; `findOrCreate` runs for those no job has made yet. */
+  ensure(names: readonly string[], findOrCreate: (name: string) => Promise<string>): Promise<void>;
+}
+
+/** Refusals of one item (this course, this group): the other steps are worth running. */
+function isolated(error: unknown): boolean {
+  return error instanceof ConnectorError && (error.kind === 'invalid' || error.kind === 'not_found');
+}
+
 export class SyncRun {
   readonly actual: ActualState;
   readonly #connector: DestinationConnector;
@@ -86,40 +147,89 @@ export class SyncRun {
   readonly #operations: string[] = [];
   readonly #drift: Drift[] = [];
   readonly #unsupported: string[] = [];
+  readonly #failures: StepFailure[] = [];
+  readonly #groups: GroupRegistry | undefined;
   #exchanges: ExchangeRecord[] | undefined;
+  /** The failure being reported by `#step`, so `#independently` does not list it twice. */
+  #lastFailure: { error: unknown; failure: StepFailure } | undefined;
 
   constructor(options: {
     actual: ActualState;
     connector: (observe: (record: ExchangeRecord) => void) => DestinationConnector;
     policy: DestinationPolicy;
     record: (attempt: AttemptRecord) => Promise<void>;
+    /** Where the destination's groups are found or created once for every job. */
+    groups?: GroupRegistry;
   }) {
     this.actual = options.actual;
     this.#policy = options.policy;
     this.#record = options.record;
+    this.#groups = options.groups;
     this.#connector = options.connector((exchange) => this.#exchanges?.push(exchange));
   }
 
+  /** Runs the steps; throws `SyncFailed` listing every failed step when any failed. */
   async execute(
     desired: DesiredState,
     options: { verify: boolean; removalAfter: Date | null; now?: Date },
   ): Promise<SyncOutcome> {
     const now = options.now ?? new Date();
     const removals: Array<() => Promise<void>> = [];
-    if (desired.account && desired.profile) {
-      const outcome = await this.#ensureAccount(desired.profile, options.verify);
-      if (outcome) {
-        const { account, created } = outcome;
-        await this.#ensureProfile(account, desired.profile, created);
-        await this.#ensureActive(account, desired.profile);
-        removals.push(...(await this.#ensureEnrollments(account, desired, created, options.verify, now)));
-        removals.push(...(await this.#ensureGroups(account, desired, created, options.verify)));
+    try {
+      if (desired.account && desired.profile) {
+        const profile = desired.profile;
+        const outcome = await this.#ensureAccount(profile, options.verify);
+        if (outcome) {
+          const { account, created } = outcome;
+          await this.#independently(() => this.#ensureProfile(account, profile, created));
+          await this.#independently(() => this.#ensureActive(account, profile));
+          removals.push(...(await this.#ensureEnrollments(account, desired, created, options.verify, now)));
+          await this.#independently(async () => {
+            removals.push(...(await this.#ensureGroups(account, desired, created, options.verify)));
+          });
+        }
+      } else if (this.actual.account === 'active' || this.actual.account === 'suspended') {
+        removals.push(...this.#fullRemoval(now));
       }
-    } else if (this.actual.account === 'active' || this.actual.account === 'suspended') {
-      removals.push(...this.#fullRemoval(now));
+      const removalAfter = await this.#applyRemovals(removals, options.removalAfter, now);
+      if (this.#failures.length) throw new SyncFailed(this.#failures, this.#operations);
+      return {
+        operations: this.#operations,
+        drift: this.#drift,
+        removalAfter,
+        unsupported: this.#unsupported,
+      };
+    } catch (error) {
+      if (error instanceof SyncFailed) throw error;
+      // A prerequisite (the account) or the destination as a whole failed: stop, listing it too.
+      throw new SyncFailed([...this.#failures, this.#failureOf(error)], this.#operations);
     }
-    const removalAfter = await this.#applyRemovals(removals, options.removalAfter, now);
-    return { operations: this.#operations, drift: this.#drift, removalAfter, unsupported: this.#unsupported };
+  }
+
+  /**
+   * Runs a step whose failure must not keep the next ones from running: a refusal of its item is
+   * listed and the run goes on; a failure of the destination as a whole stops the run.
+   */
+  async #independently<T>(work: () => Promise<T>): Promise<{ value: T } | undefined> {
+    try {
+      return { value: await work() };
+    } catch (error) {
+      if (!isolated(error)) throw error;
+      this.#failures.push(this.#failureOf(error));
+      return undefined;
+    }
+  }
+
+  #failureOf(error: unknown): StepFailure {
+    const last = this.#lastFailure;
+    if (last && last.error === error) return last.failure;
+    return {
+      operation: 'sync',
+      target: null,
+      error: (error as Error).message,
+      httpStatus: error instanceof ConnectorError ? (error.status ?? null) : null,
+      retryable: !(error instanceof ConnectorError) || error.retryable,
+    };
   }
 
   /** Finds or creates the account; undefined when a missing account is only reported (drift policy). */
@@ -205,10 +315,12 @@ export class SyncRun {
           .filter((entry) => !wanted.has(enrollmentKey(entry)))
           .map((entry) => ({ ...entry })),
       ];
-      const listed = await this.#step('list-enrollments', null, () =>
-        connector.listEnrollments(account, products),
+      const listed = await this.#independently(() =>
+        this.#step('list-enrollments', null, () => connector.listEnrollments(account, products)),
       );
-      remote = new Map(listed.map((enrollment) => [enrollmentKey(enrollment), enrollment]));
+      // Without the list, enrolling could duplicate: the enrollments wait for the retry.
+      if (!listed) return [];
+      remote = new Map(listed.value.map((enrollment) => [enrollmentKey(enrollment), enrollment]));
     }
     for (const [key, spec] of wanted) {
       const mine = managed[key];
@@ -223,8 +335,10 @@ export class SyncRun {
           this.#drift.push({ kind: 'enrollment_missing', target: key, action });
           if (action === 'reported') continue;
         }
-        const made = await this.#step('enroll', key, () => connector.enroll(account, spec));
-        managed[key] = { ...spec, remoteId: made.remoteId, revoked: false };
+        await this.#independently(async () => {
+          const made = await this.#step('enroll', key, () => connector.enroll(account, spec));
+          managed[key] = { ...spec, remoteId: made.remoteId, revoked: false };
+        });
         continue;
       }
       if (!sameTime(current.activatedAt, spec.activatedAt) || !sameTime(current.expiresAt, spec.expiresAt)) {
@@ -240,9 +354,12 @@ export class SyncRun {
           if (action === 'reported') continue;
         }
         const times = { activatedAt: spec.activatedAt, expiresAt: spec.expiresAt };
-        await this.#step(mine?.revoked ? 'restore-enrollment' : 'update-enrollment', key, () =>
-          connector.updateEnrollment(account, current, times),
+        const updated = await this.#independently(() =>
+          this.#step(mine?.revoked ? 'restore-enrollment' : 'update-enrollment', key, () =>
+            connector.updateEnrollment(account, current, times),
+          ),
         );
+        if (!updated) continue;
       }
       managed[key] = { ...spec, remoteId: current.remoteId, revoked: false };
     }
@@ -280,6 +397,7 @@ export class SyncRun {
       missing = [...new Set(missing)].filter((name) => !present.has(lower(name)));
     }
     if (missing.length) {
+      await this.#groupsExist(missing);
       await this.#step('add-to-group', missing.join(', '), () => connector.addToGroups(account, missing));
       this.actual.groups = [...this.actual.groups, ...missing].sort();
     }
@@ -287,6 +405,20 @@ export class SyncRun {
     return this.actual.groups
       .filter((name) => !wanted.has(lower(name)))
       .map((name) => () => this.#removeGroup(account, name));
+  }
+
+  /**
+   * Makes sure the groups exist before anyone is added to them, once per destination: through the
+   * registry, the first job to need a group finds or creates it and the others reuse it.
+   */
+  async #groupsExist(names: readonly string[]): Promise<void> {
+    const connector = this.#connector;
+    if (!connector.ensureGroup || !this.#groups) return;
+    const ensureGroup = connector.ensureGroup.bind(connector);
+    await this.#groups.ensure(names, async (name) => {
+      const group = await this.#step('ensure-group', name, () => ensureGroup(name));
+      return group.remoteId;
+    });
   }
 
   /** Everything we manage goes, per policy: the person no longer qualifies for this destination. */
@@ -370,7 +502,7 @@ export class SyncRun {
       const due = scheduled ?? new Date(now.getTime() + grace * 1000);
       if (due.getTime() > now.getTime()) return due;
     }
-    for (const removal of removals) await removal();
+    for (const removal of removals) await this.#independently(removal);
     return null;
   }
 
@@ -392,13 +524,14 @@ export class SyncRun {
       this.#operations.push(target ? `${operation} ${target}` : operation);
       return result;
     } catch (error) {
+      const httpStatus =
+        error instanceof ConnectorError ? (error.status ?? null) : (exchanges.at(-1)?.status ?? null);
       await this.#record({
         operation,
         target,
         exchanges,
         outcome: 'failed',
-        httpStatus:
-          error instanceof ConnectorError ? (error.status ?? null) : (exchanges.at(-1)?.status ?? null),
+        httpStatus,
         latencyMs: Math.round(performance.now() - started),
         error: (error as Error).message,
       });
@@ -406,6 +539,16 @@ export class SyncRun {
         this.#unsupported.push(`${operation}: ${error.message}`);
         return undefined as T;
       }
+      this.#lastFailure = {
+        error,
+        failure: {
+          operation,
+          target,
+          error: (error as Error).message,
+          httpStatus,
+          retryable: !(error instanceof ConnectorError) || error.retryable,
+        },
+      };
       throw error;
     } finally {
       this.#exchanges = undefined;

@@ -224,7 +224,12 @@ export function problemErrorHandler(
   reply: FastifyReply,
 ) {
   const problem = toProblem(error, request);
-  if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+  if (error instanceof AppError && error.callerFault) {
+    request.log.warn(
+      { code: problem.code, status: problem.status, detail: problem.detail },
+      'request failed: the caller’s configuration was refused',
+    );
+  } else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: problem.code, status: problem.status }, 'request rejected');
   return sendProblem(reply, problem);
 }

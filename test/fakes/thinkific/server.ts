@@ -14,9 +14,12 @@
  *   not be found."]}`; 404 `{"error":"Record not found."}`;
  * - `/users/{id}?provider=SSO|OPENID_CONNECT` finds a user by external id;
  * - group membership by **name** (`group_names`), an unknown name → 422 `Invalid group_names`;
- * - a rate limit per site (default 120 requests/minute) answering 429 with `RateLimit-Reset`, in
- *   the reading chosen by `resetStyle` (epoch seconds, seconds, or milliseconds until reset), since
- *   Thinkific's own pages disagree on it.
+ * - a rate limit per site (default 120 requests/minute) counted in fixed windows (the period
+ *   starts on a multiple of its length since the epoch, as Rails' Rack::Attack throttles do), a
+ *   request over the window's budget answering 429 with `RateLimit-Reset` in the reading chosen by
+ *   `resetStyle`: epoch seconds (developers.thinkific.com), or seconds or milliseconds until the
+ *   window ends (support.thinkific.dev says milliseconds), since Thinkific's own pages disagree;
+ *   `clock` lets a test place a request anywhere in a window (its last 25 ms, say).
  *
  * Duplicate enrollments are allowed, as the real API does not de-duplicate them: a client that
  * does not look before it creates shows up in `enrollments`.
@@ -30,10 +33,12 @@ export interface FakeThinkificOptions {
   subdomain?: string;
   /** OAuth bearer tokens accepted besides the API key. */
   bearerTokens?: string[];
-  /** Requests per window; null disables the limit. Default 120 per 60 s. */
+  /** Requests per fixed window; null disables the limit. Default 120 per 60 s. */
   rateLimit?: { requests: number; perSeconds: number } | null;
   /** How `RateLimit-Reset` is written. Default `epoch` (developers.thinkific.com). */
   resetStyle?: 'epoch' | 'seconds' | 'milliseconds';
+  /** The rate limiter's clock (epoch milliseconds). Default `Date.now`. */
+  clock?: () => number;
   /** Answer POST /bundles/{id}/enrollments with 202 (queued) instead of 201. */
   bundleEnrollmentsQueued?: boolean;
   /** A plan without API access: every call answers 403. */
@@ -82,13 +87,18 @@ export interface RequestLogEntry {
   method: string;
   path: string;
   status: number;
+  /** The rate-limit window the request was counted in (its start, epoch ms), when limited. */
+  window: number | null;
+  /** The request's `X-Request-Id`, when it sent one. */
+  requestId: string | null;
 }
 
 const BASE = '/api/public/v1';
 const NOT_FOUND = { error: 'Record not found.' };
 
 export class FakeThinkific {
-  readonly apiKey: string;
+  /** The site's API key; assign a new one to rotate it (the old one stops working at once). */
+  apiKey: string;
   readonly subdomain: string;
   readonly users: FakeUser[] = [];
   readonly enrollments: FakeEnrollment[] = [];
@@ -100,11 +110,12 @@ export class FakeThinkific {
   down = false;
   rateLimit: { requests: number; perSeconds: number } | null;
   resetStyle: 'epoch' | 'seconds' | 'milliseconds';
+  clock: () => number;
   #options: FakeThinkificOptions;
   #server: Server | undefined;
   #bearer: Set<string>;
   #nextId = 1000;
-  #bucket: { tokens: number; at: number } | undefined;
+  #window: { start: number; used: number } | undefined;
 
   constructor(options: FakeThinkificOptions = {}) {
     this.#options = options;
@@ -113,6 +124,7 @@ export class FakeThinkific {
     this.#bearer = new Set(options.bearerTokens ?? []);
     this.rateLimit = options.rateLimit === undefined ? { requests: 120, perSeconds: 60 } : options.rateLimit;
     this.resetStyle = options.resetStyle ?? 'epoch';
+    this.clock = options.clock ?? Date.now;
     this.courses = options.courses ?? [
       { id: 101, name: 'Onboarding Essentials' },
       { id: 102, name: 'Leadership Foundations' },
@@ -171,8 +183,17 @@ export class FakeThinkific {
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://fake');
     const method = request.method ?? 'GET';
+    let window: number | null = null;
+    const requestId = request.headers['x-request-id'];
     const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-      this.log.push({ at: Date.now(), method, path: url.pathname, status });
+      this.log.push({
+        at: Date.now(),
+        method,
+        path: url.pathname,
+        status,
+        window,
+        requestId: typeof requestId === 'string' ? requestId : null,
+      });
       const text = body === undefined ? '' : JSON.stringify(body);
       response.writeHead(status, {
         ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }),
@@ -187,9 +208,10 @@ export class FakeThinkific {
     if (this.#options.noApiAccess) {
       return send(403, { error: 'Access to Apps is not available on your plan. Upgrade to gain access' });
     }
-    const limited = this.#takeToken();
-    if (limited !== undefined)
-      return send(429, { error: 'Too Many Requests' }, { 'RateLimit-Reset': limited });
+    const limited = this.#count();
+    window = limited.window;
+    if (limited.reset !== undefined)
+      return send(429, { error: 'Too Many Requests' }, { 'RateLimit-Reset': limited.reset });
     let body: Record<string, unknown> = {};
     if (raw) {
       try {
@@ -443,24 +465,36 @@ export class FakeThinkific {
     );
   }
 
-  /** A token bucket the size of the window's budget, refilled continuously. Undefined: allowed. */
-  #takeToken(): string | undefined {
-    if (!this.rateLimit) return undefined;
+  /**
+   * Counts the request in its fixed window. `reset` is set when the window's budget is spent: the
+   * `RateLimit-Reset` value, the time until the window ends in the configured reading.
+   */
+  #count(): { window: number | null; reset?: string } {
+    if (!this.rateLimit) return { window: null };
     const { requests, perSeconds } = this.rateLimit;
-    const rate = requests / perSeconds / 1000;
-    const now = Date.now();
-    const bucket = this.#bucket ?? { tokens: requests, at: now };
-    bucket.tokens = Math.min(requests, bucket.tokens + (now - bucket.at) * rate);
-    bucket.at = now;
-    this.#bucket = bucket;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return undefined;
+    const length = perSeconds * 1000;
+    const now = this.clock();
+    const start = Math.floor(now / length) * length;
+    if (this.#window?.start !== start) this.#window = { start, used: 0 };
+    if (this.#window.used < requests) {
+      this.#window.used++;
+      return { window: start };
     }
-    const waitMs = Math.ceil((1 - bucket.tokens) / rate);
-    if (this.resetStyle === 'milliseconds') return String(waitMs);
-    if (this.resetStyle === 'seconds') return String(Math.max(1, Math.ceil(waitMs / 1000)));
-    return String(Math.ceil((now + waitMs) / 1000));
+    const end = start + length;
+    const untilMs = end - now;
+    if (this.resetStyle === 'milliseconds') return { window: start, reset: String(untilMs) };
+    if (this.resetStyle === 'seconds') return { window: start, reset: String(Math.ceil(untilMs / 1000)) };
+    return { window: start, reset: String(Math.ceil(end / 1000)) };
+  }
+
+  /** Requests answered 429, by window start. */
+  rejectedPerWindow(): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (const entry of this.log) {
+      if (entry.status === 429 && entry.window !== null)
+        counts.set(entry.window, (counts.get(entry.window) ?? 0) + 1);
+    }
+    return counts;
   }
 
   #enroll(

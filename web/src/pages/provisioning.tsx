@@ -87,7 +87,27 @@ interface Rule {
   description: string;
 }
 
+/** A catalog check's finding: a course the destination lacks, a new group, an unreadable catalog. */
+interface CatalogWarning {
+  code: string;
+  ruleId?: string;
+  field: string;
+  detail: string;
+  fix: string;
+}
+
+/** A Thinkific school people are handed to signed in (SSO), and where its signing key lives. */
+interface LmsSite {
+  id: string;
+  name: string;
+  subdomain: string;
+  ssoUrl: string;
+  destinationId: string | null;
+  defaultReturnTo: string | null;
+}
+
 interface DryRun {
+  warnings: CatalogWarning[];
   usersEvaluated: number;
   affected: Array<{
     userId: string;
@@ -146,7 +166,27 @@ function KindFields({
       <div className="grid2">
         {input('subdomain', 'Site subdomain', 'e.g. "acme" for acme.thinkific.com')}
         {input('baseUrl', 'API base URL', 'Default https://api.thinkific.com/api/public/v1')}
-        {input('apiKey', 'API key', 'Private app API key; stored encrypted, never shown again.', true)}
+        {input(
+          'apiKey',
+          'API key',
+          'Private app API key; stored encrypted, never shown again. Also signs the SSO handoffs to this site.',
+          true,
+        )}
+        <Field
+          label="RateLimit-Reset counts in"
+          htmlFor="dest-rateLimitReset"
+          hint="How the site's 429 answers say when to retry. Automatic learns it from the values the site sends."
+        >
+          <select
+            id="dest-rateLimitReset"
+            value={values.rateLimitReset ?? ''}
+            onChange={(e) => onChange('rateLimitReset', e.target.value)}
+          >
+            <option value="">automatic</option>
+            <option value="seconds">seconds until the reset</option>
+            <option value="milliseconds">milliseconds until the reset</option>
+          </select>
+        </Field>
       </div>
     );
   }
@@ -170,7 +210,7 @@ function splitValues(kind: Kind, values: Record<string, string>) {
   const pick = (keys: string[]) =>
     Object.fromEntries(keys.filter((key) => values[key]?.trim()).map((key) => [key, values[key]?.trim()]));
   if (kind === 'thinkific')
-    return { settings: pick(['subdomain', 'baseUrl']), credentials: pick(['apiKey']) };
+    return { settings: pick(['subdomain', 'baseUrl', 'rateLimitReset']), credentials: pick(['apiKey']) };
   if (kind === 'scim') return { settings: pick(['baseUrl']), credentials: pick(['token']) };
   return { settings: pick(['url']), credentials: pick(['secret']) };
 }
@@ -401,6 +441,7 @@ export function DestinationDetailPage({ session, params }: PageProps) {
           {admin ? (
             <DestinationEditor key={d.updatedAt} destination={d} base={base} onSaved={destination.reload} />
           ) : null}
+          {d.kind === 'thinkific' ? <SsoHandoffs org={org} destination={d} admin={admin} /> : null}
           <section className="card" aria-labelledby="states-title">
             <h2 id="states-title">People in this destination</h2>
             <div className="toolbar">
@@ -487,6 +528,120 @@ export function DestinationDetailPage({ session, params }: PageProps) {
         </>
       )}
     </Loader>
+  );
+}
+
+/**
+ * The SSO handoffs to this Thinkific site (LMS sites that post-login routes hand people to), signed
+ * with this destination's API key: one credential, rotated once in the settings above. Sites that
+ * still keep a copy of the key are offered to use this one instead.
+ */
+function SsoHandoffs({ org, destination, admin }: { org: string; destination: Destination; admin: boolean }) {
+  const sitesBase = `/api/v1/organizations/${enc(org)}/lms-sites`;
+  const sites = useApi<{ data: LmsSite[] }>(sitesBase);
+  const subdomain =
+    typeof destination.settings.subdomain === 'string' ? destination.settings.subdomain.toLowerCase() : '';
+  const [name, setName] = useState(`${destination.name} sign-in`);
+  const [returnTo, setReturnTo] = useState('');
+  const add = useAction(async () =>
+    api<LmsSite>('POST', sitesBase, {
+      name,
+      destinationId: destination.id,
+      ...(returnTo.trim() ? { defaultReturnTo: returnTo.trim() } : {}),
+    }),
+  );
+  const share = useAction(async (site: LmsSite) =>
+    api<LmsSite>('PATCH', `${sitesBase}/${enc(site.id)}`, { destinationId: destination.id }),
+  );
+  const hasApiKey = 'apiKey' in destination.credentials;
+  return (
+    <section className="card" aria-labelledby="sso-title">
+      <h2 id="sso-title">Single sign-on handoff</h2>
+      <p className="muted">
+        Post-login routes can hand people to {subdomain || 'this site'} signed in. The handoff is signed with
+        this destination's API key: replace the key in the settings above and both use the new one.
+      </p>
+      <Loader state={sites} label="Loading LMS sites…">
+        {(page) => {
+          const signing = page.data.filter((site) => site.destinationId === destination.id);
+          const copies = page.data.filter((site) => !site.destinationId && site.subdomain === subdomain);
+          return (
+            <>
+              {signing.length === 0 && copies.length === 0 ? (
+                <Empty title="No SSO handoff to this site yet." />
+              ) : null}
+              <ul className="plain">
+                {signing.map((site) => (
+                  <li key={site.id}>
+                    <strong>{site.name}</strong> <Badge tone="ok">signs with this destination's key</Badge>{' '}
+                    <span className="mono small">{site.ssoUrl}</span>
+                  </li>
+                ))}
+                {copies.map((site) => (
+                  <li key={site.id}>
+                    <strong>{site.name}</strong> <Badge tone="warn">keeps its own copy of the key</Badge>{' '}
+                    {admin && hasApiKey ? (
+                      <Button
+                        className="secondary small"
+                        busy={share.busy}
+                        onClick={async () => {
+                          if (await share.run(site)) sites.reload();
+                        }}
+                      >
+                        Use this destination's key
+                      </Button>
+                    ) : null}
+                  </li>
+                ))}
+              </ul>
+            </>
+          );
+        }}
+      </Loader>
+      <ErrorBox error={share.error} />
+      {admin && hasApiKey ? (
+        <form
+          className="form"
+          aria-label="New SSO handoff"
+          onSubmit={async (event) => {
+            event.preventDefault();
+            if (await add.run()) {
+              setReturnTo('');
+              sites.reload();
+            }
+          }}
+        >
+          <div className="grid2">
+            <Field label="Handoff name" htmlFor="sso-name">
+              <input id="sso-name" value={name} onChange={(e) => setName(e.target.value)} />
+            </Field>
+            <Field
+              label="Default return URL"
+              htmlFor="sso-return-to"
+              hint="Where Thinkific sends people after sign-in, unless a route says otherwise (optional)."
+            >
+              <input
+                id="sso-return-to"
+                type="url"
+                value={returnTo}
+                onChange={(e) => setReturnTo(e.target.value)}
+                placeholder={`https://${subdomain || 'acme'}.thinkific.com/enrollments`}
+              />
+            </Field>
+          </div>
+          <ErrorBox error={add.error} />
+          <div className="actions">
+            <Button type="submit" className="secondary" busy={add.busy} busyLabel="Adding…">
+              Add SSO handoff
+            </Button>
+          </div>
+        </form>
+      ) : !hasApiKey ? (
+        <div className="warning">
+          This destination connects with an OAuth token; Thinkific signs SSO only with the site's API key.
+        </div>
+      ) : null}
+    </section>
   );
 }
 
@@ -690,6 +845,7 @@ export function RulesPage({ session, params }: PageProps) {
   const rules = useApi<{ data: Rule[] }>(base);
   const destinations = useApi<{ data: Destination[] }>(`/api/v1/organizations/${enc(org)}/destinations`);
   const [editing, setEditing] = useState<Rule | 'new' | undefined>();
+  const [saveWarnings, setSaveWarnings] = useState<CatalogWarning[]>([]);
   const toggle = useAction(async (rule: Rule) =>
     api<Rule>('POST', `${base}/${enc(rule.id)}/${rule.enabled ? 'disable' : 'enable'}`),
   );
@@ -717,11 +873,18 @@ export function RulesPage({ session, params }: PageProps) {
           rule={editing === 'new' ? undefined : editing}
           destinations={destinations.data?.data ?? []}
           names={names}
-          onDone={(saved) => {
+          onDone={(saved, warnings) => {
             setEditing(undefined);
+            setSaveWarnings(warnings ?? []);
             if (saved) rules.reload();
           }}
         />
+      ) : null}
+      {saveWarnings.length ? (
+        <div className="card">
+          <strong>Saved, but not everything could be checked:</strong>
+          <CatalogWarnings warnings={saveWarnings} />
+        </div>
       ) : null}
       <ErrorBox error={toggle.error ?? remove.error} />
       <Loader state={rules} label="Loading rules…">
@@ -884,7 +1047,7 @@ function RuleEditor({
   rule: Rule | undefined;
   destinations: Destination[];
   names: Map<string, string>;
-  onDone: (saved: boolean) => void;
+  onDone: (saved: boolean, warnings?: CatalogWarning[]) => void;
 }) {
   const [name, setName] = useState(rule?.name ?? '');
   const [editor, setEditor] = useState<EditorState>(() => initialEditor(rule, destinations));
@@ -959,7 +1122,9 @@ function RuleEditor({
     const body = draft();
     if (!body) return undefined;
     const full = { ...body, ...(position.trim() ? { position: Number(position) } : {}) };
-    return rule ? api<Rule>('PATCH', `${base}/${enc(rule.id)}`, full) : api<Rule>('POST', base, full);
+    return rule
+      ? api<Rule & { warnings?: CatalogWarning[] }>('PATCH', `${base}/${enc(rule.id)}`, full)
+      : api<Rule & { warnings?: CatalogWarning[] }>('POST', base, full);
   });
   return (
     <form
@@ -967,7 +1132,8 @@ function RuleEditor({
       aria-label={rule ? 'Edit rule' : 'New rule'}
       onSubmit={async (event) => {
         event.preventDefault();
-        if (await save.run()) onDone(true);
+        const saved = await save.run();
+        if (saved) onDone(true, saved.warnings);
       }}
     >
       <h2>{rule ? `Edit ${rule.name}` : 'New rule'}</h2>
@@ -1120,6 +1286,7 @@ function RuleEditor({
             Dry run: {result.affected.length} affected of {result.usersEvaluated} evaluated
             {result.truncated ? ' (first 200 shown)' : ''}
           </h3>
+          <CatalogWarnings warnings={result.warnings} />
           {result.affected.length === 0 ? (
             <Empty title="Nobody would be affected." />
           ) : (
@@ -1157,6 +1324,22 @@ function RuleEditor({
         </section>
       ) : null}
     </form>
+  );
+}
+
+/** What a catalog check found: courses a destination lacks, groups to be created, catalogs unread. */
+function CatalogWarnings({ warnings }: { warnings: CatalogWarning[] }) {
+  if (!warnings.length) return null;
+  return (
+    <div className="warning" role="status">
+      <ul>
+        {warnings.map((warning) => (
+          <li key={`${warning.code}:${warning.ruleId ?? ''}:${warning.field}`}>
+            {warning.detail} <span className="muted">({warning.field})</span> {warning.fix}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 

@@ -1,7 +1,10 @@
 /**
- * Adds a user to groups by **name** (`POST /group_users {user_id, group_names}` → 201, empty body).
- * An unknown name fails the whole call with 422 `{"errors":["Invalid group_names"]}`, so missing
- * groups are created first (`POST /groups` → **200**, not 201) and the call is repeated.
+ * Groups by **name**. Adding a user (`POST /group_users {user_id, group_names}` → 201, empty body)
+ * fails as a whole with 422 `{"errors":["Invalid group_names"]}` when a name does not exist, so a
+ * group is found or created first (`findOrCreateGroup`: `GET /groups`, then `POST /groups` → **200**,
+ * not 201; "has already been taken" when another caller created it meanwhile, then it is found).
+ * The orchestrator does that once per destination and group, before anyone is added to it; the
+ * fallback here only covers a group deleted by hand since.
  */
 import { ConnectorError, type ConnectorHttpClient } from '../../http.ts';
 import { thinkificPages } from '../manifest.ts';
@@ -19,10 +22,29 @@ export async function createGroup(client: ConnectorHttpClient, name: string): Pr
   return ThinkificGroupSchema.parse(response.body);
 }
 
+/** The group named `name` (exactly: `group_names` matches names as written), found or created. */
+export async function findOrCreateGroup(
+  client: ConnectorHttpClient,
+  name: string,
+  known?: readonly ThinkificGroup[],
+): Promise<ThinkificGroup> {
+  const existing = (known ?? (await listGroups(client))).find((group) => group.name === name);
+  if (existing) return existing;
+  try {
+    return await createGroup(client, name);
+  } catch (error) {
+    // Created by someone else meanwhile ("has already been taken"): then it is there to find.
+    if (!(error instanceof ConnectorError) || error.kind !== 'invalid') throw error;
+    const found = (await listGroups(client)).find((group) => group.name === name);
+    if (!found) throw error;
+    return found;
+  }
+}
+
 export async function addToGroups(
   client: ConnectorHttpClient,
   input: { userId: string; groupNames: readonly string[] },
-): Promise<{ createdGroups: string[] }> {
+): Promise<void> {
   const send = () =>
     client.request({
       method: 'POST',
@@ -33,7 +55,7 @@ export async function addToGroups(
     });
   try {
     await send();
-    return { createdGroups: [] };
+    return;
   } catch (error) {
     if (
       !(error instanceof ConnectorError) ||
@@ -43,20 +65,9 @@ export async function addToGroups(
       throw error;
     }
   }
-  const existing = new Set((await listGroups(client)).map((group) => group.name));
-  const createdGroups: string[] = [];
-  for (const name of input.groupNames) {
-    if (existing.has(name)) continue;
-    try {
-      await createGroup(client, name);
-      createdGroups.push(name);
-    } catch (error) {
-      // Another worker created it meanwhile ("has already been taken"): fine.
-      if (!(error instanceof ConnectorError) || error.kind !== 'invalid') throw error;
-    }
-  }
+  const groups = await listGroups(client);
+  for (const name of input.groupNames) await findOrCreateGroup(client, name, groups);
   await send();
-  return { createdGroups };
 }
 
 /** The ids of users in a group, filtered to one email (`GET /users?query[group_id]=&query[email]=`). */
