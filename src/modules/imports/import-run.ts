@@ -21,7 +21,7 @@ import type { ScimService } from '../scim/index.ts';
 import type { ImportField, ResolvedColumn } from './columns.ts';
 import type { ImportOptions } from './contracts.ts';
 import type { TextEncoding } from './file-format.ts';
-import { readStoredFile } from './file-store.ts';
+import { readStoredFile, storedFileAt } from './file-store.ts';
 import {
   countOutcomes,
   deleteFileChunks,
@@ -34,7 +34,14 @@ import {
 } from './repository.ts';
 import { type MappedRow, mapRow } from './row-mapping.ts';
 import { type GroupRef, planRow, type RowPlan, rejectedPlan } from './row-plan.ts';
-import { type RawRow, readCsvRows, readXlsxRows, sampleText, sniffDelimiter } from './spreadsheet-reader.ts';
+import {
+  type RawRow,
+  readCsvRows,
+  sampleText,
+  sniffDelimiter,
+  type WorkbookInfo,
+} from './spreadsheet-reader.ts';
+import { readXlsxRows } from './xlsx-reader.ts';
 
 export const CHUNK_ROWS = 1000;
 
@@ -46,19 +53,22 @@ export interface ImportRunDeps {
   events: EventLog;
   logger: Logger;
   maxRows: number;
+  /** IMPORT_MAX_UNCOMPRESSED_BYTES: the most one part of a workbook may inflate to. */
+  maxPartBytes: number;
 }
 
 /** Rows of a stored import file (header first), whichever its format. */
 export async function* storedRows(
   database: Database,
-  row: Pick<ImportRow, 'organizationId' | 'id' | 'format' | 'encoding' | 'delimiter' | 'sheet'>,
-  info: { sheet?: string; sheets: string[] } = { sheets: [] },
+  row: Pick<ImportRow, 'organizationId' | 'id' | 'format' | 'encoding' | 'delimiter' | 'sheet' | 'byteSize'>,
+  options: { maxPartBytes: number; info?: WorkbookInfo },
 ): AsyncGenerator<RawRow> {
   const key = { organizationId: row.organizationId, importId: row.id };
   if (row.format === 'xlsx') {
-    yield* readXlsxRows(() => readStoredFile(database, key), {
+    yield* readXlsxRows(storedFileAt(database, key, row.byteSize), {
       ...(row.sheet ? { sheet: row.sheet } : {}),
-      info,
+      info: options.info ?? { sheets: [] },
+      maxPartBytes: options.maxPartBytes,
     });
     return;
   }
@@ -141,7 +151,7 @@ export class ImportRun {
   async #countRows(): Promise<void> {
     await this.#update({ phase: 'counting' });
     let count = -1; // the header row is not a data row
-    for await (const _raw of storedRows(this.#deps.database, this.#row)) {
+    for await (const _raw of storedRows(this.#deps.database, this.#row, this.#deps)) {
       count++;
       if (count > this.#deps.maxRows) {
         throw new InvalidInput({
@@ -161,7 +171,7 @@ export class ImportRun {
     let pending: Promise<void> = Promise.resolve();
     let header = true;
     let skipped = 0;
-    for await (const raw of storedRows(this.#deps.database, this.#row)) {
+    for await (const raw of storedRows(this.#deps.database, this.#row, this.#deps)) {
       if (header) {
         header = false;
         continue;

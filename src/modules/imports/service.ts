@@ -332,7 +332,10 @@ export class ImportService {
   ): Promise<{ headers: string[] | undefined; hasData: boolean }> {
     let headers: string[] | undefined;
     const info = row.info as { sheets: string[]; sheet?: string };
-    for await (const raw of storedRows(this.#deps.database, row, info)) {
+    for await (const raw of storedRows(this.#deps.database, row, {
+      info,
+      maxPartBytes: this.#deps.config.IMPORT_MAX_UNCOMPRESSED_BYTES,
+    })) {
       if (headers) return { headers, hasData: true };
       headers = raw.cells.map((cell) => cell.trim());
     }
@@ -499,6 +502,7 @@ export class ImportService {
         events: this.#deps.events,
         logger: this.#logger,
         maxRows: this.#deps.config.IMPORT_MAX_ROWS,
+        maxPartBytes: this.#deps.config.IMPORT_MAX_UNCOMPRESSED_BYTES,
       },
       row,
     );
