@@ -168,8 +168,21 @@ export class ImportService {
       return await this.#prepare(stored, fields, actor);
     } catch (error) {
       if (stored) await deleteImport(this.#deps.database.db, org.id, stored.id).catch(() => {});
+      if (error instanceof AppError && error.cause !== undefined)
+        this.#logRefusal(error, { importId: stored?.id, organizationId: org.id, stage: 'upload' });
       throw error;
     }
+  }
+
+  /** A file refused as bad input, logged with the reader's cause (the person sees only the problem). */
+  #logRefusal(
+    error: AppError,
+    context: { importId: string | undefined; organizationId: string; stage: 'upload' | 'job' },
+  ): void {
+    this.#logger.warn(
+      { ...context, code: error.code, detail: error.detail, cause: causeChain(error.cause) },
+      'import file refused',
+    );
   }
 
   async #prepare(row: ImportRow, fields: Record<string, string>, actor: Actor): Promise<ImportView> {
@@ -510,6 +523,9 @@ export class ImportService {
       const done = await run.run();
       this.#logger.info({ importId, mode: row.mode, counts: done.counts }, 'import finished');
     } catch (error) {
+      // A bad file fails at once and is not retried; say so in the log, with what the reader
+      // found (the cause), so that a reader fault is told from a bad file.
+      if (error instanceof AppError) this.#logRefusal(error, { importId, organizationId, stage: 'job' });
       const final = error instanceof AppError || job.retryCount >= 3;
       if (!final) {
         this.#logger.warn({ err: briefError(error), importId }, 'import job failed; it will be retried');
@@ -606,6 +622,16 @@ function briefError(error: unknown): Record<string, unknown> {
             .join('\n')
         : undefined,
   };
+}
+
+/** The messages of an error and its causes, outermost first (`a <- b`), without stacks or values. */
+function causeChain(error: unknown): string | undefined {
+  const messages: string[] = [];
+  for (let current = error; current !== undefined && messages.length < 5; ) {
+    messages.push(current instanceof Error ? `${current.name}: ${current.message}` : String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return messages.length ? messages.join(' <- ').slice(0, 1000) : undefined;
 }
 
 function parseMapping(text: string): Record<string, string> {
