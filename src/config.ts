@@ -225,6 +225,12 @@ export const configOptions = [
       'Most bytes one part of an .xlsx workbook (a sheet, the shared strings) may inflate to (default 128 MiB; a 100,000-row, 7-column sheet is 30 MB); a larger part (a "ZIP bomb") is refused with `import_file_too_large_uncompressed` before it is read.',
   },
   {
+    name: 'IMPORT_WORKER_CONCURRENCY',
+    default: '2',
+    description:
+      "Imports one worker process runs at once, of different organizations (one organization's imports run one at a time), so one tenant's large file never holds another tenant's import.",
+  },
+  {
     name: 'IMPORT_FILE_RETENTION_DAYS',
     default: '7',
     description:
@@ -372,6 +378,7 @@ const schema = z.object({
     .min(1024)
     .max(2 ** 32 - 1)
     .default(128 * 1024 * 1024),
+  IMPORT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
   IMPORT_FILE_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   DNS_SERVERS: z.preprocess(
     emptyToUndefined,

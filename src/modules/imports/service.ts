@@ -84,8 +84,11 @@ export class ImportService {
       retryBackoff: true,
       expireInSeconds: 3600,
     });
+    // Several imports at once, one per organization (the jobs' group): a tenant's big file holds
+    // one slot, never the queue, and a tenant's own imports still run in upload order.
     jobs.work<{ organizationId: string; importId: string }>(IMPORT_QUEUE, {
-      concurrency: 1,
+      concurrency: this.#deps.config.IMPORT_WORKER_CONCURRENCY,
+      groupConcurrency: 1,
       handler: (job) => this.runJob(job),
     });
     return {
@@ -333,7 +336,7 @@ export class ImportService {
       await this.#deps.jobs.send(
         IMPORT_QUEUE,
         { organizationId: row.organizationId, importId: row.id },
-        { tx },
+        { tx, group: { id: row.organizationId } },
       );
       return toImportView(updated);
     });
@@ -494,7 +497,11 @@ export class ImportService {
         subjectId: id,
         data: { import: { id, filename: row.filename }, previewCounts: row.previewCounts },
       });
-      await this.#deps.jobs.send(IMPORT_QUEUE, { organizationId: org.id, importId: id }, { tx });
+      await this.#deps.jobs.send(
+        IMPORT_QUEUE,
+        { organizationId: org.id, importId: id },
+        { tx, group: { id: org.id } },
+      );
       return toImportView(updated);
     });
   }
