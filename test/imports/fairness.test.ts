@@ -125,5 +125,6 @@ describe('one tenant does not hold another', () => {
         counts: { created: 20_000 },
       });
     },
+    300_000,
   );
 });
