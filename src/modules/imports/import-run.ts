@@ -1,6 +1,5 @@
 /**
- * The import job: reads the stored file row by row, in chunks of CHUNK_ROWS (EMBEDDED_CHUNK_ROWS
- * on the embedded database), and previews or
+ * The import job: reads the stored file row by row, in chunks of CHUNK_ROWS, and previews or
  * applies each chunk; then, for a full roster, the people missing from the file. Steps:
  *
  *   countRows -> for each chunk: checkDomains -> loadExisting -> planRow -> (preview) recordOutcomes
@@ -46,12 +45,6 @@ import {
 import { readXlsxRows } from './xlsx-reader.ts';
 
 export const CHUNK_ROWS = 1000;
-/**
- * The embedded database runs each statement to its end in the hub's own thread: a chunk of 1,000
- * rows held the event loop (and so every request) for 10-14 s on the shared bench machine, a
- * chunk of 100 for about 2 s, at the same rows per second. Embedded imports apply 200 at a time.
- */
-export const EMBEDDED_CHUNK_ROWS = 200;
 
 export interface ImportRunDeps {
   database: Database;
@@ -103,8 +96,6 @@ export class ImportRun {
   #lastRowNumber = 1;
   /** A large first import grows these tables from nothing: keep their plans on the keys. */
   #statistics: StatisticsKeeper | undefined;
-  /** Rows per chunk (and per transaction when applying). */
-  readonly #chunkRows: number;
 
   constructor(deps: ImportRunDeps, row: ImportRow) {
     this.#deps = deps;
@@ -112,7 +103,6 @@ export class ImportRun {
     this.#options = row.options as unknown as ImportOptions;
     this.#columns = row.mapping as unknown as ResolvedColumn[];
     this.#mode = row.mode === 'apply' ? 'apply' : 'preview';
-    this.#chunkRows = deps.database.kind === 'embedded' ? EMBEDDED_CHUNK_ROWS : CHUNK_ROWS;
     const by = row.createdBy as { name?: string; id?: string };
     this.#actor = { type: 'import', id: row.id, ...(by.name ? { name: by.name } : {}) };
   }
@@ -164,7 +154,7 @@ export class ImportRun {
     let count = -1; // the header row is not a data row
     for await (const _raw of storedRows(this.#deps.database, this.#row, this.#deps)) {
       count++;
-      if (count % this.#chunkRows === 0) await nextTurnOfEventLoop();
+      if (count % CHUNK_ROWS === 0) await nextTurnOfEventLoop();
       if (count > this.#deps.maxRows) {
         throw new InvalidInput({
           code: 'import_too_many_rows',
@@ -198,7 +188,7 @@ export class ImportRun {
       if (skipped && chunk.length === 0 && this.#row.rowsDone === 0)
         await this.#update({ rowsDone: skipped });
       chunk.push(row);
-      if (chunk.length >= this.#chunkRows) {
+      if (chunk.length >= CHUNK_ROWS) {
         // Parse the next chunk while this one is written: one chunk in flight at a time, in order.
         await pending;
         pending = this.#processChunk(chunk);
@@ -230,11 +220,13 @@ export class ImportRun {
 
   async #processChunk(rows: MappedRow[]): Promise<void> {
     // The embedded database answers in the same thread, through promises that never leave the
-    // microtask queue: without a turn of the event loop between chunks, a 20,000-row import held
-    // every HTTP request (`/healthz` too) until it finished.
+    // microtask queue: without a turn of the event loop between chunks (and between the steps of
+    // a chunk), a 20,000-row import held every HTTP request (`/healthz` too) until it finished.
+    // Requests that need the database still wait for an open chunk transaction; the others do not.
     await nextTurnOfEventLoop();
     await this.#checkDomains(rows);
     const plans = await this.#planChunk(rows);
+    await nextTurnOfEventLoop();
     const last = rows.at(-1)?.rowNumber ?? this.#row.appliedThroughRow;
     if (this.#mode === 'preview') {
       await insertRowOutcomes(
@@ -247,6 +239,7 @@ export class ImportRun {
     }
     await this.#deps.database.transaction(async (tx) => {
       await this.#applyChunk(tx, plans);
+      await nextTurnOfEventLoop();
       await insertRowOutcomes(
         tx,
         plans.map((plan) => this.#outcomeOf(plan)),
@@ -330,6 +323,7 @@ export class ImportRun {
       }
     }
     const creating = plans.filter((plan) => plan.outcome === 'created' && plan.create);
+    await nextTurnOfEventLoop();
     const { created, taken } = await directory.createUsers(
       organizationId,
       creating.map((plan) => plan.create as NonNullable<RowPlan['create']>),
@@ -355,6 +349,7 @@ export class ImportRun {
         );
       } else plan.userId = createdIds.get(email) ?? null;
     }
+    await nextTurnOfEventLoop();
     await directory.updateUsers(
       organizationId,
       plans
@@ -362,6 +357,7 @@ export class ImportRun {
         .map((plan) => ({ id: plan.userId as string, input: plan.update as NonNullable<RowPlan['update']> })),
       ctx,
     );
+    await nextTurnOfEventLoop();
     await directory.setUsersStatus(
       organizationId,
       plans.filter((plan) => plan.reactivate && plan.userId).map((plan) => plan.userId as string),
@@ -376,6 +372,7 @@ export class ImportRun {
         if (group) joins.push({ groupId: group.id, userId: plan.userId });
       }
     }
+    await nextTurnOfEventLoop();
     await directory.addMemberships(organizationId, joins, ctx);
   }
 
