@@ -8,7 +8,8 @@
  * Figures: rows per second of each phase and the wall time; peak RSS of the whole process (the
  * hub runs in it) per phase; how responsive the hub stays meanwhile (event-loop lag, the slowest
  * `/healthz` answer, polled every 250 ms); and, during the .xlsx apply, how long a 30-row import of
- * another organization takes and whether it finished before the big one. Targets (issue 7): apply in under 60 s, peak RSS under 400 MB.
+ * another organization takes and whether it finished before the big one. Targets (issue 7): apply
+ * in under 60 s, peak RSS under 400 MB.
  * The embedded database (PGlite: one WASM connection, for small deployments) runs 20,000 rows
  * unless BENCH_IMPORT_ROWS_EMBEDDED says otherwise.
  */
