@@ -219,6 +219,18 @@ export const configOptions = [
       'Most data rows an import file may have; a longer file fails with `import_too_many_rows` before any change.',
   },
   {
+    name: 'IMPORT_MAX_UNCOMPRESSED_BYTES',
+    default: '134217728',
+    description:
+      'Most bytes one part of an .xlsx workbook (a sheet, the shared strings) may inflate to (default 128 MiB; a 100,000-row, 7-column sheet is 30 MB); a larger part (a "ZIP bomb") is refused with `import_file_too_large_uncompressed` before it is read.',
+  },
+  {
+    name: 'IMPORT_WORKER_CONCURRENCY',
+    default: '2',
+    description:
+      "Imports one worker process runs at once, of different organizations (one organization's imports run one at a time), so one tenant's large file never holds another tenant's import.",
+  },
+  {
     name: 'IMPORT_FILE_RETENTION_DAYS',
     default: '7',
     description:
@@ -445,6 +457,13 @@ const schema = z.object({
     .max(2 ** 31 - 1)
     .default(50 * 1024 * 1024),
   IMPORT_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(200_000),
+  IMPORT_MAX_UNCOMPRESSED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 32 - 1)
+    .default(128 * 1024 * 1024),
+  IMPORT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
   IMPORT_FILE_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   DNS_SERVERS: z.preprocess(
     emptyToUndefined,

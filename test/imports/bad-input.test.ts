@@ -7,11 +7,15 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestHub, type TestHub } from '../support/hub.ts';
 import { createOrganization, multipart, upload, waitForImport, workbook } from './support.ts';
+import { sharedStringsBomb } from './workbooks.ts';
 
 let t: TestHub;
 let orgId: string;
 beforeAll(async () => {
-  t = await createTestHub({ workers: true, env: { IMPORT_MAX_BYTES: '16384', IMPORT_MAX_ROWS: '5' } });
+  t = await createTestHub({
+    workers: true,
+    env: { IMPORT_MAX_BYTES: '16384', IMPORT_MAX_ROWS: '5', IMPORT_MAX_UNCOMPRESSED_BYTES: '1048576' },
+  });
   orgId = (await createOrganization(t)).id;
 });
 afterAll(async () => t?.close());
@@ -47,6 +51,26 @@ describe('limits', () => {
     expect(response.body.fix).toContain('IMPORT_MAX_BYTES');
     expect(await storedImports()).toBe(before);
     expect(await storedChunks()).toBe(0);
+  });
+
+  it('refuses a workbook whose shared strings inflate past IMPORT_MAX_UNCOMPRESSED_BYTES, naming the part and the limit', async () => {
+    const before = await storedImports();
+    const bomb = sharedStringsBomb({ mebibytes: 4 });
+    expect(bomb.length).toBeLessThan(16384);
+    const response = await upload(t, orgId, { filename: 'roster.xlsx', content: bomb });
+    expect(response.status, response.text).toBe(413);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.body).toMatchObject({
+      code: 'import_file_too_large_uncompressed',
+      field: 'file',
+      part: 'xl/sharedStrings.xml',
+      limit: 1048576,
+    });
+    expect(response.body.detail).toContain(
+      'xl/sharedStrings.xml inflates to more than 1048576 bytes (1 MiB)',
+    );
+    expect(response.body.fix).toContain('IMPORT_MAX_UNCOMPRESSED_BYTES');
+    expect(await storedImports()).toBe(before);
   });
 
   it('fails an import over IMPORT_MAX_ROWS before changing anything', async () => {

@@ -1,10 +1,14 @@
 /**
  * The import job across processes and failures: a web-only hub stores the file, a worker-only hub
  * on the same database previews and applies it; an apply that stopped half-way resumes after the
- * last committed row; unapplied files expire.
+ * last committed row; unapplied files expire; a file the reader refuses is logged with the reader's
+ * cause, at upload and in the job.
  */
+import { Readable } from 'node:stream';
 import { sql } from 'drizzle-orm';
+import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ImportService, type UploadPart } from '../../src/modules/imports/index.ts';
 import { createTestHub, type TestHub } from '../support/hub.ts';
 import {
   applyImport,
@@ -15,6 +19,7 @@ import {
   usersOf,
   waitForImport,
 } from './support.ts';
+import { workbookWithSheet } from './workbooks.ts';
 
 let web: TestHub;
 let worker: TestHub;
@@ -73,4 +78,64 @@ it('deletes the file of an import never applied after IMPORT_FILE_RETENTION_DAYS
   expect(apply.body.code).toBe('import_file_expired');
   // The preview rows stay readable.
   expect(await rowsOf(web, org.id, preview.id)).toHaveLength(1);
+});
+
+it("logs a file the reader refuses with the reader's cause, at upload and in the job", async () => {
+  const org = await createOrganization(web);
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  const { config, database, directory, orgs, scim, events, jobs } = web.hub;
+  const service = new ImportService({ config, database, directory, orgs, scim, events, jobs, logger });
+  const sheet = (rows: string) =>
+    `<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${rows}</sheetData></worksheet>`;
+  const cell = (row: number, text: string) =>
+    `<row r="${row}"><c r="A${row}" t="inlineStr"><is><t>${text}</t></is></c></row>`;
+  const actor = { type: 'api_key' as const, id: 'test' };
+  const parts = (file: Buffer): AsyncIterable<UploadPart> =>
+    (async function* () {
+      yield { type: 'file', fieldname: 'file', filename: 'roster.xlsx', file: Readable.from([file]) };
+    })();
+
+  // Unreadable at once: refused at upload.
+  await expect(
+    service.upload(org.id, parts(workbookWithSheet(sheet('<row r="1"><c r="A1">'))), actor),
+  ).rejects.toMatchObject({
+    code: 'import_xlsx_unreadable',
+  });
+  expect(lines.find((line) => line.msg === 'import file refused')).toMatchObject({
+    level: 40,
+    stage: 'upload',
+    organizationId: org.id,
+    code: 'import_xlsx_unreadable',
+    cause: expect.stringMatching(
+      /^WorkbookFormatError: xl\/worksheets\/sheet1\.xml is not well-formed XML .* <- Error: /,
+    ),
+  });
+
+  // Readable at upload (the header and a row: the first pieces of a 1.1 MB sheet), broken at its
+  // end: the job fails it, once, and says why.
+  const rows = Array.from({ length: 14_000 }, (_, index) => cell(index + 2, `p${index}@example.com`)).join(
+    '',
+  );
+  const file = workbookWithSheet(
+    sheet(`${cell(1, 'Email')}${rows}<row r="14002"><c r="A14002" t="s"><v>9</v></c></row>`),
+  );
+  const response = await upload(web, org.id, { filename: 'roster.xlsx', content: file });
+  expect(response.status, response.text).toBe(202);
+  const failed = await waitForImport(web, org.id, response.body.id);
+  expect(failed).toMatchObject({
+    status: 'failed',
+    error: { code: 'import_xlsx_unreadable', field: 'file' },
+  });
+  // Run it again here (no job is queued for it), to read the job's log line.
+  await web.hub.database.db.execute(sql`update imports set status = 'queued' where id = ${failed.id}`);
+  await service.runJob({ data: { organizationId: org.id, importId: failed.id }, retryCount: 0 });
+  expect(lines.find((line) => line.stage === 'job')).toMatchObject({
+    level: 40,
+    msg: 'import file refused',
+    importId: failed.id,
+    code: 'import_xlsx_unreadable',
+    cause: expect.stringContaining('refers to shared string 9'),
+  });
+  expect((await waitForImport(web, org.id, failed.id)).status).toBe('failed');
 });

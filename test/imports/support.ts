@@ -3,13 +3,11 @@
  * reading rows and events, and spreadsheets built with ExcelJS.
  */
 import { randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
-import { crc32, deflateRawSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
-import ExcelJS from 'exceljs';
-import unzipper from 'unzipper';
+import type ExcelJS from 'exceljs';
 import { expect } from 'vitest';
 import type { TestHub } from '../support/hub.ts';
+import { excelJsStreamedWorkbook } from './workbooks.ts';
 
 let counter = 0;
 
@@ -139,77 +137,9 @@ export async function eventsOf(t: TestHub, organizationId: string): Promise<any[
 }
 
 /**
- * An .xlsx workbook with the given sheets (rows of cell values), as bytes. Written by ExcelJS's
- * streaming writer, whose ZIP entries come in one order every time; `Workbook.xlsx.writeBuffer`
- * orders them differently from run to run, and one of its orders (shared strings before the
- * sheets, the workbook part after them) is one ExcelJS's own streaming reader cannot read
- * ("Cannot read properties of undefined (reading 'sheets')": seen once in CI).
+ * An .xlsx workbook with the given sheets (rows of cell values), as bytes, written by ExcelJS's
+ * streaming writer with a shared strings table (see workbooks.ts for the other writers).
  */
 export async function workbook(sheets: Record<string, ExcelJS.CellValue[][]>): Promise<Buffer> {
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const ended = new Promise<void>((resolve, reject) => {
-    stream.on('end', resolve);
-    stream.on('error', reject);
-  });
-  const book = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useSharedStrings: true });
-  for (const [name, rows] of Object.entries(sheets)) {
-    const sheet = book.addWorksheet(name);
-    for (const row of rows) sheet.addRow(row).commit();
-    sheet.commit();
-  }
-  await book.commit();
-  await ended;
-  return Buffer.concat(chunks);
-}
-
-/**
- * The same workbook with its ZIP entries stored in another order: `first` names the entries to put
- * first, in that order; the rest follow in their original order. Entries are deflated, as Excel's are.
- */
-export async function reorderedWorkbook(file: Buffer, first: readonly string[]): Promise<Buffer> {
-  const directory = await unzipper.Open.buffer(file);
-  const entries = await Promise.all(
-    directory.files.map(async (entry) => ({ path: entry.path, data: await entry.buffer() })),
-  );
-  const rank = (path: string) => (first.includes(path) ? first.indexOf(path) : first.length);
-  entries.sort((a, b) => rank(a.path) - rank(b.path));
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const { path, data: raw } of entries) {
-    const name = Buffer.from(path);
-    const sum = crc32(raw);
-    const data = deflateRawSync(raw);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(sum, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(raw.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt32LE(sum, 16);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(raw.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, data);
-    centrals.push(central, name);
-    offset += local.length + name.length + data.length;
-  }
-  const centralSize = centrals.reduce((sum, part) => sum + part.length, 0);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(centralSize, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, ...centrals, end]);
+  return excelJsStreamedWorkbook(sheets, { sharedStrings: true });
 }

@@ -9,6 +9,7 @@
  * An apply chunk is one transaction: its users, memberships and events, its row outcomes and the
  * progress commit together, so a retried job resumes after the last committed row.
  */
+import { setImmediate as nextTurnOfEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Database, Tx } from '../../platform/db/client.ts';
 import { StatisticsKeeper } from '../../platform/db/statistics.ts';
@@ -21,7 +22,7 @@ import type { ScimService } from '../scim/index.ts';
 import type { ImportField, ResolvedColumn } from './columns.ts';
 import type { ImportOptions } from './contracts.ts';
 import type { TextEncoding } from './file-format.ts';
-import { readStoredFile } from './file-store.ts';
+import { readStoredFile, storedFileAt } from './file-store.ts';
 import {
   countOutcomes,
   deleteFileChunks,
@@ -34,7 +35,14 @@ import {
 } from './repository.ts';
 import { type MappedRow, mapRow } from './row-mapping.ts';
 import { type GroupRef, planRow, type RowPlan, rejectedPlan } from './row-plan.ts';
-import { type RawRow, readCsvRows, readXlsxRows, sampleText, sniffDelimiter } from './spreadsheet-reader.ts';
+import {
+  type RawRow,
+  readCsvRows,
+  sampleText,
+  sniffDelimiter,
+  type WorkbookInfo,
+} from './spreadsheet-reader.ts';
+import { readXlsxRows } from './xlsx-reader.ts';
 
 export const CHUNK_ROWS = 1000;
 
@@ -46,19 +54,22 @@ export interface ImportRunDeps {
   events: EventLog;
   logger: Logger;
   maxRows: number;
+  /** IMPORT_MAX_UNCOMPRESSED_BYTES: the most one part of a workbook may inflate to. */
+  maxPartBytes: number;
 }
 
 /** Rows of a stored import file (header first), whichever its format. */
 export async function* storedRows(
   database: Database,
-  row: Pick<ImportRow, 'organizationId' | 'id' | 'format' | 'encoding' | 'delimiter' | 'sheet'>,
-  info: { sheet?: string; sheets: string[] } = { sheets: [] },
+  row: Pick<ImportRow, 'organizationId' | 'id' | 'format' | 'encoding' | 'delimiter' | 'sheet' | 'byteSize'>,
+  options: { maxPartBytes: number; info?: WorkbookInfo },
 ): AsyncGenerator<RawRow> {
   const key = { organizationId: row.organizationId, importId: row.id };
   if (row.format === 'xlsx') {
-    yield* readXlsxRows(() => readStoredFile(database, key), {
+    yield* readXlsxRows(storedFileAt(database, key, row.byteSize), {
       ...(row.sheet ? { sheet: row.sheet } : {}),
-      info,
+      info: options.info ?? { sheets: [] },
+      maxPartBytes: options.maxPartBytes,
     });
     return;
   }
@@ -141,8 +152,9 @@ export class ImportRun {
   async #countRows(): Promise<void> {
     await this.#update({ phase: 'counting' });
     let count = -1; // the header row is not a data row
-    for await (const _raw of storedRows(this.#deps.database, this.#row)) {
+    for await (const _raw of storedRows(this.#deps.database, this.#row, this.#deps)) {
       count++;
+      if (count % CHUNK_ROWS === 0) await nextTurnOfEventLoop();
       if (count > this.#deps.maxRows) {
         throw new InvalidInput({
           code: 'import_too_many_rows',
@@ -161,7 +173,7 @@ export class ImportRun {
     let pending: Promise<void> = Promise.resolve();
     let header = true;
     let skipped = 0;
-    for await (const raw of storedRows(this.#deps.database, this.#row)) {
+    for await (const raw of storedRows(this.#deps.database, this.#row, this.#deps)) {
       if (header) {
         header = false;
         continue;
@@ -207,8 +219,14 @@ export class ImportRun {
   }
 
   async #processChunk(rows: MappedRow[]): Promise<void> {
+    // The embedded database answers in the same thread, through promises that never leave the
+    // microtask queue: without a turn of the event loop between chunks (and between the steps of
+    // a chunk), a 20,000-row import held every HTTP request (`/healthz` too) until it finished.
+    // Requests that need the database still wait for an open chunk transaction; the others do not.
+    await nextTurnOfEventLoop();
     await this.#checkDomains(rows);
     const plans = await this.#planChunk(rows);
+    await nextTurnOfEventLoop();
     const last = rows.at(-1)?.rowNumber ?? this.#row.appliedThroughRow;
     if (this.#mode === 'preview') {
       await insertRowOutcomes(
@@ -221,6 +239,7 @@ export class ImportRun {
     }
     await this.#deps.database.transaction(async (tx) => {
       await this.#applyChunk(tx, plans);
+      await nextTurnOfEventLoop();
       await insertRowOutcomes(
         tx,
         plans.map((plan) => this.#outcomeOf(plan)),
@@ -304,6 +323,7 @@ export class ImportRun {
       }
     }
     const creating = plans.filter((plan) => plan.outcome === 'created' && plan.create);
+    await nextTurnOfEventLoop();
     const { created, taken } = await directory.createUsers(
       organizationId,
       creating.map((plan) => plan.create as NonNullable<RowPlan['create']>),
@@ -329,6 +349,7 @@ export class ImportRun {
         );
       } else plan.userId = createdIds.get(email) ?? null;
     }
+    await nextTurnOfEventLoop();
     await directory.updateUsers(
       organizationId,
       plans
@@ -336,6 +357,7 @@ export class ImportRun {
         .map((plan) => ({ id: plan.userId as string, input: plan.update as NonNullable<RowPlan['update']> })),
       ctx,
     );
+    await nextTurnOfEventLoop();
     await directory.setUsersStatus(
       organizationId,
       plans.filter((plan) => plan.reactivate && plan.userId).map((plan) => plan.userId as string),
@@ -350,6 +372,7 @@ export class ImportRun {
         if (group) joins.push({ groupId: group.id, userId: plan.userId });
       }
     }
+    await nextTurnOfEventLoop();
     await directory.addMemberships(organizationId, joins, ctx);
   }
 

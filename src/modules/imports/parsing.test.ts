@@ -4,7 +4,8 @@ import { detectField, foldHeader, resolveColumns } from './columns.ts';
 import { EncodingDetector, sniffFormat } from './file-format.ts';
 import { csvField, escapeFormula } from './report-csv.ts';
 import { looksLikeFormula } from './row-mapping.ts';
-import { cellText, readCsvRows, sniffDelimiter } from './spreadsheet-reader.ts';
+import { readCsvRows, sniffDelimiter } from './spreadsheet-reader.ts';
+import { dateText, serialToDate } from './xlsx-reader.ts';
 
 describe('headers', () => {
   it.each([
@@ -121,17 +122,13 @@ describe('delimiters', () => {
 });
 
 describe('cells and formulas', () => {
-  it('reads cell values as text and never evaluates a formula', () => {
-    expect(cellText('x')).toBe('x');
-    expect(cellText(12345)).toBe('12345');
-    expect(cellText(true)).toBe('TRUE');
-    expect(cellText(new Date('2024-03-01T00:00:00Z'))).toBe('2024-03-01');
-    expect(cellText({ richText: [{ text: 'An' }, { text: 'a' }] })).toBe('Ana');
-    expect(cellText({ text: 'ana@x.com', hyperlink: 'mailto:ana@x.com' })).toBe('ana@x.com');
-    expect(cellText({ formula: 'A1&B1', result: 'AnaRuiz' })).toBe('AnaRuiz');
-    expect(cellText({ formula: 'A1+1', result: 3 })).toBe('3');
-    expect(cellText({ formula: 'NOW()' })).toMatchObject({ code: 'formula_without_value' });
-    expect(cellText({ error: '#N/A' })).toMatchObject({ code: 'cell_error' });
+  it('reads Excel serial dates in both date systems, to the millisecond', () => {
+    // Cells of every type, formulas and errors: test/imports/xlsx-reader.test.ts.
+    expect(dateText(serialToDate(45352, false))).toBe('2024-03-01');
+    expect(dateText(serialToDate(45352 - 1462, true))).toBe('2024-03-01');
+    expect(dateText(serialToDate(45352.5, false))).toBe('2024-03-01T12:00:00.000Z');
+    expect(dateText(serialToDate(45352.999999999, false))).toBe('2024-03-02');
+    expect(dateText(new Date(Number.NaN))).toBeUndefined();
   });
 
   it('flags values that would run as formulas, not phone numbers or negative numbers', () => {
