@@ -8547,26 +8547,26 @@ export interface components {
                  * @description URN of the extension, as the IdP sends it (Entra: the prefix of the custom attribute path).
                  * @default urn:ietf:params:scim:schemas:extension:switchboard:2.0:User
                  */
-                id: string;
+                id?: string;
                 /** @default Custom attributes */
-                name: string;
+                name?: string;
                 /** @default [] */
-                attributes: {
+                attributes?: {
                     /** @description Attribute name (RFC 7643 ATTRNAME). */
                     name: string;
                     /**
                      * @default string
                      * @enum {string}
                      */
-                    type: "string" | "boolean" | "integer" | "decimal" | "dateTime" | "reference";
+                    type?: "string" | "boolean" | "integer" | "decimal" | "dateTime" | "reference";
                     /** @default false */
-                    multiValued: boolean;
+                    multiValued?: boolean;
                     /** @default false */
-                    caseExact: boolean;
+                    caseExact?: boolean;
                     /** @default false */
-                    required: boolean;
+                    required?: boolean;
                     /** @default  */
-                    description: string;
+                    description?: string;
                 }[];
             };
         };
@@ -8582,7 +8582,7 @@ export interface components {
              * @default scim
              * @enum {string}
              */
-            kind: "scim";
+            kind?: "scim";
             settings?: components["schemas"]["DirectorySettingsInput"];
         };
         UpdateDirectoryInput: {
@@ -8596,7 +8596,7 @@ export interface components {
              * @description How long the tokens issued before keep working, so the IdP can be switched to the new token without a failed sync (0: at once).
              * @default 86400
              */
-            overlapSeconds: number;
+            overlapSeconds?: number;
         };
         DirectoryTokenInput: {
             id: string;
@@ -8699,21 +8699,21 @@ export interface components {
              * @description Canonical field → source field key; null removes the connector default.
              * @default {}
              */
-            fields: {
+            fields?: {
                 [key: string]: string | null;
             };
             /**
              * @description Custom profile attribute → source field key (e.g. `shirtSize` → `dynamic_24407`).
              * @default {}
              */
-            custom: {
+            custom?: {
                 [key: string]: string;
             };
             /**
              * @description Per canonical field, source value (lower case) → canonical value.
              * @default {}
              */
-            values: {
+            values?: {
                 [key: string]: {
                     [key: string]: string;
                 };
@@ -8725,14 +8725,14 @@ export interface components {
              * @default hris
              * @enum {string}
              */
-            kind: "hris" | "directory";
+            kind?: "hris" | "directory";
             /** @description The connector: `personio`, `bamboohr`, ... (GET /api/v1/hris/connectors). */
             provider: string;
             /**
              * @description The connector's settings (no secrets).
              * @default {}
              */
-            config: {
+            config?: {
                 [key: string]: unknown;
             };
             /** @description The connector's secrets; encrypted at rest and never returned. */
@@ -8745,12 +8745,12 @@ export interface components {
                  * @description Minutes between scheduled syncs; null: only on demand.
                  * @default 60
                  */
-                intervalMinutes: number | null;
+                intervalMinutes?: number | null;
                 /**
                  * @description Incremental sources: hours between full syncs (the only ones that detect deletions when the source does not report them).
                  * @default 24
                  */
-                fullSyncEveryHours: number;
+                fullSyncEveryHours?: number;
             };
             /**
              * @description `list` (default): HR records matching no user are listed for review. `create`: a user is created from each (with a work email).
@@ -8783,12 +8783,12 @@ export interface components {
                  * @description Minutes between scheduled syncs; null: only on demand.
                  * @default 60
                  */
-                intervalMinutes: number | null;
+                intervalMinutes?: number | null;
                 /**
                  * @description Incremental sources: hours between full syncs (the only ones that detect deletions when the source does not report them).
                  * @default 24
                  */
-                fullSyncEveryHours: number;
+                fullSyncEveryHours?: number;
             };
             /**
              * @description `list` (default): HR records matching no user are listed for review. `create`: a user is created from each (with a work email).
@@ -8865,12 +8865,12 @@ export interface components {
                  * @description Minutes between scheduled syncs; null: only on demand.
                  * @default 60
                  */
-                intervalMinutes: number | null;
+                intervalMinutes?: number | null;
                 /**
                  * @description Incremental sources: hours between full syncs (the only ones that detect deletions when the source does not report them).
                  * @default 24
                  */
-                fullSyncEveryHours: number;
+                fullSyncEveryHours?: number;
             };
             /** @enum {string} */
             joiners: "list" | "create";
@@ -8901,7 +8901,7 @@ export interface components {
             /** @description A mapping to try (default: the saved one). */
             mapping?: components["schemas"]["HrisFieldMappingInput"];
             /** @default 3 */
-            limit: number;
+            limit?: number;
         };
         HrisMappingPreviewResultInput: {
             records: {
@@ -8928,7 +8928,7 @@ export interface components {
              * @default auto
              * @enum {string}
              */
-            mode: "auto" | "full" | "incremental";
+            mode?: "auto" | "full" | "incremental";
         };
         HrisRecordInput: {
             sourceId: string;
@@ -9126,32 +9126,32 @@ export interface components {
                 [key: string]: string;
             };
             /** @default false */
-            keepUnmapped: boolean;
+            keepUnmapped?: boolean;
         };
         OrganizationPoliciesInput: {
             /**
              * @description Create a user on their first successful SSO login when no user matches.
              * @default true
              */
-            jitProvisioning: boolean;
+            jitProvisioning?: boolean;
             /**
              * @description Which emails just-in-time provisioning may create users for: any address the IdP sends (`any`), or only addresses on one of this organization's verified domains (`verified_domains`; the login of anyone else is refused, with a trace saying which domain).
              * @default any
              * @enum {string}
              */
-            jitEmailDomains: "any" | "verified_domains";
+            jitEmailDomains?: "any" | "verified_domains";
             /**
              * @description When an SSO identity arrives with the email of an existing user: link only if the email domain is one of this organization's verified domains (`verified_domain`), always (`any_email`), or never (`never`, the login is refused).
              * @default verified_domain
              * @enum {string}
              */
-            accountLinking: "never" | "verified_domain" | "any_email";
+            accountLinking?: "never" | "verified_domain" | "any_email";
             /**
              * @description What a SCIM DELETE does: keep the user as `deprovisioned`, or remove them entirely.
              * @default deprovision
              * @enum {string}
              */
-            scimDelete: "deprovision" | "remove";
+            scimDelete?: "deprovision" | "remove";
         };
         CreateOrganizationInput: {
             /** @description Display name of the client company. */
@@ -9168,25 +9168,25 @@ export interface components {
                  * @description Create a user on their first successful SSO login when no user matches.
                  * @default true
                  */
-                jitProvisioning: boolean;
+                jitProvisioning?: boolean;
                 /**
                  * @description Which emails just-in-time provisioning may create users for: any address the IdP sends (`any`), or only addresses on one of this organization's verified domains (`verified_domains`; the login of anyone else is refused, with a trace saying which domain).
                  * @default any
                  * @enum {string}
                  */
-                jitEmailDomains: "any" | "verified_domains";
+                jitEmailDomains?: "any" | "verified_domains";
                 /**
                  * @description When an SSO identity arrives with the email of an existing user: link only if the email domain is one of this organization's verified domains (`verified_domain`), always (`any_email`), or never (`never`, the login is refused).
                  * @default verified_domain
                  * @enum {string}
                  */
-                accountLinking: "never" | "verified_domain" | "any_email";
+                accountLinking?: "never" | "verified_domain" | "any_email";
                 /**
                  * @description What a SCIM DELETE does: keep the user as `deprovisioned`, or remove them entirely.
                  * @default deprovision
                  * @enum {string}
                  */
-                scimDelete: "deprovision" | "remove";
+                scimDelete?: "deprovision" | "remove";
             };
             /** @description App instance base URLs by application key, e.g. {"coaching": "https://pg.example.com"}. */
             instances?: {
@@ -9740,7 +9740,7 @@ export interface components {
              * @description Exact redirect URIs (no wildcards): https, http only on localhost/127.0.0.1/[::1], or a private-use scheme (com.example.app:/callback) for public native apps.
              * @default []
              */
-            redirectUris: string[];
+            redirectUris?: string[];
             /** @description Where RP-initiated logout may send the person back. */
             postLogoutRedirectUris?: string[];
             /** @description Receives a signed logout token (OIDC Back-Channel Logout 1.0) when a session ends. */
@@ -9920,7 +9920,7 @@ export interface components {
              * @description Keep accepting the current secret this long, so deployed apps can switch without downtime. Default 0.
              * @default 0
              */
-            keepPreviousForSeconds: number;
+            keepPreviousForSeconds?: number;
         };
         SigningKeyInput: {
             kid: string;
@@ -9970,7 +9970,7 @@ export interface components {
              *       "always": true
              *     }
              */
-            condition: components["schemas"]["__shared"];
+            condition?: components["schemas"]["__shared"];
             target: components["schemas"]["RouteTargetInput"];
             enabled?: boolean;
             /** @description 1-based; default last. */
@@ -10027,7 +10027,7 @@ export interface components {
                  *       "always": true
                  *     }
                  */
-                condition: components["schemas"]["__shared"];
+                condition?: components["schemas"]["__shared"];
                 target: components["schemas"]["RouteTargetInput"];
                 enabled?: boolean;
                 id?: string;
@@ -10065,24 +10065,28 @@ export interface components {
              * @default thinkific
              * @constant
              */
-            provider: "thinkific";
+            provider?: "thinkific";
             name: string;
-            /** @description The school: `acme` for https://acme.thinkific.com. */
-            subdomain: string;
+            /** @description The school: `acme` for https://acme.thinkific.com. Default with `destinationId`: the destination's subdomain. */
+            subdomain?: string;
+            /** @description The Thinkific provisioning destination whose API key signs the SSO JWTs: one credential for both, rotated once (on the destination). Give this or `apiKey`. */
+            destinationId?: string;
             /** @description The school's custom domain, if it uses one (SSO then goes there). */
             customDomain?: string | null;
-            /** @description The site's API key (Settings → Code & analytics → API). Signs the SSO JWTs; stored encrypted, never returned. */
-            apiKey: string;
+            /** @description The site's own API key (Settings → Code & analytics → API), for a school no destination provisions. Signs the SSO JWTs; stored encrypted, never returned. Give this or `destinationId`. */
+            apiKey?: string;
             /** @description Where Thinkific sends people after sign-in, unless a route says otherwise. */
             defaultReturnTo?: string | null;
         };
         UpdateLmsSiteInput: {
             name?: string;
-            /** @description The school: `acme` for https://acme.thinkific.com. */
+            /** @description The school: `acme` for https://acme.thinkific.com. Default with `destinationId`: the destination's subdomain. */
             subdomain?: string;
             /** @description The school's custom domain, if it uses one (SSO then goes there). */
             customDomain?: string | null;
-            /** @description The site's API key (Settings → Code & analytics → API). Signs the SSO JWTs; stored encrypted, never returned. */
+            /** @description Sign with this Thinkific destination's API key from now on (the site's own key is deleted); null, with `apiKey`, to keep a key of its own again. */
+            destinationId?: string | null;
+            /** @description The site's own API key (Settings → Code & analytics → API), for a school no destination provisions. Signs the SSO JWTs; stored encrypted, never returned. Give this or `destinationId`. */
             apiKey?: string;
             /** @description Where Thinkific sends people after sign-in, unless a route says otherwise. */
             defaultReturnTo?: string | null;
@@ -10099,6 +10103,9 @@ export interface components {
             /** @description The Thinkific SSO endpoint people are sent to with a signed JWT. */
             ssoUrl: string;
             defaultReturnTo: string | null;
+            /** @description The Thinkific destination whose API key signs the handoffs; null: the site keeps its own. */
+            destinationId: string | null;
+            /** @description A key signs the handoffs (its own, or its destination’s). */
             apiKeySet: boolean;
             version: number;
             createdAt: string;
@@ -10114,6 +10121,11 @@ export interface components {
                  * @description Default https://api.thinkific.com/api/public/v1.
                  */
                 baseUrl?: string;
+                /**
+                 * @description How the site’s RateLimit-Reset header counts down to the reset: `seconds`, `milliseconds`, or `auto` (default: learned from the values the site sends). Epoch times are recognised either way.
+                 * @enum {string}
+                 */
+                rateLimitReset?: "auto" | "seconds" | "milliseconds";
             };
             credentials: {
                 /** @description Private app API key. */
@@ -10131,18 +10143,18 @@ export interface components {
                  *       "expire_enrollments"
                  *     ]
                  */
-                onRemoval: ("expire_enrollments" | "remove_from_groups" | "suspend" | "delete")[];
+                onRemoval?: ("expire_enrollments" | "remove_from_groups" | "suspend" | "delete")[];
                 /**
                  * @description Removals wait this long; coming back within it cancels them.
                  * @default 0
                  */
-                graceSeconds: number;
+                graceSeconds?: number;
                 /**
                  * @description When reconcile finds something changed by hand: restore it, or only report it.
                  * @default restore
                  * @enum {string}
                  */
-                drift: "restore" | "report";
+                drift?: "restore" | "report";
             };
             rateLimit?: {
                 requests: number;
@@ -10174,18 +10186,18 @@ export interface components {
                  *       "expire_enrollments"
                  *     ]
                  */
-                onRemoval: ("expire_enrollments" | "remove_from_groups" | "suspend" | "delete")[];
+                onRemoval?: ("expire_enrollments" | "remove_from_groups" | "suspend" | "delete")[];
                 /**
                  * @description Removals wait this long; coming back within it cancels them.
                  * @default 0
                  */
-                graceSeconds: number;
+                graceSeconds?: number;
                 /**
                  * @description When reconcile finds something changed by hand: restore it, or only report it.
                  * @default restore
                  * @enum {string}
                  */
-                drift: "restore" | "report";
+                drift?: "restore" | "report";
             };
             rateLimit?: {
                 requests: number;
@@ -10206,7 +10218,7 @@ export interface components {
                 url: string;
             };
             /** @default {} */
-            credentials: {
+            credentials?: {
                 /** @description Omit to have one generated; it is returned once, on creation. */
                 secret?: string;
             };
@@ -10219,18 +10231,18 @@ export interface components {
                  *       "expire_enrollments"
                  *     ]
                  */
-                onRemoval: ("expire_enrollments" | "remove_from_groups" | "suspend" | "delete")[];
+                onRemoval?: ("expire_enrollments" | "remove_from_groups" | "suspend" | "delete")[];
                 /**
                  * @description Removals wait this long; coming back within it cancels them.
                  * @default 0
                  */
-                graceSeconds: number;
+                graceSeconds?: number;
                 /**
                  * @description When reconcile finds something changed by hand: restore it, or only report it.
                  * @default restore
                  * @enum {string}
                  */
-                drift: "restore" | "report";
+                drift?: "restore" | "report";
             };
             rateLimit?: {
                 requests: number;
@@ -10251,18 +10263,18 @@ export interface components {
                  *       "expire_enrollments"
                  *     ]
                  */
-                onRemoval: ("expire_enrollments" | "remove_from_groups" | "suspend" | "delete")[];
+                onRemoval?: ("expire_enrollments" | "remove_from_groups" | "suspend" | "delete")[];
                 /**
                  * @description Removals wait this long; coming back within it cancels them.
                  * @default 0
                  */
-                graceSeconds: number;
+                graceSeconds?: number;
                 /**
                  * @description When reconcile finds something changed by hand: restore it, or only report it.
                  * @default restore
                  * @enum {string}
                  */
-                drift: "restore" | "report";
+                drift?: "restore" | "report";
             };
             rateLimit?: {
                 requests: number;
@@ -10301,18 +10313,18 @@ export interface components {
                  *       "expire_enrollments"
                  *     ]
                  */
-                onRemoval: ("expire_enrollments" | "remove_from_groups" | "suspend" | "delete")[];
+                onRemoval?: ("expire_enrollments" | "remove_from_groups" | "suspend" | "delete")[];
                 /**
                  * @description Removals wait this long; coming back within it cancels them.
                  * @default 0
                  */
-                graceSeconds: number;
+                graceSeconds?: number;
                 /**
                  * @description When reconcile finds something changed by hand: restore it, or only report it.
                  * @default restore
                  * @enum {string}
                  */
-                drift: "restore" | "report";
+                drift?: "restore" | "report";
             };
             /** @description The destination allows `requests` per `perSeconds`; shared by every worker. */
             rateLimit: {
@@ -10328,7 +10340,7 @@ export interface components {
         CreateProvisioningRuleInput: {
             name: string;
             /** @default true */
-            enabled: boolean;
+            enabled?: boolean;
             condition: components["schemas"]["__shared"];
             effects: {
                 destinationId: string;
@@ -10336,13 +10348,13 @@ export interface components {
                  * @description Ensure an account (implied by enrollments and groups).
                  * @default true
                  */
-                account: boolean;
+                account?: boolean;
                 enrollments?: {
                     /**
                      * @default course
                      * @enum {string}
                      */
-                    kind: "course" | "bundle";
+                    kind?: "course" | "bundle";
                     id: string | number;
                     /** @description Default: the start date. */
                     activation?: {
@@ -10363,7 +10375,7 @@ export interface components {
                  * @description LMS group names.
                  * @default []
                  */
-                groups: string[];
+                groups?: string[];
             }[];
             /** @description Default: last. */
             position?: number;
@@ -10378,13 +10390,13 @@ export interface components {
                  * @description Ensure an account (implied by enrollments and groups).
                  * @default true
                  */
-                account: boolean;
+                account?: boolean;
                 enrollments?: {
                     /**
                      * @default course
                      * @enum {string}
                      */
-                    kind: "course" | "bundle";
+                    kind?: "course" | "bundle";
                     id: string | number;
                     /** @description Default: the start date. */
                     activation?: {
@@ -10405,9 +10417,19 @@ export interface components {
                  * @description LMS group names.
                  * @default []
                  */
-                groups: string[];
+                groups?: string[];
             }[];
             position?: number;
+        };
+        ProvisioningCatalogWarningInput: {
+            /** @enum {string} */
+            code: "catalog_unavailable" | "catalog_product_not_found" | "catalog_group_created_on_first_sync";
+            /** @description The saved rule concerned. */
+            ruleId?: string;
+            /** @description The effect, enrollment or group concerned (`effects[0].enrollments[1]`). */
+            field: string;
+            detail: string;
+            fix: string;
         };
         ProvisioningRuleInput: {
             id: string;
@@ -10425,6 +10447,8 @@ export interface components {
             description: string;
             createdAt: string;
             updatedAt: string;
+            /** @description On save: what could not be checked (a destination whose catalog could not be read). */
+            warnings?: components["schemas"]["ProvisioningCatalogWarningInput"][];
         };
         ProvisioningDryRunInput: {
             /** @description A rule not yet saved; default: the saved rules as they are. */
@@ -10432,7 +10456,7 @@ export interface components {
             /** @description Only this saved rule. */
             ruleId?: string;
             /** @default 200 */
-            limit: number;
+            limit?: number;
         };
         ProvisioningDryRunResultInput: {
             usersEvaluated: number;
@@ -10452,6 +10476,7 @@ export interface components {
                 changes: string[];
             }[];
             truncated: boolean;
+            warnings: components["schemas"]["ProvisioningCatalogWarningInput"][];
         };
         ProvisioningStateInput: {
             destinationId: string;
@@ -11527,25 +11552,25 @@ export interface components {
                  * @description Create a user on their first successful SSO login when no user matches.
                  * @default true
                  */
-                jitProvisioning: boolean;
+                jitProvisioning?: boolean;
                 /**
                  * @description Which emails just-in-time provisioning may create users for: any address the IdP sends (`any`), or only addresses on one of this organization's verified domains (`verified_domains`; the login of anyone else is refused, with a trace saying which domain).
                  * @default any
                  * @enum {string}
                  */
-                jitEmailDomains: "any" | "verified_domains";
+                jitEmailDomains?: "any" | "verified_domains";
                 /**
                  * @description When an SSO identity arrives with the email of an existing user: link only if the email domain is one of this organization's verified domains (`verified_domain`), always (`any_email`), or never (`never`, the login is refused).
                  * @default verified_domain
                  * @enum {string}
                  */
-                accountLinking: "never" | "verified_domain" | "any_email";
+                accountLinking?: "never" | "verified_domain" | "any_email";
                 /**
                  * @description What a SCIM DELETE does: keep the user as `deprovisioned`, or remove them entirely.
                  * @default deprovision
                  * @enum {string}
                  */
-                scimDelete: "deprovision" | "remove";
+                scimDelete?: "deprovision" | "remove";
             };
             /** @description App instance base URLs by application key, e.g. {"coaching": "https://pg.example.com"}. */
             instances?: {
@@ -12426,22 +12451,26 @@ export interface components {
              */
             provider: "thinkific";
             name: string;
-            /** @description The school: `acme` for https://acme.thinkific.com. */
-            subdomain: string;
+            /** @description The school: `acme` for https://acme.thinkific.com. Default with `destinationId`: the destination's subdomain. */
+            subdomain?: string;
+            /** @description The Thinkific provisioning destination whose API key signs the SSO JWTs: one credential for both, rotated once (on the destination). Give this or `apiKey`. */
+            destinationId?: string;
             /** @description The school's custom domain, if it uses one (SSO then goes there). */
             customDomain?: string | null;
-            /** @description The site's API key (Settings → Code & analytics → API). Signs the SSO JWTs; stored encrypted, never returned. */
-            apiKey: string;
+            /** @description The site's own API key (Settings → Code & analytics → API), for a school no destination provisions. Signs the SSO JWTs; stored encrypted, never returned. Give this or `destinationId`. */
+            apiKey?: string;
             /** @description Where Thinkific sends people after sign-in, unless a route says otherwise. */
             defaultReturnTo?: string | null;
         };
         UpdateLmsSite: {
             name?: string;
-            /** @description The school: `acme` for https://acme.thinkific.com. */
+            /** @description The school: `acme` for https://acme.thinkific.com. Default with `destinationId`: the destination's subdomain. */
             subdomain?: string;
             /** @description The school's custom domain, if it uses one (SSO then goes there). */
             customDomain?: string | null;
-            /** @description The site's API key (Settings → Code & analytics → API). Signs the SSO JWTs; stored encrypted, never returned. */
+            /** @description Sign with this Thinkific destination's API key from now on (the site's own key is deleted); null, with `apiKey`, to keep a key of its own again. */
+            destinationId?: string | null;
+            /** @description The site's own API key (Settings → Code & analytics → API), for a school no destination provisions. Signs the SSO JWTs; stored encrypted, never returned. Give this or `destinationId`. */
             apiKey?: string;
             /** @description Where Thinkific sends people after sign-in, unless a route says otherwise. */
             defaultReturnTo?: string | null;
@@ -12458,6 +12487,9 @@ export interface components {
             /** @description The Thinkific SSO endpoint people are sent to with a signed JWT. */
             ssoUrl: string;
             defaultReturnTo: string | null;
+            /** @description The Thinkific destination whose API key signs the handoffs; null: the site keeps its own. */
+            destinationId: string | null;
+            /** @description A key signs the handoffs (its own, or its destination’s). */
             apiKeySet: boolean;
             version: number;
             createdAt: string;
@@ -12473,6 +12505,11 @@ export interface components {
                  * @description Default https://api.thinkific.com/api/public/v1.
                  */
                 baseUrl?: string;
+                /**
+                 * @description How the site’s RateLimit-Reset header counts down to the reset: `seconds`, `milliseconds`, or `auto` (default: learned from the values the site sends). Epoch times are recognised either way.
+                 * @enum {string}
+                 */
+                rateLimitReset?: "auto" | "seconds" | "milliseconds";
             };
             credentials: {
                 /** @description Private app API key. */
@@ -12770,6 +12807,16 @@ export interface components {
             }[];
             position?: number;
         };
+        ProvisioningCatalogWarning: {
+            /** @enum {string} */
+            code: "catalog_unavailable" | "catalog_product_not_found" | "catalog_group_created_on_first_sync";
+            /** @description The saved rule concerned. */
+            ruleId?: string;
+            /** @description The effect, enrollment or group concerned (`effects[0].enrollments[1]`). */
+            field: string;
+            detail: string;
+            fix: string;
+        };
         ProvisioningRule: {
             id: string;
             organizationId: string;
@@ -12786,6 +12833,8 @@ export interface components {
             description: string;
             createdAt: string;
             updatedAt: string;
+            /** @description On save: what could not be checked (a destination whose catalog could not be read). */
+            warnings?: components["schemas"]["ProvisioningCatalogWarning"][];
         };
         ProvisioningDryRun: {
             /** @description A rule not yet saved; default: the saved rules as they are. */
@@ -12813,6 +12862,7 @@ export interface components {
                 changes: string[];
             }[];
             truncated: boolean;
+            warnings: components["schemas"]["ProvisioningCatalogWarning"][];
         };
         ProvisioningState: {
             destinationId: string;
