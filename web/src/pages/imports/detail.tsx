@@ -52,13 +52,15 @@ export function ImportDetailPage({ session, params }: PageProps) {
   );
   const status = job.data?.status;
   const running = status !== undefined && RUNNING.has(status);
-  // Rows change when a phase ends.
+  // Rows change when a phase ends (a new status that is not still working: previewed, applied, failed).
   const { refetch: refetchRows } = rows;
-  const wasRunning = useRef(false);
+  const seenStatus = useRef(status);
   useEffect(() => {
-    if (wasRunning.current && !running) void refetchRows();
-    wasRunning.current = running;
-  }, [running, refetchRows]);
+    if (status === seenStatus.current) return;
+    const before = seenStatus.current;
+    seenStatus.current = status;
+    if (before !== undefined && status !== undefined && !RUNNING.has(status)) void refetchRows();
+  }, [status, refetchRows]);
   return (
     <Loader state={job} label="Loading import…">
       {(imp) => {
