@@ -15,6 +15,14 @@ export default defineConfig({
     sourcemap: false,
     target: 'es2022',
     chunkSizeWarningLimit: 400,
+    rolldownOptions: {
+      // TanStack Query marks its hooks "use client" for React Server Components; the console is a
+      // client-only app, so the directive means nothing here and its warning is noise.
+      onwarn(warning, warn) {
+        if (warning.code === 'MODULE_LEVEL_DIRECTIVE') return;
+        warn(warning);
+      },
+    },
   },
   server: { proxy: { '/api': 'http://127.0.0.1:8080', '/admin/auth': 'http://127.0.0.1:8080' } },
 });

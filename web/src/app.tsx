@@ -3,20 +3,32 @@
  * under /admin/o/:org/...; the organization picker in the header switches between them.
  *
  * Navigation is declared in `ORG_NAV` and `GLOBAL_NAV`: a new area (rules and destinations,
- * imports, HR connectors) adds one entry and one route below.
+ * imports, HR connectors) adds one entry and one route below, and its page under pages/ (a folder
+ * of components when it has several pages or editors).
  */
-import { type ReactNode, useEffect, useState } from 'react';
-import { api, configureApi, loadSession, type Session } from './api.ts';
+import { useQuery } from '@tanstack/react-query';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
+import { toApiError } from './api/errors.ts';
+import { apiQuery } from './api/queries.ts';
+import { loadSession, type Session, signOut } from './api/session.ts';
 import { ErrorBox, Spinner } from './components/ui.tsx';
 import { AuditPage } from './pages/audit.tsx';
-import { ConnectionDetailPage, ConnectionsPage, NewConnectionPage } from './pages/connections.tsx';
+import { ConnectionDetailPage } from './pages/connections/detail.tsx';
+import { ConnectionsPage } from './pages/connections/list.tsx';
+import { NewConnectionPage } from './pages/connections/new.tsx';
 import { DirectoriesPage, DirectoryDetailPage } from './pages/directories.tsx';
-import { HrConnectorDetailPage, HrRunPage, HrSettingsPage } from './pages/hr-connectors.tsx';
-import { ImportDetailPage, ImportsPage } from './pages/imports.tsx';
-import { OrganizationPage, OrganizationsPage } from './pages/organizations.tsx';
+import { HrConnectorDetailPage } from './pages/hr-connectors/detail.tsx';
+import { HrSettingsPage } from './pages/hr-connectors/hr-settings.tsx';
+import { HrRunPage } from './pages/hr-connectors/run.tsx';
+import { ImportDetailPage } from './pages/imports/detail.tsx';
+import { ImportsPage } from './pages/imports/list.tsx';
+import { OrganizationsPage } from './pages/organizations/list.tsx';
+import { OrganizationPage } from './pages/organizations/settings.tsx';
 import { OverviewPage } from './pages/overview.tsx';
 import { PeoplePage } from './pages/people.tsx';
-import { DestinationDetailPage, DestinationsPage, RulesPage } from './pages/provisioning.tsx';
+import { DestinationDetailPage } from './pages/provisioning/destination-detail.tsx';
+import { DestinationsPage } from './pages/provisioning/destinations.tsx';
+import { RulesPage } from './pages/provisioning/rules.tsx';
 import { SetupLinksPage } from './pages/setup-links.tsx';
 import { LinkSignInPage, SignInPage } from './pages/sign-in.tsx';
 import { TraceDetailPage, TraceLookupPage, TracesPage } from './pages/traces.tsx';
@@ -93,18 +105,15 @@ export function App() {
   const [failure, setFailure] = useState<Error | undefined>();
 
   useEffect(() => {
-    loadSession().then(
-      (found) => {
-        if (found) configureApi({ csrf: found.csrfToken, onUnauthenticated: () => setSession(null) });
-        setSession(found ?? null);
-      },
+    loadSession(() => setSession(null)).then(
+      (found) => setSession(found ?? null),
       (error: Error) => setFailure(error),
     );
   }, []);
 
   if (path.startsWith('/admin/sign-in/link')) return <LinkSignInPage />;
   if (path.startsWith('/admin/sign-in')) return <SignInPage />;
-  if (failure) return <ErrorBox error={failure as never} />;
+  if (failure) return <ErrorBox error={toApiError(failure)} />;
   if (session === undefined) {
     return (
       <main className="center">
@@ -142,8 +151,8 @@ function Shell({ session, path }: { session: Session; path: string }) {
       break;
     }
   }
-  const signOut = async () => {
-    await api('POST', '/admin/auth/logout').catch(() => undefined);
+  const leave = async () => {
+    await signOut().catch(() => undefined);
     window.location.assign('/admin/sign-in?signedOut=1');
   };
   const navLink = (to: string, label: string, exact = false) => {
@@ -182,7 +191,7 @@ function Shell({ session, path }: { session: Session; path: string }) {
         <div className="who">
           <span title={session.person.email ?? ''}>{session.person.name}</span>
           <span className="badge neutral">{session.role}</span>
-          <button type="button" className="secondary" onClick={signOut}>
+          <button type="button" className="secondary" onClick={leave}>
             Sign out
           </button>
         </div>
@@ -210,17 +219,16 @@ function Shell({ session, path }: { session: Session; path: string }) {
 }
 
 function OrgPicker({ current }: { current: string | undefined }) {
-  const [orgs, setOrgs] = useState<Array<{ id: string; slug: string; name: string }>>([]);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: reloads on navigation, to list a just-created organization
+  const list = useQuery(apiQuery('/api/v1/organizations', { params: { query: { limit: 200 } } }));
+  const orgs = list.error ? [] : (list.data?.data ?? []);
+  const { refetch } = list;
+  // Reads again on navigation, to list a just-created organization.
+  const shown = useRef(current);
   useEffect(() => {
-    api<{ data: Array<{ id: string; slug: string; name: string }> }>(
-      'GET',
-      '/api/v1/organizations?limit=200',
-    ).then(
-      (page) => setOrgs(page.data),
-      () => setOrgs([]),
-    );
-  }, [current]);
+    if (shown.current === current) return;
+    shown.current = current;
+    void refetch();
+  }, [current, refetch]);
   return (
     <label className="org-picker">
       <span className="visually-hidden">Organization</span>

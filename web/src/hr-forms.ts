@@ -1,15 +1,12 @@
 /**
- * The pure parts of the HR connector pages (./pages/hr-connectors.tsx): the field mapping's
+ * The pure parts of the HR connector pages (./pages/hr-connectors/): the field mapping's
  * overrides, level bands as typed, what to do about a failed connection test, and why a record
  * matched no user. Kept apart so they are tested without a browser.
  */
+import type { Schemas } from './api/types.ts';
 import { FormValueError } from './schema-form.ts';
 
-export interface FieldMapping {
-  fields: Record<string, string | null>;
-  custom: Record<string, string>;
-  values: Record<string, Record<string, string>>;
-}
+export type FieldMapping = Schemas['HrisFieldMapping'];
 
 /** The canonical HR fields a mapping fills (src/connectors/hris-contract.ts `CANONICAL_FIELDS`). */
 export const CANONICAL_FIELDS = [
@@ -86,10 +83,7 @@ export function attributeNameFor(source: string): string {
   return /^[A-Za-z]/.test(name) ? name.slice(0, 64) : '';
 }
 
-export interface LevelBand {
-  band: string;
-  levels: string[];
-}
+export type LevelBand = Schemas['HrisSettings']['levelBands'][number];
 
 export function bandsToText(bands: LevelBand[]): string {
   return bands.map((band) => `${band.band}: ${band.levels.join(', ')}`).join('\n');

@@ -1,5 +1,5 @@
 /**
- * The pure parts of the provisioning rule editor (./pages/provisioning.tsx): a rule's condition
+ * The pure parts of the provisioning rule editor (./pages/provisioning/rule-editor.tsx): a rule's condition
  * (the language of src/platform/conditions.ts) and its effects (src/modules/provisioning/contracts.ts
  * `ruleEffectSchema`) as form rows and back, and what is missing in a form, named by row and field.
  * Kept apart so they are tested without a browser, against the server's own schemas.

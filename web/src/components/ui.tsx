@@ -1,6 +1,6 @@
 /** Building blocks shared by the pages: progress, errors, empty states, copyable values, forms. */
 import { type ButtonHTMLAttributes, type ReactNode, useEffect, useId, useState } from 'react';
-import type { ApiError } from '../api.ts';
+import type { ApiError } from '../api/errors.ts';
 
 export function Spinner({ label }: { label: string }) {
   return (
@@ -12,7 +12,7 @@ export function Spinner({ label }: { label: string }) {
 }
 
 /** An API error: what happened, the field at fault, and what to do about it. */
-export function ErrorBox({ error, onRetry }: { error: ApiError | undefined; onRetry?: () => void }) {
+export function ErrorBox({ error, onRetry }: { error: ApiError | null | undefined; onRetry?: () => void }) {
   if (!error) return null;
   return (
     <div className="error" role="alert">
@@ -45,17 +45,17 @@ export function Empty({ title, children }: { title: string; children?: ReactNode
   );
 }
 
-/** Loading, error or content for one API read. */
+/** Loading, error or content for one API read (a TanStack Query result). */
 export function Loader<T>({
   state,
   label,
   children,
 }: {
-  state: { data: T | undefined; error: ApiError | undefined; loading: boolean; reload: () => void };
+  state: { data: T | undefined; error: ApiError | null; refetch: () => unknown };
   label: string;
   children: (data: T) => ReactNode;
 }) {
-  if (state.error) return <ErrorBox error={state.error} onRetry={state.reload} />;
+  if (state.error) return <ErrorBox error={state.error} onRetry={() => void state.refetch()} />;
   if (state.data === undefined) return <Spinner label={label} />;
   return <>{children(state.data)}</>;
 }

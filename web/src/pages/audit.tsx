@@ -1,36 +1,30 @@
 /** The audit log: who changed what, when, from where; filters, paging and CSV export. */
-import { type FormEvent, useState } from 'react';
-import { api, useAction, useApi } from '../api.ts';
+import { zodResolver } from '@hookform/resolvers/zod';
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { useForm } from 'react-hook-form';
+import { z } from 'zod/mini';
+import { getApi } from '../api/queries.ts';
+import type { Schemas } from '../api/types.ts';
 import type { PageProps } from '../app.tsx';
 import { Button, Empty, ErrorBox, Field, Loader, PageHeader, when } from '../components/ui.tsx';
 
-interface AuditEntry {
-  id: string;
-  cursor: string;
-  occurredAt: string;
-  organizationId: string | null;
-  organizationName: string | null;
-  type: string;
-  actor: { type: string; id?: string; name?: string; ip?: string; requestId?: string };
-  resource: { type: string | null; id: string | null; name: string | null };
-  changes: Record<string, { from: unknown; to: unknown }> | null;
-  data: Record<string, unknown>;
-}
+type AuditEntry = Schemas['AuditEntry'];
 
-interface Filters {
-  organization: string;
-  actorType: string;
-  types: string;
-  since: string;
-  until: string;
-}
+const filtersForm = z.object({
+  organization: z.string(),
+  actorType: z.string(),
+  types: z.string(),
+  since: z.string(),
+  until: z.string(),
+});
+type Filters = z.infer<typeof filtersForm>;
 
 const EMPTY: Filters = { organization: '', actorType: '', types: '', since: '', until: '' };
 
-function queryOf(filters: Filters): URLSearchParams {
-  const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(filters)) if (value) query.set(key, value);
-  return query;
+/** The filters that are set, as the API's query (and the CSV export's). */
+function queryOf(filters: Filters): Partial<Filters> {
+  return Object.fromEntries(Object.entries(filters).filter(([, value]) => value));
 }
 
 function show(value: unknown): string {
@@ -39,37 +33,30 @@ function show(value: unknown): string {
 }
 
 export function AuditPage({ params }: PageProps) {
-  const initial = { ...EMPTY, organization: params.org ?? '' };
-  const [draft, setDraft] = useState<Filters>(initial);
+  const [initial] = useState<Filters>(() => ({ ...EMPTY, organization: params.org ?? '' }));
+  const form = useForm<Filters>({ resolver: zodResolver(filtersForm), defaultValues: initial });
   const [filters, setFilters] = useState<Filters>(initial);
-  const first = useApi<{ data: AuditEntry[]; nextCursor: string | null }>(
-    `/api/v1/audit?limit=50&${queryOf(filters)}`,
-  );
-  const [more, setMore] = useState<{ entries: AuditEntry[]; cursor: string | null } | undefined>();
-  const loadMore = useAction(async (after: string) => {
-    const page = await api<{ data: AuditEntry[]; nextCursor: string | null }>(
-      'GET',
-      `/api/v1/audit?limit=50&after=${encodeURIComponent(after)}&${queryOf(filters)}`,
-    );
-    setMore((previous) => ({
-      entries: [...(previous?.entries ?? []), ...page.data],
-      cursor: page.nextCursor,
-    }));
-    return page;
+  // Newest first; "Older entries" reads the next page after the last cursor.
+  const audit = useInfiniteQuery({
+    queryKey: ['/api/v1/audit', filters],
+    queryFn: ({ pageParam, signal }) =>
+      getApi(
+        '/api/v1/audit',
+        { params: { query: { limit: 50, ...queryOf(filters), ...(pageParam ? { after: pageParam } : {}) } } },
+        signal,
+      ),
+    initialPageParam: '',
+    getNextPageParam: (page) => page.nextCursor ?? undefined,
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setMore(undefined);
-    setFilters(draft);
-  };
-  const set = (key: keyof Filters) => (value: string) => setDraft({ ...draft, [key]: value });
+  const submit = form.handleSubmit((values) => setFilters(values));
+  const csv = new URLSearchParams(queryOf(filters));
   return (
     <>
       <PageHeader
         title="Audit log"
         subtitle="Every change through the console, the API, the CLI, setup links, SCIM and logins. Newest first; no secrets."
         actions={
-          <a className="button secondary" href={`/api/v1/audit.csv?${queryOf(filters)}`} download>
+          <a className="button secondary" href={`/api/v1/audit.csv?${csv}`} download>
             Export CSV
           </a>
         }
@@ -77,14 +64,10 @@ export function AuditPage({ params }: PageProps) {
       <form className="card form" onSubmit={submit} aria-label="Filter the audit log">
         <div className="grid2">
           <Field label="Organization" htmlFor="a-org" hint="Id or slug.">
-            <input
-              id="a-org"
-              value={draft.organization}
-              onChange={(e) => set('organization')(e.target.value)}
-            />
+            <input id="a-org" {...form.register('organization')} />
           </Field>
           <Field label="Actor" htmlFor="a-actor">
-            <select id="a-actor" value={draft.actorType} onChange={(e) => set('actorType')(e.target.value)}>
+            <select id="a-actor" {...form.register('actorType')}>
               <option value="">Anyone</option>
               <option value="console">A person in the console</option>
               <option value="api_key">An API key</option>
@@ -96,28 +79,13 @@ export function AuditPage({ params }: PageProps) {
             </select>
           </Field>
           <Field label="Event types" htmlFor="a-types" hint="Comma-separated; connection.* matches a prefix.">
-            <input
-              id="a-types"
-              value={draft.types}
-              onChange={(e) => set('types')(e.target.value)}
-              placeholder="connection.*, user.suspended"
-            />
+            <input id="a-types" {...form.register('types')} placeholder="connection.*, user.suspended" />
           </Field>
           <Field label="Since" htmlFor="a-since">
-            <input
-              id="a-since"
-              type="date"
-              value={draft.since}
-              onChange={(e) => set('since')(e.target.value)}
-            />
+            <input id="a-since" type="date" {...form.register('since')} />
           </Field>
           <Field label="Until (exclusive)" htmlFor="a-until">
-            <input
-              id="a-until"
-              type="date"
-              value={draft.until}
-              onChange={(e) => set('until')(e.target.value)}
-            />
+            <input id="a-until" type="date" {...form.register('until')} />
           </Field>
         </div>
         <div className="actions">
@@ -128,19 +96,21 @@ export function AuditPage({ params }: PageProps) {
             type="button"
             className="secondary"
             onClick={() => {
-              setDraft(EMPTY);
+              form.reset(EMPTY);
               setFilters(EMPTY);
-              setMore(undefined);
             }}
           >
             Clear
           </button>
         </div>
       </form>
-      <Loader state={first} label="Reading the audit log…">
-        {(page) => {
-          const entries = [...page.data, ...(more?.entries ?? [])];
-          const cursor = more ? more.cursor : page.nextCursor;
+      <Loader
+        // A failed "Older entries" keeps the entries read so far on screen, its error below them.
+        state={{ ...audit, error: audit.isFetchNextPageError ? null : audit.error }}
+        label="Reading the audit log…"
+      >
+        {(pages) => {
+          const entries = pages.pages.flatMap((page) => page.data);
           return entries.length === 0 ? (
             <Empty title="No entries match these filters.">Widen the time range or clear the filters.</Empty>
           ) : (
@@ -193,14 +163,14 @@ export function AuditPage({ params }: PageProps) {
                   </tbody>
                 </table>
               </div>
-              <ErrorBox error={loadMore.error} />
-              {cursor ? (
+              <ErrorBox error={audit.isFetchNextPageError ? audit.error : null} />
+              {audit.hasNextPage ? (
                 <div className="actions">
                   <Button
                     className="secondary"
-                    busy={loadMore.busy}
+                    busy={audit.isFetchingNextPage}
                     busyLabel="Loading…"
-                    onClick={() => loadMore.run(cursor)}
+                    onClick={() => void audit.fetchNextPage()}
                   >
                     Older entries
                   </Button>

@@ -1,9 +1,16 @@
 /**
  * Directories: SCIM ones (create, the SCIM URL, the token shown once, rotation and revocation),
- * and beside them the HR connectors and directory pulls (./hr-connectors.tsx).
+ * and beside them the HR connectors and directory pulls (./hr-connectors/).
  */
-import { type FormEvent, useState } from 'react';
-import { api, can, enc, useAction, useApi } from '../api.ts';
+import { zodResolver } from '@hookform/resolvers/zod';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { useForm } from 'react-hook-form';
+import { z } from 'zod/mini';
+import { client, unwrap } from '../api/client.ts';
+import { apiQuery, invalidate, useApiMutation } from '../api/queries.ts';
+import { can } from '../api/session.ts';
+import type { Schemas } from '../api/types.ts';
 import type { PageProps } from '../app.tsx';
 import {
   Button,
@@ -17,31 +24,14 @@ import {
   when,
 } from '../components/ui.tsx';
 import { Link } from '../router.tsx';
-import { HrConnectorsSection } from './hr-connectors.tsx';
-
-interface DirectoryToken {
-  id: string;
-  prefix: string;
-  status: 'active' | 'expiring' | 'expired' | 'revoked';
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  createdAt: string;
-}
-
-interface Directory {
-  id: string;
-  /** `hris` and `directory` (pulls) are listed by the HR connectors section, not here. */
-  kind: 'scim' | 'hris' | 'directory';
-  name: string;
-  provider: 'entra' | 'okta' | 'generic';
-  status: 'active' | 'disabled';
-  scim: { baseUrl: string; entraTenantUrl?: string };
-  tokens: DirectoryToken[];
-  lastActivityAt: string | null;
-  createdAt: string;
-}
+import { HrConnectorsSection } from './hr-connectors/section.tsx';
 
 const PROVIDERS = { entra: 'Microsoft Entra ID', okta: 'Okta', generic: 'Other SCIM 2.0 client' } as const;
+
+const providerName = (provider: string) => PROVIDERS[provider as keyof typeof PROVIDERS] ?? provider;
+
+const directoryForm = z.object({ name: z.string(), provider: z.enum(['entra', 'okta', 'generic']) });
+const rotateForm = z.object({ overlap: z.enum(['0', '3600', '86400', '604800']) });
 
 /** A new bearer token: shown once, with a clear warning. */
 function TokenOnce({ token }: { token: string }) {
@@ -58,25 +48,28 @@ function TokenOnce({ token }: { token: string }) {
 
 export function DirectoriesPage({ session, params }: PageProps) {
   const org = params.org ?? '';
-  const list = useApi<{ data: Directory[] }>(`/api/v1/organizations/${enc(org)}/directories`);
-  const [name, setName] = useState('');
-  const [provider, setProvider] = useState<keyof typeof PROVIDERS>('entra');
-  const [created, setCreated] = useState<{ directory: Directory; token: string } | undefined>();
-  const create = useAction(async () =>
-    api<{ directory: Directory; token: string }>('POST', `/api/v1/organizations/${enc(org)}/directories`, {
-      name: name || `${PROVIDERS[provider]} SCIM`,
-      provider,
-    }),
+  const queryClient = useQueryClient();
+  const list = useQuery(apiQuery('/api/v1/organizations/{org}/directories', { params: { path: { org } } }));
+  const form = useForm<z.infer<typeof directoryForm>>({
+    resolver: zodResolver(directoryForm),
+    defaultValues: { name: '', provider: 'entra' },
+  });
+  const provider = form.watch('provider');
+  const [created, setCreated] = useState<Schemas['DirectoryWithToken'] | undefined>();
+  const create = useApiMutation(
+    (body: Schemas['CreateDirectoryInput']) =>
+      unwrap(client.POST('/api/v1/organizations/{org}/directories', { params: { path: { org } }, body })),
+    {
+      onSuccess: (result) => {
+        setCreated(result);
+        form.resetField('name');
+        return invalidate(queryClient, '/api/v1/organizations/{org}/directories');
+      },
+    },
   );
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const result = await create.run();
-    if (result) {
-      setCreated(result);
-      setName('');
-      list.reload();
-    }
-  };
+  const submit = form.handleSubmit(({ name, provider }) =>
+    create.mutate({ name: name || `${PROVIDERS[provider]} SCIM`, provider }),
+  );
   return (
     <>
       <PageHeader
@@ -93,7 +86,7 @@ export function DirectoriesPage({ session, params }: PageProps) {
           <div className="grid2">
             <CopyField
               label="SCIM base URL"
-              value={created.directory.scim.entraTenantUrl ?? created.directory.scim.baseUrl}
+              value={created.directory.scim?.entraTenantUrl ?? created.directory.scim?.baseUrl ?? ''}
             />
           </div>
           <TokenOnce token={created.token} />
@@ -112,11 +105,7 @@ export function DirectoriesPage({ session, params }: PageProps) {
           <h2>New SCIM directory</h2>
           <div className="grid2">
             <Field label="IdP" htmlFor="d-provider" hint="Its SCIM quirks are handled for you.">
-              <select
-                id="d-provider"
-                value={provider}
-                onChange={(e) => setProvider(e.target.value as keyof typeof PROVIDERS)}
-              >
+              <select id="d-provider" {...form.register('provider')}>
                 {Object.entries(PROVIDERS).map(([key, label]) => (
                   <option key={key} value={key}>
                     {label}
@@ -125,17 +114,12 @@ export function DirectoriesPage({ session, params }: PageProps) {
               </select>
             </Field>
             <Field label="Name" htmlFor="d-name">
-              <input
-                id="d-name"
-                value={name}
-                onChange={(e) => setName(e.target.value)}
-                placeholder={`${PROVIDERS[provider]} SCIM`}
-              />
+              <input id="d-name" {...form.register('name')} placeholder={`${PROVIDERS[provider]} SCIM`} />
             </Field>
           </div>
           <ErrorBox error={create.error} />
           <div className="actions">
-            <Button type="submit" className="primary" busy={create.busy} busyLabel="Creating…">
+            <Button type="submit" className="primary" busy={create.isPending} busyLabel="Creating…">
               Create SCIM directory
             </Button>
           </div>
@@ -167,7 +151,7 @@ export function DirectoriesPage({ session, params }: PageProps) {
                         <td>
                           <Link to={`/admin/o/${org}/directories/${d.id}`}>{d.name}</Link>
                         </td>
-                        <td>{PROVIDERS[d.provider]}</td>
+                        <td>{providerName(d.provider)}</td>
                         <td>
                           <StatusBadge status={d.status} />
                         </td>
@@ -188,14 +172,39 @@ export function DirectoriesPage({ session, params }: PageProps) {
 
 export function DirectoryDetailPage({ session, params }: PageProps) {
   const org = params.org ?? '';
-  const base = `/api/v1/organizations/${enc(org)}/directories/${enc(params.id ?? '')}`;
-  const directory = useApi<Directory>(base);
+  const queryClient = useQueryClient();
+  const path = { org, id: params.id ?? '' };
+  const directory = useQuery(apiQuery('/api/v1/organizations/{org}/directories/{id}', { params: { path } }));
+  const reload = () => invalidate(queryClient, '/api/v1/organizations/{org}/directories/{id}');
   const [token, setToken] = useState<string | undefined>();
-  const [overlap, setOverlap] = useState('86400');
-  const rotate = useAction(async () =>
-    api<{ token: string }>('POST', `${base}/tokens`, { overlapSeconds: Number(overlap) }),
+  const form = useForm<z.infer<typeof rotateForm>>({
+    resolver: zodResolver(rotateForm),
+    defaultValues: { overlap: '86400' },
+  });
+  const rotate = useApiMutation(
+    (overlapSeconds: number) =>
+      unwrap(
+        client.POST('/api/v1/organizations/{org}/directories/{id}/tokens', {
+          params: { path },
+          body: { overlapSeconds },
+        }),
+      ),
+    {
+      onSuccess: (result) => {
+        setToken(result.token);
+        return reload();
+      },
+    },
   );
-  const revoke = useAction(async (tokenId: string) => api('DELETE', `${base}/tokens/${enc(tokenId)}`));
+  const revoke = useApiMutation(
+    (tokenId: string) =>
+      unwrap(
+        client.DELETE('/api/v1/organizations/{org}/directories/{id}/tokens/{tokenId}', {
+          params: { path: { ...path, tokenId } },
+        }),
+      ),
+    { onSuccess: reload },
+  );
   return (
     <Loader state={directory} label="Loading directory…">
       {(d) => (
@@ -204,7 +213,7 @@ export function DirectoryDetailPage({ session, params }: PageProps) {
             title={d.name}
             subtitle={
               <>
-                SCIM · {PROVIDERS[d.provider]} · <StatusBadge status={d.status} /> · last activity{' '}
+                SCIM · {providerName(d.provider)} · <StatusBadge status={d.status} /> · last activity{' '}
                 {when(d.lastActivityAt)}
               </>
             }
@@ -212,8 +221,8 @@ export function DirectoryDetailPage({ session, params }: PageProps) {
           <section className="card" aria-labelledby="scim-title">
             <h2 id="scim-title">For the IdP</h2>
             <div className="grid2">
-              <CopyField label="SCIM base URL" value={d.scim.baseUrl} />
-              {d.scim.entraTenantUrl ? (
+              <CopyField label="SCIM base URL" value={d.scim?.baseUrl ?? ''} />
+              {d.scim?.entraTenantUrl ? (
                 <CopyField label="Entra tenant URL" value={d.scim.entraTenantUrl} />
               ) : null}
             </div>
@@ -245,13 +254,13 @@ export function DirectoryDetailPage({ session, params }: PageProps) {
                         {can(session, 'admin') && t.status !== 'revoked' && t.status !== 'expired' ? (
                           <Button
                             className="danger small"
-                            busy={revoke.busy}
-                            onClick={async () => {
+                            busy={revoke.isPending}
+                            onClick={() => {
                               if (
                                 !window.confirm('Revoke this token? The IdP using it stops syncing at once.')
                               )
                                 return;
-                              if ((await revoke.run(t.id)) !== undefined) directory.reload();
+                              revoke.mutate(t.id);
                             }}
                           >
                             Revoke
@@ -267,23 +276,16 @@ export function DirectoryDetailPage({ session, params }: PageProps) {
             {can(session, 'admin') ? (
               <form
                 className="toolbar"
-                onSubmit={async (event) => {
-                  event.preventDefault();
-                  const result = await rotate.run();
-                  if (result) {
-                    setToken(result.token);
-                    directory.reload();
-                  }
-                }}
+                onSubmit={form.handleSubmit(({ overlap }) => rotate.mutate(Number(overlap)))}
               >
                 <label htmlFor="overlap">Old tokens keep working for</label>
-                <select id="overlap" value={overlap} onChange={(e) => setOverlap(e.target.value)}>
+                <select id="overlap" {...form.register('overlap')}>
                   <option value="0">no time (stop now)</option>
                   <option value="3600">1 hour</option>
                   <option value="86400">1 day</option>
                   <option value="604800">7 days</option>
                 </select>
-                <Button type="submit" className="primary" busy={rotate.busy} busyLabel="Rotating…">
+                <Button type="submit" className="primary" busy={rotate.isPending} busyLabel="Rotating…">
                   Rotate token
                 </Button>
               </form>

@@ -1,60 +1,14 @@
 /** One organization at a glance: logins, active users, provisioning, sync freshness, what needs attention. */
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { enc, useApi } from '../api.ts';
+import { apiQuery } from '../api/queries.ts';
+import type { Schemas } from '../api/types.ts';
 import type { PageProps } from '../app.tsx';
 import { LineChart, RateRing, StackedBars } from '../components/charts.tsx';
 import { Badge, Empty, Loader, PageHeader, StatusBadge, when } from '../components/ui.tsx';
 import { Link } from '../router.tsx';
 
-interface DayCount {
-  date: string;
-  succeeded: number;
-  failed: number;
-  activeUsers?: number;
-}
-
-export interface Overview {
-  organization: { id: string; slug: string; name: string };
-  window: { days: number; since: string; until: string };
-  logins: {
-    days: DayCount[];
-    succeeded: number;
-    failed: number;
-    successRate: number | null;
-    failedByReason: Array<{ code: string; count: number }>;
-  };
-  activeUsers: number;
-  directories: Array<{
-    id: string;
-    name: string;
-    provider: string;
-    lastActivityAt: string | null;
-    freshness: string;
-  }>;
-  certificates: Array<{
-    connectionId: string;
-    connectionName: string;
-    subject: string;
-    notAfter: string;
-    status: string;
-  }>;
-  deadLetters: { total: number; queues: Array<{ queue: string; count: number }> };
-  provisioning: {
-    days: DayCount[];
-    succeeded: number;
-    failed: number;
-    successRate: number | null;
-    latencyMs: { samples: number; p50: number | null; p95: number | null; max: number | null };
-    failedByReason: Array<{ code: string; count: number }>;
-  };
-  attention: Array<{
-    severity: 'error' | 'warning';
-    code: string;
-    message: string;
-    resource: { type: string; id: string; name?: string } | null;
-    loginTraces?: { status: 'failed'; errorCode: string; since: string };
-  }>;
-}
+type Overview = Schemas['OrganizationOverview'];
 
 const GREEN = '#2f855a';
 const RED = '#c53030';
@@ -94,7 +48,9 @@ function ms(value: number | null): string {
 export function OverviewPage({ params }: PageProps) {
   const org = params.org ?? '';
   const [days, setDays] = useState(30);
-  const overview = useApi<Overview>(`/api/v1/organizations/${enc(org)}/overview?days=${days}`);
+  const overview = useQuery(
+    apiQuery('/api/v1/organizations/{org}/overview', { params: { path: { org }, query: { days } } }),
+  );
   return (
     <>
       <PageHeader

@@ -1,18 +1,14 @@
 /** Console people: who may use the console and with which role. Owners grant and revoke. */
-import { type FormEvent, useState } from 'react';
-import { api, can, enc, useAction, useApi } from '../api.ts';
+import { zodResolver } from '@hookform/resolvers/zod';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useForm } from 'react-hook-form';
+import { z } from 'zod/mini';
+import { client, unwrap } from '../api/client.ts';
+import { apiQuery, invalidate, useApiMutation } from '../api/queries.ts';
+import { can } from '../api/session.ts';
+import type { Schemas } from '../api/types.ts';
 import type { PageProps } from '../app.tsx';
 import { Button, Empty, ErrorBox, Field, Loader, PageHeader, when } from '../components/ui.tsx';
-
-interface Member {
-  id: string;
-  email: string;
-  userId: string | null;
-  role: 'owner' | 'admin' | 'support';
-  grantedBy: string | null;
-  lastSignInAt: string | null;
-  createdAt: string;
-}
 
 const ROLES = {
   owner: 'Owner: everything, including who may use the console',
@@ -20,20 +16,30 @@ const ROLES = {
   support: 'Support: read everything, retry failed work',
 } as const;
 
+const grantForm = z.object({ email: z.string(), role: z.enum(['owner', 'admin', 'support']) });
+
 export function PeoplePage({ session }: PageProps) {
-  const list = useApi<{ data: Member[] }>('/api/v1/console/members');
-  const [email, setEmail] = useState('');
-  const [role, setRole] = useState<keyof typeof ROLES>('admin');
-  const grant = useAction(async () => api<Member>('POST', '/api/v1/console/members', { email, role }));
-  const revoke = useAction(async (id: string) => api('DELETE', `/api/v1/console/members/${enc(id)}`));
+  const queryClient = useQueryClient();
+  const list = useQuery(apiQuery('/api/v1/console/members', undefined));
+  const form = useForm<z.infer<typeof grantForm>>({
+    resolver: zodResolver(grantForm),
+    defaultValues: { email: '', role: 'admin' },
+  });
+  const grant = useApiMutation(
+    (body: Schemas['GrantConsoleRole']) => unwrap(client.POST('/api/v1/console/members', { body })),
+    {
+      onSuccess: () => {
+        form.resetField('email');
+        return invalidate(queryClient, '/api/v1/console/members');
+      },
+    },
+  );
+  const revoke = useApiMutation(
+    (id: string) => unwrap(client.DELETE('/api/v1/console/members/{id}', { params: { path: { id } } })),
+    { onSuccess: () => invalidate(queryClient, '/api/v1/console/members') },
+  );
   const owner = can(session, 'owner');
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (await grant.run()) {
-      setEmail('');
-      list.reload();
-    }
-  };
+  const submit = form.handleSubmit((values) => grant.mutate(values));
   return (
     <>
       <PageHeader
@@ -49,20 +55,10 @@ export function PeoplePage({ session }: PageProps) {
               htmlFor="p-email"
               hint="Their sign-in email; the grant binds to them at first sign-in."
             >
-              <input
-                id="p-email"
-                type="email"
-                required
-                value={email}
-                onChange={(e) => setEmail(e.target.value)}
-              />
+              <input id="p-email" type="email" required {...form.register('email')} />
             </Field>
             <Field label="Role" htmlFor="p-role">
-              <select
-                id="p-role"
-                value={role}
-                onChange={(e) => setRole(e.target.value as keyof typeof ROLES)}
-              >
+              <select id="p-role" {...form.register('role')}>
                 {Object.entries(ROLES).map(([key, label]) => (
                   <option key={key} value={key}>
                     {label}
@@ -73,7 +69,7 @@ export function PeoplePage({ session }: PageProps) {
           </div>
           <ErrorBox error={grant.error} />
           <div className="actions">
-            <Button type="submit" className="primary" busy={grant.busy} busyLabel="Granting…">
+            <Button type="submit" className="primary" busy={grant.isPending} busyLabel="Granting…">
               Grant role
             </Button>
           </div>
@@ -111,15 +107,15 @@ export function PeoplePage({ session }: PageProps) {
                         {owner ? (
                           <Button
                             className="danger small"
-                            busy={revoke.busy}
-                            onClick={async () => {
+                            busy={revoke.isPending}
+                            onClick={() => {
                               if (
                                 !window.confirm(
                                   `Revoke ${m.email}'s console role? Their console sessions end now.`,
                                 )
                               )
                                 return;
-                              if ((await revoke.run(m.id)) !== undefined) list.reload();
+                              revoke.mutate(m.id);
                             }}
                           >
                             Revoke

@@ -1,6 +1,13 @@
 /** Setup links: a link for the client's IT admin to set up SSO, SCIM or a domain themselves. */
-import { type FormEvent, useState } from 'react';
-import { api, can, enc, useAction, useApi } from '../api.ts';
+import { zodResolver } from '@hookform/resolvers/zod';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { useForm } from 'react-hook-form';
+import { z } from 'zod/mini';
+import { client, unwrap } from '../api/client.ts';
+import { apiQuery, invalidate, useApiMutation } from '../api/queries.ts';
+import { can } from '../api/session.ts';
+import type { Schemas } from '../api/types.ts';
 import type { PageProps } from '../app.tsx';
 import {
   Button,
@@ -14,51 +21,54 @@ import {
   when,
 } from '../components/ui.tsx';
 
-interface SetupLink {
-  id: string;
-  intent: 'sso' | 'scim' | 'domain';
-  label: string | null;
-  status: 'active' | 'expired' | 'revoked';
-  tokenPrefix: string;
-  createdBy: { type: string; name?: string };
-  expiresAt: string;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-  createdAt: string;
-}
-
 const INTENTS = {
   sso: 'Single sign-on (SAML or OIDC): IdP guides, our values, their metadata or client, a test login',
   scim: 'Provisioning (SCIM): the endpoint and its token',
   domain: 'Domain verification: the DNS record and a check',
 } as const;
 
+const linkForm = z.object({
+  intent: z.enum(['sso', 'scim', 'domain']),
+  label: z.string(),
+  days: z.string(),
+});
+
 export function SetupLinksPage({ session, params }: PageProps) {
   const org = params.org ?? '';
-  const base = `/api/v1/organizations/${enc(org)}/setup-links`;
+  const queryClient = useQueryClient();
   const [includeInactive, setIncludeInactive] = useState(false);
-  const list = useApi<{ data: SetupLink[] }>(`${base}${includeInactive ? '?includeInactive=true' : ''}`);
-  const [intent, setIntent] = useState<keyof typeof INTENTS>('sso');
-  const [label, setLabel] = useState('');
-  const [days, setDays] = useState('7');
-  const [created, setCreated] = useState<{ url: string; link: SetupLink } | undefined>();
-  const create = useAction(async () =>
-    api<{ url: string; link: SetupLink }>('POST', base, {
-      intent,
-      ...(label ? { label } : {}),
-      expiresInDays: Number(days),
+  const list = useQuery(
+    apiQuery('/api/v1/organizations/{org}/setup-links', {
+      params: { path: { org }, query: includeInactive ? { includeInactive: 'true' } : {} },
     }),
   );
-  const revoke = useAction(async (id: string) => api('POST', `${base}/${enc(id)}/revoke`));
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const result = await create.run();
-    if (result) {
-      setCreated(result);
-      setLabel('');
-      list.reload();
-    }
-  };
+  const form = useForm<z.infer<typeof linkForm>>({
+    resolver: zodResolver(linkForm),
+    defaultValues: { intent: 'sso', label: '', days: '7' },
+  });
+  const [created, setCreated] = useState<Schemas['CreatedSetupLink'] | undefined>();
+  const reload = () => invalidate(queryClient, '/api/v1/organizations/{org}/setup-links');
+  const create = useApiMutation(
+    (body: Schemas['CreateSetupLink']) =>
+      unwrap(client.POST('/api/v1/organizations/{org}/setup-links', { params: { path: { org } }, body })),
+    {
+      onSuccess: (result) => {
+        setCreated(result);
+        form.resetField('label');
+        return reload();
+      },
+    },
+  );
+  const revoke = useApiMutation(
+    (id: string) =>
+      unwrap(
+        client.POST('/api/v1/organizations/{org}/setup-links/{id}/revoke', { params: { path: { org, id } } }),
+      ),
+    { onSuccess: reload },
+  );
+  const submit = form.handleSubmit(({ intent, label, days }) =>
+    create.mutate({ intent, ...(label ? { label } : {}), expiresInDays: Number(days) }),
+  );
   return (
     <>
       <PageHeader
@@ -86,11 +96,7 @@ export function SetupLinksPage({ session, params }: PageProps) {
           <h2>New setup link</h2>
           <div className="grid2">
             <Field label="Purpose" htmlFor="s-intent">
-              <select
-                id="s-intent"
-                value={intent}
-                onChange={(e) => setIntent(e.target.value as keyof typeof INTENTS)}
-              >
+              <select id="s-intent" {...form.register('intent')}>
                 {Object.entries(INTENTS).map(([key, text]) => (
                   <option key={key} value={key}>
                     {text}
@@ -99,27 +105,15 @@ export function SetupLinksPage({ session, params }: PageProps) {
               </select>
             </Field>
             <Field label="For whom" htmlFor="s-label" hint="Shown as the actor in the audit log.">
-              <input
-                id="s-label"
-                value={label}
-                onChange={(e) => setLabel(e.target.value)}
-                placeholder="Jane Roe, Acme IT"
-              />
+              <input id="s-label" {...form.register('label')} placeholder="Jane Roe, Acme IT" />
             </Field>
             <Field label="Expires in (days)" htmlFor="s-days">
-              <input
-                id="s-days"
-                type="number"
-                min={1}
-                max={90}
-                value={days}
-                onChange={(e) => setDays(e.target.value)}
-              />
+              <input id="s-days" type="number" min={1} max={90} {...form.register('days')} />
             </Field>
           </div>
           <ErrorBox error={create.error} />
           <div className="actions">
-            <Button type="submit" className="primary" busy={create.busy} busyLabel="Creating…">
+            <Button type="submit" className="primary" busy={create.isPending} busyLabel="Creating…">
               Create setup link
             </Button>
           </div>
@@ -167,11 +161,11 @@ export function SetupLinksPage({ session, params }: PageProps) {
                         {can(session, 'admin') && link.status === 'active' ? (
                           <Button
                             className="danger small"
-                            busy={revoke.busy}
-                            onClick={async () => {
+                            busy={revoke.isPending}
+                            onClick={() => {
                               if (!window.confirm('Revoke this setup link? It stops working at once.'))
                                 return;
-                              if ((await revoke.run(link.id)) !== undefined) list.reload();
+                              revoke.mutate(link.id);
                             }}
                           >
                             Revoke

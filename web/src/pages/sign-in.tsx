@@ -1,6 +1,6 @@
 /** Signing in: SSO through Switchboard's own provider, or the one-time bootstrap link. */
-import { useState } from 'react';
-import { ApiError, api, type Session } from '../api.ts';
+import { useApiMutation } from '../api/queries.ts';
+import { signInWithLink } from '../api/session.ts';
 import { Button, ErrorBox } from '../components/ui.tsx';
 
 const MESSAGES: Record<string, string> = {
@@ -57,20 +57,12 @@ export function SignInPage() {
 
 export function LinkSignInPage() {
   const token = window.location.hash.slice(1);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | undefined>();
-  const signIn = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await api<Session>('POST', '/admin/auth/link', { token });
+  const signIn = useApiMutation(() => signInWithLink(token), {
+    onSuccess: () => {
       window.history.replaceState(null, '', '/admin/');
       window.location.assign('/admin/organizations');
-    } catch (caught) {
-      setError(caught instanceof ApiError ? caught : new ApiError(0, { detail: String(caught) }));
-      setBusy(false);
-    }
-  };
+    },
+  });
   return (
     <main className="center">
       <div className="card sign-in">
@@ -78,7 +70,13 @@ export function LinkSignInPage() {
         {token ? (
           <>
             <p>This link signs you in once as the console owner. It stops working when used or expired.</p>
-            <Button className="primary" busy={busy} busyLabel="Signing in…" onClick={signIn}>
+            <Button
+              className="primary"
+              // Busy until the next page loads.
+              busy={signIn.isPending || signIn.isSuccess}
+              busyLabel="Signing in…"
+              onClick={() => signIn.mutate()}
+            >
               Sign in as owner
             </Button>
           </>
@@ -87,7 +85,7 @@ export function LinkSignInPage() {
             This link is incomplete: copy the whole line printed by <code>switchboard admin login-link</code>.
           </p>
         )}
-        <ErrorBox error={error} />
+        <ErrorBox error={signIn.error} />
       </div>
     </main>
   );

@@ -1,34 +1,25 @@
 /** Login traces: the list per organization, one trace step by step, and lookup by trace id. */
-import { type FormEvent, useState } from 'react';
-import { api, enc, useAction, useApi } from '../api.ts';
+import { zodResolver } from '@hookform/resolvers/zod';
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { useForm } from 'react-hook-form';
+import { z } from 'zod/mini';
+import { apiQuery, getApi, useApiMutation } from '../api/queries.ts';
+import type { Schemas } from '../api/types.ts';
 import type { PageProps } from '../app.tsx';
 import { Button, Empty, ErrorBox, Loader, PageHeader, StatusBadge, when } from '../components/ui.tsx';
 import { Link, navigate } from '../router.tsx';
 
-export interface TraceStep {
-  at: string;
-  step: string;
-  ok: boolean;
-  message: string;
-  data?: Record<string, unknown>;
-}
+export type Trace = Schemas['LoginTrace'];
+type TraceStep = Schemas['LoginTraceStep'];
 
-export interface Trace {
-  id: string;
-  organizationId: string;
-  connectionId: string | null;
-  connectionName: string | null;
-  protocol: string;
-  status: 'started' | 'succeeded' | 'failed';
-  errorCode: string | null;
-  reason: string | null;
-  email: string | null;
-  userId: string | null;
-  ip: string | null;
-  steps: TraceStep[];
-  createdAt: string;
-  finishedAt: string | null;
-}
+const STATUSES = ['succeeded', 'failed', 'started'] as const;
+const filtersForm = z.object({
+  status: z.enum(['', ...STATUSES]),
+  email: z.string(),
+  errorCode: z.string(),
+});
+type Filters = z.infer<typeof filtersForm>;
 
 export function TraceSteps({ steps }: { steps: TraceStep[] }) {
   if (steps.length === 0) return <Empty title="No steps recorded yet." />;
@@ -61,24 +52,25 @@ export function TraceSteps({ steps }: { steps: TraceStep[] }) {
 export function TracesPage({ params }: PageProps) {
   const org = params.org ?? '';
   // Links (the overview's "needs attention") may open the list filtered: ?status=failed&errorCode=...
-  const [initial] = useState(() => {
+  const [initial] = useState((): Filters => {
     const search = new URLSearchParams(window.location.search);
-    return {
-      status: search.get('status') ?? '',
-      email: search.get('email') ?? '',
-      errorCode: search.get('errorCode') ?? '',
-    };
+    const status = STATUSES.find((value) => value === search.get('status')) ?? '';
+    return { status, email: search.get('email') ?? '', errorCode: search.get('errorCode') ?? '' };
   });
-  const [status, setStatus] = useState(initial.status);
-  const [email, setEmail] = useState(initial.email);
-  const [errorCode, setErrorCode] = useState(initial.errorCode);
+  const form = useForm<Filters>({ resolver: zodResolver(filtersForm), defaultValues: initial });
   const [filters, setFilters] = useState(initial);
-  const query = new URLSearchParams({ limit: '50' });
-  if (filters.status) query.set('status', filters.status);
-  if (filters.email) query.set('email', filters.email);
-  if (filters.errorCode) query.set('errorCode', filters.errorCode);
-  const list = useApi<{ data: Trace[]; nextCursor: string | null }>(
-    `/api/v1/organizations/${enc(org)}/login-traces?${query}`,
+  const list = useQuery(
+    apiQuery('/api/v1/organizations/{org}/login-traces', {
+      params: {
+        path: { org },
+        query: {
+          limit: 50,
+          ...(filters.status ? { status: filters.status } : {}),
+          ...(filters.email ? { email: filters.email } : {}),
+          ...(filters.errorCode ? { errorCode: filters.errorCode } : {}),
+        },
+      },
+    }),
   );
   return (
     <>
@@ -86,32 +78,30 @@ export function TracesPage({ params }: PageProps) {
       <TraceSearch />
       <form
         className="toolbar"
-        onSubmit={(event) => {
-          event.preventDefault();
-          setFilters({ status, email: email.trim(), errorCode: errorCode.trim() });
-        }}
+        onSubmit={form.handleSubmit(({ status, email, errorCode }) =>
+          setFilters({ status, email: email.trim(), errorCode: errorCode.trim() }),
+        )}
       >
         <label htmlFor="t-status">Status</label>
-        <select id="t-status" value={status} onChange={(e) => setStatus(e.target.value)}>
+        <select id="t-status" {...form.register('status')}>
           <option value="">Any</option>
           <option value="succeeded">Succeeded</option>
           <option value="failed">Failed</option>
           <option value="started">Started</option>
         </select>
         <label htmlFor="t-email">Email</label>
-        <input id="t-email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} />
+        <input id="t-email" type="email" {...form.register('email')} />
         <label htmlFor="t-error">Error code</label>
         <input
           id="t-error"
           className="mono"
           placeholder="signature_invalid"
-          value={errorCode}
-          onChange={(e) => setErrorCode(e.target.value)}
+          {...form.register('errorCode')}
         />
         <button type="submit" className="secondary">
           Filter
         </button>
-        <button type="button" className="secondary" onClick={list.reload}>
+        <button type="button" className="secondary" onClick={() => void list.refetch()}>
           Refresh
         </button>
       </form>
@@ -166,7 +156,11 @@ export function TracesPage({ params }: PageProps) {
 
 export function TraceDetailPage({ params }: PageProps) {
   const org = params.org ?? '';
-  const trace = useApi<Trace>(`/api/v1/organizations/${enc(org)}/login-traces/${enc(params.id ?? '')}`);
+  const trace = useQuery(
+    apiQuery('/api/v1/organizations/{org}/login-traces/{id}', {
+      params: { path: { org, id: params.id ?? '' } },
+    }),
+  );
   return (
     <Loader state={trace} label="Loading trace…">
       {(t) => (
@@ -231,30 +225,23 @@ export function TraceDetailPage({ params }: PageProps) {
 
 /** Finds a trace by the id a person read off an error page, in any organization. */
 function TraceSearch() {
-  const [id, setId] = useState('');
-  const find = useAction(async (traceId: string) =>
-    api<Trace>('GET', `/api/v1/login-traces/${enc(traceId)}`),
+  const form = useForm({ defaultValues: { id: '' } });
+  // A lookup, not a change: the trace, then its organization's slug for the page's address.
+  const find = useApiMutation(
+    async (traceId: string) => {
+      const trace = await getApi('/api/v1/login-traces/{id}', { params: { path: { id: traceId } } });
+      const org = await getApi('/api/v1/organizations/{org}', {
+        params: { path: { org: trace.organizationId } },
+      });
+      return { trace, org };
+    },
+    { onSuccess: ({ trace, org }) => navigate(`/admin/o/${org.slug}/traces/${trace.id}`) },
   );
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const trace = await find.run(id.trim());
-    if (trace) {
-      const org = await api<{ slug: string }>('GET', `/api/v1/organizations/${enc(trace.organizationId)}`);
-      navigate(`/admin/o/${org.slug}/traces/${trace.id}`);
-    }
-  };
   return (
-    <form className="toolbar" onSubmit={submit}>
+    <form className="toolbar" onSubmit={form.handleSubmit(({ id }) => find.mutate(id.trim()))}>
       <label htmlFor="trace-id">Trace id</label>
-      <input
-        id="trace-id"
-        className="mono"
-        placeholder="trc_…"
-        value={id}
-        onChange={(e) => setId(e.target.value)}
-        required
-      />
-      <Button type="submit" className="secondary" busy={find.busy} busyLabel="Looking up…">
+      <input id="trace-id" className="mono" placeholder="trc_…" {...form.register('id')} required />
+      <Button type="submit" className="secondary" busy={find.isPending} busyLabel="Looking up…">
         Open trace
       </Button>
       <ErrorBox error={find.error} />

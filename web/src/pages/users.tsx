@@ -1,52 +1,41 @@
 /** Users: search, profile with sources, identities, groups, login history, suspend/reactivate. */
-import { type FormEvent, useState } from 'react';
-import { api, can, enc, useAction, useApi } from '../api.ts';
+import { zodResolver } from '@hookform/resolvers/zod';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { useForm } from 'react-hook-form';
+import { z } from 'zod/mini';
+import { client, unwrap } from '../api/client.ts';
+import { apiQuery, invalidate, useApiMutation } from '../api/queries.ts';
+import { can } from '../api/session.ts';
+import type { Schemas } from '../api/types.ts';
 import type { PageProps } from '../app.tsx';
 import { Button, Empty, ErrorBox, Loader, PageHeader, StatusBadge, when } from '../components/ui.tsx';
 import { Link } from '../router.tsx';
-import { UserProvisioning } from './provisioning.tsx';
-import type { Trace } from './traces.tsx';
+import { UserProvisioning } from './provisioning/user-provisioning.tsx';
 
-interface User {
-  id: string;
-  organizationId: string;
-  email: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  displayName: string | null;
-  status: 'active' | 'suspended' | 'deprovisioned';
-  externalIds: Record<string, string>;
-  profile: Record<string, unknown>;
-  source: string;
-  lastLoginAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+type User = Schemas['User'];
 
-interface Identity {
-  id: string;
-  providerType: string;
-  providerId: string;
-  subject: string;
-  lastSeenAt: string | null;
-  createdAt: string;
-}
+const STATUSES = ['active', 'suspended', 'deprovisioned'] as const;
+const searchForm = z.object({ q: z.string(), status: z.enum(['', ...STATUSES]) });
+type Search = z.infer<typeof searchForm>;
 
 export function UsersPage({ params }: PageProps) {
   const org = params.org ?? '';
-  const [q, setQ] = useState('');
-  const [status, setStatus] = useState('');
-  const [filters, setFilters] = useState({ q: '', status: '' });
-  const query = new URLSearchParams({ limit: '50' });
-  if (filters.q) query.set('q', filters.q);
-  if (filters.status) query.set('status', filters.status);
-  const list = useApi<{ data: User[]; nextCursor: string | null }>(
-    `/api/v1/organizations/${enc(org)}/users?${query}`,
+  const form = useForm<Search>({ resolver: zodResolver(searchForm), defaultValues: { q: '', status: '' } });
+  const [filters, setFilters] = useState<Search>({ q: '', status: '' });
+  const list = useQuery(
+    apiQuery('/api/v1/organizations/{org}/users', {
+      params: {
+        path: { org },
+        query: {
+          limit: 50,
+          ...(filters.q ? { q: filters.q } : {}),
+          ...(filters.status ? { status: filters.status } : {}),
+        },
+      },
+    }),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setFilters({ q: q.trim(), status });
-  };
+  const submit = form.handleSubmit(({ q, status }) => setFilters({ q: q.trim(), status }));
   return (
     <>
       <PageHeader title="Users" subtitle="People of this organization, from SSO, SCIM and the API." />
@@ -54,14 +43,9 @@ export function UsersPage({ params }: PageProps) {
         <label htmlFor="u-q" className="visually-hidden">
           Search users
         </label>
-        <input
-          id="u-q"
-          placeholder="Email prefix or part of a name"
-          value={q}
-          onChange={(e) => setQ(e.target.value)}
-        />
+        <input id="u-q" placeholder="Email prefix or part of a name" {...form.register('q')} />
         <label htmlFor="u-status">Status</label>
-        <select id="u-status" value={status} onChange={(e) => setStatus(e.target.value)}>
+        <select id="u-status" {...form.register('status')}>
           <option value="">Any</option>
           <option value="active">Active</option>
           <option value="suspended">Suspended</option>
@@ -125,14 +109,24 @@ function displayName(u: User): string {
 export function UserDetailPage({ session, params }: PageProps) {
   const org = params.org ?? '';
   const id = params.id ?? '';
-  const user = useApi<User>(`/api/v1/users/${enc(id)}`);
-  const identities = useApi<{ data: Identity[] }>(`/api/v1/users/${enc(id)}/identities`);
-  const groups = useApi<{ data: Array<{ id: string; name: string }> }>(`/api/v1/users/${enc(id)}/groups`);
-  const logins = useApi<{ data: Trace[] }>(
-    `/api/v1/organizations/${enc(org)}/login-traces?user=${enc(id)}&limit=20`,
+  const queryClient = useQueryClient();
+  const path = { params: { path: { id } } };
+  const user = useQuery(apiQuery('/api/v1/users/{id}', path));
+  const identities = useQuery(apiQuery('/api/v1/users/{id}/identities', path));
+  const groups = useQuery(apiQuery('/api/v1/users/{id}/groups', path));
+  const logins = useQuery(
+    apiQuery('/api/v1/organizations/{org}/login-traces', {
+      params: { path: { org }, query: { user: id, limit: 20 } },
+    }),
   );
-  const act = useAction(async (action: 'suspend' | 'reactivate') =>
-    api('POST', `/api/v1/users/${enc(id)}/${action}`),
+  const act = useApiMutation(
+    (action: 'suspend' | 'reactivate') =>
+      unwrap(
+        action === 'suspend'
+          ? client.POST('/api/v1/users/{id}/suspend', path)
+          : client.POST('/api/v1/users/{id}/reactivate', path),
+      ),
+    { onSuccess: () => invalidate(queryClient, '/api/v1/users/{id}') },
   );
   return (
     <Loader state={user} label="Loading user…">
@@ -151,12 +145,12 @@ export function UserDetailPage({ session, params }: PageProps) {
                 u.status === 'active' ? (
                   <Button
                     className="danger"
-                    busy={act.busy}
+                    busy={act.isPending}
                     busyLabel="Suspending…"
-                    onClick={async () => {
+                    onClick={() => {
                       if (!window.confirm(`Suspend ${displayName(u)}? Their sessions and tokens end now.`))
                         return;
-                      if ((await act.run('suspend')) !== undefined) user.reload();
+                      act.mutate('suspend');
                     }}
                   >
                     Suspend
@@ -164,11 +158,9 @@ export function UserDetailPage({ session, params }: PageProps) {
                 ) : u.status === 'suspended' ? (
                   <Button
                     className="primary"
-                    busy={act.busy}
+                    busy={act.isPending}
                     busyLabel="Reactivating…"
-                    onClick={async () => {
-                      if ((await act.run('reactivate')) !== undefined) user.reload();
-                    }}
+                    onClick={() => act.mutate('reactivate')}
                   >
                     Reactivate
                   </Button>

@@ -1,197 +1,66 @@
 /**
- * Imports: upload a roster (CSV or .xlsx) for a preview, read the column mapping and every row's
- * outcome (rejected rows with their reasons), apply it with live progress, download the report.
+ * One import: the column mapping, every row's outcome (rejected rows with their reasons), applying
+ * it with live progress (polled while it works), and the report to download.
  */
-import { type FormEvent, useEffect, useState } from 'react';
-import { api, can, enc, useAction, useApi } from '../api.ts';
-import type { PageProps } from '../app.tsx';
+import { useQuery } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
+import { client, unwrap } from '../../api/client.ts';
+import { apiQuery, useApiMutation } from '../../api/queries.ts';
+import { can } from '../../api/session.ts';
+import type { PageProps } from '../../app.tsx';
+import { Pager } from '../../components/pager.tsx';
 import {
   Badge,
   Button,
   Empty,
   ErrorBox,
-  Field,
   Loader,
   PageHeader,
   Spinner,
   StatusBadge,
   when,
-} from '../components/ui.tsx';
-import { Link, navigate } from '../router.tsx';
-import { Pager } from './provisioning.tsx';
+} from '../../components/ui.tsx';
+import { Link } from '../../router.tsx';
+import { countsText, RUNNING } from './shared.ts';
 
-interface Import {
-  id: string;
-  status: 'uploading' | 'queued' | 'previewing' | 'previewed' | 'applying' | 'applied' | 'failed';
-  mode: 'preview' | 'apply';
-  filename: string;
-  format: 'csv' | 'xlsx';
-  byteSize: number;
-  headers: string[];
-  mapping: Array<{ column: number; header: string; target: string; origin: string }>;
-  progress: { phase: string | null; rowsDone: number; totalRows: number | null };
-  counts: Record<string, number>;
-  previewCounts: Record<string, number> | null;
-  options: Record<string, unknown>;
-  error: { code: string; detail: string; field?: string; fix?: string } | null;
-  createdAt: string;
-  finishedAt: string | null;
-}
-
-interface ImportRow {
-  seq: number;
-  rowNumber: number | null;
-  outcome: 'created' | 'updated' | 'unchanged' | 'deactivated' | 'rejected';
-  email: string | null;
-  userId: string | null;
-  reasons: Array<{ code: string; message: string; field?: string }>;
-  warnings: Array<{ code: string; message: string; field?: string }>;
-  changes: string[];
-}
-
-const RUNNING = new Set(['uploading', 'queued', 'previewing', 'applying']);
 const OUTCOMES = ['', 'created', 'updated', 'unchanged', 'deactivated', 'rejected'] as const;
-
-function countsText(counts: Record<string, number>): string {
-  const parts = Object.entries(counts)
-    .filter(([, value]) => value > 0)
-    .map(([key, value]) => `${value} ${key}`);
-  return parts.join(', ') || 'no rows';
-}
-
-export function ImportsPage({ session, params }: PageProps) {
-  const org = params.org ?? '';
-  const base = `/api/v1/organizations/${enc(org)}/imports`;
-  const list = useApi<{ data: Import[] }>(`${base}?limit=50`);
-  const [file, setFile] = useState<File | undefined>();
-  const [fullRoster, setFullRoster] = useState(false);
-  const [group, setGroup] = useState('');
-  const [createGroups, setCreateGroups] = useState(false);
-  const upload = useAction(async () => {
-    if (!file) throw new Error('Choose a CSV or .xlsx file first.');
-    const form = new FormData();
-    form.append('dryRun', 'true');
-    form.append('fullRoster', String(fullRoster));
-    if (group.trim()) form.append('group', group.trim());
-    form.append('createGroups', String(createGroups));
-    form.append('file', file, file.name);
-    return api<Import>('POST', base, form);
-  });
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const created = await upload.run();
-    if (created) navigate(`/admin/o/${org}/imports/${created.id}`);
-  };
-  return (
-    <>
-      <PageHeader title="Imports" subtitle="Bring people in from a spreadsheet: preview first, then apply." />
-      {can(session, 'admin') ? (
-        <form className="card form" onSubmit={submit} aria-label="New import">
-          <h2>Upload a roster</h2>
-          <div className="grid2">
-            <Field
-              label="Roster file"
-              htmlFor="import-file"
-              hint="CSV or .xlsx with a header row; columns are recognised by name (English or Spanish)."
-            >
-              <input
-                id="import-file"
-                type="file"
-                accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                onChange={(e) => setFile(e.target.files?.[0])}
-              />
-            </Field>
-            <Field label="Add everyone to group" htmlFor="import-group" hint="Optional.">
-              <input id="import-group" value={group} onChange={(e) => setGroup(e.target.value)} />
-            </Field>
-          </div>
-          <div className="field checkbox">
-            <label>
-              <input
-                type="checkbox"
-                checked={createGroups}
-                onChange={(e) => setCreateGroups(e.target.checked)}
-              />{' '}
-              Create missing groups
-            </label>
-          </div>
-          <div className="field checkbox">
-            <label>
-              <input type="checkbox" checked={fullRoster} onChange={(e) => setFullRoster(e.target.checked)} />{' '}
-              This file lists everyone (people missing from it are deactivated)
-            </label>
-          </div>
-          <ErrorBox error={upload.error} />
-          <div className="actions">
-            <Button type="submit" className="primary" busy={upload.busy} busyLabel="Uploading…">
-              Upload and preview
-            </Button>
-          </div>
-        </form>
-      ) : null}
-      <Loader state={list} label="Loading imports…">
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty title="No import yet.">Upload a roster to see a preview before anything changes.</Empty>
-          ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th>File</th>
-                    <th>Status</th>
-                    <th>Rows</th>
-                    <th>Uploaded</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.data.map((row) => (
-                    <tr key={row.id}>
-                      <td>
-                        <Link to={`/admin/o/${org}/imports/${row.id}`}>{row.filename}</Link>
-                      </td>
-                      <td>
-                        <StatusBadge status={row.status} />
-                      </td>
-                      <td>{countsText(row.counts)}</td>
-                      <td>{when(row.createdAt)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
-      </Loader>
-    </>
-  );
-}
 
 export function ImportDetailPage({ session, params }: PageProps) {
   const org = params.org ?? '';
-  const base = `/api/v1/organizations/${enc(org)}/imports/${enc(params.id ?? '')}`;
-  const job = useApi<Import>(base);
+  const id = params.id ?? '';
+  const path = { org, id };
+  const base = `/api/v1/organizations/${encodeURIComponent(org)}/imports/${encodeURIComponent(id)}`;
+  // While the import works, poll it for progress.
+  const job = useQuery({
+    ...apiQuery('/api/v1/organizations/{org}/imports/{id}', { params: { path } }),
+    refetchInterval: (query) => (query.state.data && RUNNING.has(query.state.data.status) ? 700 : false),
+  });
   const [outcome, setOutcome] = useState<(typeof OUTCOMES)[number]>('');
   const [after, setAfter] = useState('');
-  const rows = useApi<{ data: ImportRow[]; nextCursor: string | null }>(
-    `${base}/rows?limit=200${outcome ? `&outcome=${outcome}` : ''}${after ? `&after=${enc(after)}` : ''}`,
+  const rows = useQuery(
+    apiQuery('/api/v1/organizations/{org}/imports/{id}/rows', {
+      params: {
+        path,
+        query: { limit: 200, ...(outcome ? { outcome } : {}), ...(after ? { after } : {}) },
+      },
+    }),
   );
-  const apply = useAction(async () => api<Import>('POST', `${base}/apply`));
+  const { refetch: refetchJob } = job;
+  const apply = useApiMutation(
+    () => unwrap(client.POST('/api/v1/organizations/{org}/imports/{id}/apply', { params: { path } })),
+    { onSuccess: () => void refetchJob() },
+  );
   const status = job.data?.status;
   const running = status !== undefined && RUNNING.has(status);
-  const reloadJob = job.reload;
-  const reloadRows = rows.reload;
-  // While the import works, poll it for progress.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: job.data changes after every poll, scheduling the next one
+  // Rows change when a phase ends (a new status that is not still working: previewed, applied, failed).
+  const { refetch: refetchRows } = rows;
+  const seenStatus = useRef(status);
   useEffect(() => {
-    if (!running) return;
-    const timer = setTimeout(reloadJob, 700);
-    return () => clearTimeout(timer);
-  }, [running, job.data, reloadJob]);
-  // Rows change when a phase ends.
-  useEffect(() => {
-    if (status && !RUNNING.has(status)) reloadRows();
-  }, [status, reloadRows]);
+    if (status === seenStatus.current) return;
+    const before = seenStatus.current;
+    seenStatus.current = status;
+    if (before !== undefined && status !== undefined && !RUNNING.has(status)) void refetchRows();
+  }, [status, refetchRows]);
   return (
     <Loader state={job} label="Loading import…">
       {(imp) => {
@@ -254,11 +123,9 @@ export function ImportDetailPage({ session, params }: PageProps) {
                   <div className="actions">
                     <Button
                       className="primary"
-                      busy={apply.busy}
+                      busy={apply.isPending}
                       busyLabel="Starting…"
-                      onClick={async () => {
-                        if (await apply.run()) reloadJob();
-                      }}
+                      onClick={() => apply.mutate()}
                     >
                       Apply import
                     </Button>
@@ -271,11 +138,9 @@ export function ImportDetailPage({ session, params }: PageProps) {
                 <ErrorBox error={apply.error} />
                 <Button
                   className="primary"
-                  busy={apply.busy}
+                  busy={apply.isPending}
                   busyLabel="Starting…"
-                  onClick={async () => {
-                    if (await apply.run()) reloadJob();
-                  }}
+                  onClick={() => apply.mutate()}
                 >
                   Retry apply
                 </Button>
